@@ -1,0 +1,92 @@
+"""The common minimum dataset: households and persons (DCI social-registry vocabulary)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from spmis.geography.models import Sex
+
+
+class Relationship(models.TextChoices):
+    """Relationship to the household head (after DCI cd.com.07)."""
+
+    HEAD = "HEAD", _("head")
+    SPOUSE = "SPOUSE", _("spouse or partner")
+    CHILD = "CHILD", _("child")
+    PARENT = "PARENT", _("parent")
+    SIBLING = "SIBLING", _("sibling")
+    GRANDCHILD = "GRANDCHILD", _("grandchild")
+    OTHER_RELATIVE = "OTHER_RELATIVE", _("other relative")
+    NON_RELATIVE = "NON_RELATIVE", _("non-relative")
+
+
+class DisabilityLevel(models.IntegerChoices):
+    """Washington Group short set: the highest difficulty reported in any domain.
+
+    WG's disability identifier is A_LOT or worse.
+    """
+
+    NO_DIFFICULTY = 0, _("no difficulty")
+    SOME_DIFFICULTY = 1, _("some difficulty")
+    A_LOT_OF_DIFFICULTY = 2, _("a lot of difficulty")
+    CANNOT_DO_AT_ALL = 3, _("cannot do at all")
+
+
+class SourcedModel(models.Model):
+    """A row that knows which source record it came from."""
+
+    source = models.ForeignKey("intake.Source", on_delete=models.PROTECT, related_name="+")
+    source_ref = models.CharField(_("record id in source"), max_length=64)
+
+    class Meta:
+        abstract = True
+
+
+class Household(SourcedModel):
+    area = models.ForeignKey("geography.Area", on_delete=models.PROTECT, related_name="+")
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    registered_on = models.DateField(_("registered on"))
+
+    def __str__(self) -> str:
+        return f"Household {self.pk}"
+
+
+class Person(SourcedModel):
+    national_id = models.CharField(
+        _("national ID"), max_length=32, null=True, blank=True, unique=True
+    )
+    given_name = models.CharField(_("given name"), max_length=100)
+    family_name = models.CharField(_("family name"), max_length=100)
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
+    date_of_birth = models.DateField(_("date of birth"))
+    date_of_death = models.DateField(_("date of death"), null=True, blank=True)
+    area = models.ForeignKey("geography.Area", on_delete=models.PROTECT, related_name="+")
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, null=True, blank=True, related_name="members"
+    )
+    relationship_to_head = models.CharField(
+        _("relationship to head"), max_length=20, choices=Relationship.choices, blank=True
+    )
+    disability_level = models.PositiveSmallIntegerField(
+        _("disability (Washington Group)"),
+        choices=DisabilityLevel.choices,
+        default=DisabilityLevel.NO_DIFFICULTY,
+    )
+    registered_on = models.DateField(_("registered on"))
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["family_name", "given_name"]),
+            models.Index(fields=["given_name"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(date_of_death__isnull=True)
+                | models.Q(date_of_death__gte=models.F("date_of_birth")),
+                name="person_dies_after_birth",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.given_name} {self.family_name}"
