@@ -13,13 +13,3 @@ def now() -> dt.datetime:
 
 def today() -> dt.date:
     return timezone.localdate()
-
-
-def month_start(day: dt.date) -> dt.date:
-    return day.replace(day=1)
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """First day of the month ``months`` after ``day``'s month."""
-    index = day.year * 12 + (day.month - 1) + months
-    return dt.date(index // 12, index % 12 + 1, 1)

@@ -14,8 +14,9 @@ class BenefitPayment(SourcedModel):
     Amounts are integer minor units of ``currency`` (cents), never floats.
     """
 
+    # Indexed by (person, period) below, which also serves lookups by person alone.
     person = models.ForeignKey(
-        "registry.Person", on_delete=models.PROTECT, related_name="payments"
+        "registry.Person", on_delete=models.PROTECT, related_name="payments", db_index=False
     )
     scheme = models.ForeignKey("schemes.Scheme", on_delete=models.PROTECT, related_name="+")
     period = models.DateField(_("period"))

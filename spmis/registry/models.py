@@ -36,7 +36,10 @@ class DisabilityLevel(models.IntegerChoices):
 class SourcedModel(models.Model):
     """A row that knows which source record it came from."""
 
-    source = models.ForeignKey("intake.Source", on_delete=models.PROTECT, related_name="+")
+    # Not indexed here: lineage queries will go through submissions, which carry their own index.
+    source = models.ForeignKey(
+        "intake.Source", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     source_ref = models.CharField(_("record id in source"), max_length=64)
 
     class Meta:
@@ -76,10 +79,6 @@ class Person(SourcedModel):
     registered_on = models.DateField(_("registered on"))
 
     class Meta:
-        indexes = [
-            models.Index(fields=["family_name", "given_name"]),
-            models.Index(fields=["given_name"]),
-        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(date_of_death__isnull=True)

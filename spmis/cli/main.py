@@ -1,0 +1,258 @@
+"""The ``spmis`` command: a thin door onto the services.
+
+Every command sets Django up lazily (so ``--help`` never needs a database) and turns
+application and configuration errors into one-line messages, never tracebacks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+DEMO_PERSONS = 50_000
+DEMO_SEED = 42
+DEMO_PASSWORD = "spmis-demo-2026"
+
+
+class Door(click.Group):
+    """Maps the errors every command can meet onto clean messages at one place."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from django.core.exceptions import ImproperlyConfigured
+        from django.db import DatabaseError
+
+        from spmis.core.errors import ApplicationError
+
+        try:
+            return super().invoke(ctx)
+        except ApplicationError as exc:
+            raise click.ClickException(exc.message) from exc
+        except ImproperlyConfigured as exc:
+            raise click.ClickException(f"Configuration error: {exc}") from exc
+        except DatabaseError as exc:
+            raise click.ClickException(
+                f"Database error: {exc}. Check SPMIS_DATABASE_URL and run `spmis migrate`."
+            ) from exc
+
+
+def setup_django(*, require_migrated: bool = True) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+    import django
+    from django.conf import settings
+
+    django.setup()
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        os.makedirs(os.path.dirname(db["NAME"]) or ".", exist_ok=True)
+    if require_migrated:
+        pending = _pending_migrations()
+        if pending:
+            raise click.ClickException(
+                f"The database is missing {pending} migration(s). Run `spmis migrate` first."
+            )
+
+
+def _pending_migrations() -> int:
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    return len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+
+
+@click.group(cls=Door, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="spmis")
+def cli() -> None:
+    """spmis: the management information system of a social protection floor.
+
+    The database is chosen by SPMIS_DATABASE_URL (default: sqlite:///var/spmis.db).
+    """
+
+
+@cli.command()
+def migrate() -> None:
+    """Create or upgrade the database tables."""
+    setup_django(require_migrated=False)
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=1)
+
+
+@cli.command()
+@click.option("--persons", type=click.IntRange(min=100), default=10_000, show_default=True,
+              help="Number of registered persons.")
+@click.option("--seed", type=int, default=1, show_default=True,
+              help="Random seed: the same seed and --as-of give the same country.")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Reference date (YYYY-MM-DD). Default: the last day of the previous month.")
+@click.option("--months", type=click.IntRange(1, 120), default=12, show_default=True,
+              help="Months of payment history up to --as-of.")
+@click.option("--replace", is_flag=True, help="Delete the existing country first.")
+def synth(persons: int, seed: int, as_of: dt.datetime | None, months: int, replace: bool) -> None:
+    """Generate a synthetic country and load it into the registry."""
+    setup_django()
+    counts = _synthesise(persons=persons, seed=seed, as_of=as_of, months=months, replace=replace)
+    click.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
+
+
+def _synthesise(*, persons: int, seed: int, as_of: dt.datetime | None, months: int,
+                replace: bool) -> dict[str, int]:
+    from spmis.core import clock
+    from spmis.synth.country import default_as_of
+    from spmis.synth.services import country_synthesise
+
+    day = as_of.date() if as_of else default_as_of(clock.today())
+    click.echo(f"Synthesising {persons:,} persons (seed {seed}, as of {day}) ...", err=True)
+    with _StepBars() as bars:
+        country = country_synthesise(actor=None, persons=persons, seed=seed, as_of=day,
+                                     months=months, replace=replace, progress=bars.update)
+    return country.counts()
+
+
+class _StepBars:
+    """One progress bar per load step, on stderr."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+        self.step = ""
+
+    def update(self, step: str, done: int, total: int) -> None:
+        if step != self.step:
+            self.close()
+            self.step = step
+            self.bar = click.progressbar(length=max(total, 1), label=f"  {step:<12}",
+                                         file=sys.stderr, show_pos=True)
+            self.bar.__enter__()
+        self.bar.update(done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+    def __enter__(self) -> _StepBars:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@cli.command()
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, help="Role to grant (repeatable), e.g. REGISTRAR.")
+@click.option("--area", "area_code", default=None,
+              help="P-code of the area the roles apply to (default: the country).")
+@click.option("--scheme", "schemes", multiple=True,
+              help="Limit the roles to this scheme code (repeatable; default: all schemes).")
+@click.option("--email", default="", help="E-mail address.")
+@click.password_option(help="Password (asked for if not given).")
+def createuser(username: str, roles: tuple[str, ...], area_code: str | None,
+               schemes: tuple[str, ...], email: str, password: str) -> None:
+    """Create a user and grant roles over an area."""
+    setup_django()
+    from django.db import transaction
+
+    from spmis.access.services import role_assign, user_create
+
+    with transaction.atomic():
+        user = user_create(actor=None, username=username, password=password, email=email)
+        area = area_code or _country_code()
+        for role in roles:
+            role_assign(actor=None, user=user, role=role.upper(), area_code=area,
+                        scheme_codes=schemes)
+    click.echo(f"Created {username} with roles {', '.join(roles) or '(none)'}.")
+
+
+def _country_code() -> str:
+    from spmis.core.errors import NotFound
+    from spmis.geography.models import Area
+
+    root = Area.objects.filter(parent__isnull=True).order_by("id").first()
+    if root is None:
+        raise NotFound("There are no areas yet: run `spmis synth` or load areas first.")
+    return root.code
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True,
+              help="Port to listen on.")
+@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True)
+def serve(host: str, port: int, threads: int) -> None:
+    """Serve the web app and the API (waitress)."""
+    setup_django()
+    _serve(host, port, threads)
+
+
+def _serve(host: str, port: int, threads: int) -> None:
+    from waitress import serve as waitress_serve
+
+    from config.wsgi import application
+
+    click.echo(f"spmis is running at http://{host}:{port}/  (Ctrl+C to stop)")
+    waitress_serve(application, host=host, port=port, threads=threads, ident="spmis")
+
+
+@cli.command()
+@click.option("--persons", type=click.IntRange(min=100), default=DEMO_PERSONS, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--no-serve", is_flag=True, help="Prepare everything but do not start the server.")
+def demo(persons: int, host: str, port: int, no_serve: bool) -> None:
+    """Migrate, synthesise a country, create one demo user per role, and serve."""
+    setup_django(require_migrated=False)
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    from spmis.registry.models import Person
+
+    if Person.objects.exists():
+        click.echo("A country is already loaded; keeping it.", err=True)
+    else:
+        counts = _synthesise(persons=persons, seed=DEMO_SEED, as_of=None, months=12,
+                             replace=False)
+        click.echo(" ".join(f"{k}={v}" for k, v in counts.items()), err=True)
+    logins = _demo_users()
+    click.echo(f"\nOpen http://{host}:{port}/ and log in as one of (password {DEMO_PASSWORD}):")
+    for username, what in logins:
+        click.echo(f"  {username:<20} {what}")
+    if not no_serve:
+        _serve(host, port, 8)
+
+
+def _demo_users() -> list[tuple[str, str]]:
+    """One user per role over the whole country, plus one officer scoped to a district."""
+    from django.db import transaction
+
+    from spmis.access.models import Role, User
+    from spmis.access.services import role_assign, user_create
+    from spmis.geography.models import Area
+
+    country = _country_code()
+    district = Area.objects.filter(level=2).order_by("code").first()
+    wanted: list[tuple[str, str, str]] = [(r.value.lower(), r.value, country) for r in Role]
+    if district:
+        wanted.append(("district_officer", Role.REGISTRAR.value, district.code))
+    logins = []
+    with transaction.atomic():
+        for username, role, area in wanted:
+            if not User.objects.filter(username=username).exists():
+                user = user_create(actor=None, username=username, password=DEMO_PASSWORD,
+                                   check_password_strength=False)
+                role_assign(actor=None, user=user, role=role, area_code=area)
+            logins.append((username, f"{role} in {area}"))
+    return logins
+
+
+def main(argv: list[str] | None = None) -> None:
+    run: Callable[..., Any] = cli
+    run(args=argv, prog_name="spmis")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,15 @@
+"""Calendar arithmetic on reporting periods (months). Pure: no Django, usable by compute code."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """First day of the month ``months`` after ``day``'s month."""
+    index = day.year * 12 + (day.month - 1) + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)

@@ -1,0 +1,107 @@
+"""Reads of person data. Every one is scoped to the user and leaves an audit trace."""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from spmis.access.models import User
+from spmis.access.selectors import Scope, scope_for_user
+from spmis.audit.services import audit_record
+from spmis.core.errors import NotFound
+from spmis.geography.models import Area
+from spmis.payments.models import BenefitPayment
+from spmis.registry.models import Household, Person
+from spmis.schemes.models import Enrolment
+
+
+def _persons_in_scope(scope: Scope) -> QuerySet[Person]:
+    persons = Person.objects.filter(scope.area_q())
+    if not scope.all_schemes:
+        enrolled = Enrolment.objects.filter(person=OuterRef("pk"), scheme_id__in=scope.scheme_ids)
+        persons = persons.filter(Exists(enrolled))
+    return persons
+
+
+def person_list_for_user(*, user: User) -> QuerySet[Person]:
+    """Persons the user may see, unaudited: for counting and for further filtering only."""
+    return _persons_in_scope(scope_for_user(user=user))
+
+
+def person_search_for_user(
+    *, user: User, text: str = "", national_id: str = "", area_code: str = "", purpose: str = ""
+) -> QuerySet[Person]:
+    """Search by name words (each must start a given or family name), national ID and area."""
+    persons = person_list_for_user(user=user).select_related("area")
+    for word in text.split():
+        persons = persons.filter(
+            Q(given_name__istartswith=word) | Q(family_name__istartswith=word)
+        )
+    if national_id.strip():
+        persons = persons.filter(national_id=national_id.strip())
+    if area_code.strip():
+        area = Area.objects.filter(code=area_code.strip()).first()
+        persons = persons.filter(area__path__startswith=area.path) if area else persons.none()
+    audit_record(
+        actor=user,
+        action="person.search",
+        object_type="person",
+        purpose=purpose,
+        # Which fields were used, never their values: the log holds no personal data.
+        detail={"by": [k for k, v in (("name", text), ("national_id", national_id),
+                                       ("area", area_code)) if v.strip()]},
+    )
+    return persons.order_by("family_name", "given_name", "id")
+
+
+def person_get_for_user(*, user: User, person_id: int, purpose: str = "") -> Person:
+    person = (
+        person_list_for_user(user=user)
+        .select_related("area", "household", "source")
+        .filter(pk=person_id)
+        .first()
+    )
+    if person is None:
+        raise NotFound("No such person.")
+    audit_record(actor=user, action="person.view", object_type="person", object_id=person.pk,
+                 area_code=person.area.code, purpose=purpose)
+    return person
+
+
+def household_get_for_user(*, user: User, household_id: int, purpose: str = "") -> Household:
+    scope = scope_for_user(user=user)
+    household = (
+        Household.objects.filter(scope.area_q())
+        .select_related("area", "source")
+        .filter(pk=household_id)
+        .first()
+    )
+    if household is None or not _persons_in_scope(scope).filter(household=household).exists():
+        raise NotFound("No such household.")
+    audit_record(actor=user, action="household.view", object_type="household",
+                 object_id=household.pk, area_code=household.area.code, purpose=purpose)
+    return household
+
+
+def household_members(*, household: Household) -> QuerySet[Person]:
+    """Members of a household already fetched through ``household_get_for_user``."""
+    return household.members.order_by("id")
+
+
+def enrolment_list_for_user(*, user: User, person: Person | None = None) -> QuerySet[Enrolment]:
+    scope = scope_for_user(user=user)
+    enrolments = Enrolment.objects.filter(
+        scope.scheme_q(), person__in=_persons_in_scope(scope)
+    ).select_related("scheme", "source")
+    if person is not None:
+        enrolments = enrolments.filter(person=person)
+    return enrolments.order_by("person_id", "start_date", "id")
+
+
+def payment_list_for_user(*, user: User, person: Person) -> QuerySet[BenefitPayment]:
+    scope = scope_for_user(user=user)
+    return (
+        BenefitPayment.objects.filter(scope.scheme_q(), person=person,
+                                      person__in=_persons_in_scope(scope))
+        .select_related("scheme")
+        .order_by("-period", "scheme__code")
+    )

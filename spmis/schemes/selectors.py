@@ -1,0 +1,150 @@
+"""Reads of the scheme catalogue and the headline coverage figures."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Max, Q, QuerySet, Sum
+
+from spmis.access.models import User
+from spmis.access.selectors import Scope, scope_for_user
+from spmis.core.errors import NotFound
+from spmis.geography.models import PopulationDenominator
+from spmis.registry.models import Person
+from spmis.schemes.models import Enrolment, EnrolmentStatus, Guarantee, Scheme
+
+# Who each R202 guarantee is for, as [from, to] ages (None: open). The indicator engine will
+# make these effective-dated national parameters; the dashboard needs a default now.
+GUARANTEE_AGES: dict[str, tuple[int, int | None]] = {
+    Guarantee.HEALTH: (0, None),
+    Guarantee.CHILDREN: (0, 17),
+    Guarantee.WORKING_AGE: (18, 64),
+    Guarantee.OLD_AGE: (65, None),
+}
+
+
+def scheme_list() -> QuerySet[Scheme]:
+    return Scheme.objects.order_by("code")
+
+
+def scheme_get(*, code: str) -> Scheme:
+    scheme = Scheme.objects.filter(code=code).first()
+    if scheme is None:
+        raise NotFound(f"No scheme with code {code!r}.")
+    return scheme
+
+
+def scheme_enrolment_counts(*, user: User, scheme: Scheme) -> dict[str, int]:
+    scope = scope_for_user(user=user)
+    if not (scope.all_schemes or scheme.pk in scope.scheme_ids):
+        return {}
+    rows = (
+        Enrolment.objects.filter(scheme=scheme)
+        .filter(scope.area_q("person__area__path"))
+        .values("status")
+        .annotate(n=Count("id"))
+    )
+    return {r["status"]: r["n"] for r in rows}
+
+
+@dataclass
+class CoverageFigure:
+    """Persons covered in a group, by sex, against the group's population denominator."""
+
+    key: str
+    label: str
+    covered: dict[str, int] = field(default_factory=dict)  # sex -> persons
+    population: int | None = None  # None: no denominator can be formed for this group
+
+    @property
+    def covered_total(self) -> int:
+        return sum(self.covered.values())
+
+    @property
+    def rate(self) -> float | None:
+        if not self.population:
+            return None
+        return 100.0 * self.covered_total / self.population
+
+
+@dataclass
+class Coverage:
+    as_of: dt.date
+    population_year: int | None
+    total: CoverageFigure
+    by_guarantee: list[CoverageFigure]
+
+
+def coverage_headline(*, user: User, as_of: dt.date) -> Coverage:
+    """Persons alive on ``as_of`` with an active enrolment, counted once, within the user's areas.
+
+    The overall figure counts coverage by any scheme; each guarantee counts persons of its age
+    group covered by a scheme serving that guarantee.
+    """
+    scope = scope_for_user(user=user)
+    year = (
+        PopulationDenominator.objects.filter(year__lte=as_of.year).aggregate(y=Max("year"))["y"]
+    )
+    total = _figure(scope, as_of, year, "TOTAL", "Any scheme", None, (0, None))
+    guarantees = [
+        _figure(scope, as_of, year, g.value, str(g.label), g.value, GUARANTEE_AGES[g.value])
+        for g in Guarantee
+    ]
+    return Coverage(as_of=as_of, population_year=year, total=total, by_guarantee=guarantees)
+
+
+def _figure(scope: Scope, as_of: dt.date, year: int | None, key: str, label: str,
+            guarantee: str | None, ages: tuple[int, int | None]) -> CoverageFigure:
+    active = Q(
+        enrolments__status=EnrolmentStatus.ACTIVE,
+        enrolments__start_date__lte=as_of,
+    ) & (Q(enrolments__end_date__isnull=True) | Q(enrolments__end_date__gte=as_of))
+    if guarantee:
+        active &= Q(enrolments__scheme__guarantee=guarantee)
+    persons = (
+        Person.objects.filter(scope.area_q())
+        .filter(Q(date_of_death__isnull=True) | Q(date_of_death__gt=as_of))
+        .filter(_born_between(as_of, ages))
+        .filter(active)
+    )
+    if not scope.all_schemes:
+        persons = persons.filter(enrolments__scheme_id__in=scope.scheme_ids)
+    rows = persons.values("sex").annotate(n=Count("id", distinct=True))
+    return CoverageFigure(
+        key=key, label=label, covered={r["sex"]: r["n"] for r in rows},
+        population=_population(scope, year, ages),
+    )
+
+
+def _born_between(as_of: dt.date, ages: tuple[int, int | None]) -> Q:
+    low, high = ages
+    q = Q(date_of_birth__lte=_years_before(as_of, low))
+    if high is not None:
+        q &= Q(date_of_birth__gt=_years_before(as_of, high + 1))
+    return q
+
+
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February in a common year
+        return day.replace(year=day.year - years, day=28)
+
+
+def _population(scope: Scope, year: int | None, ages: tuple[int, int | None]) -> int | None:
+    """Sum of the bands that make up exactly the age group; None if a band straddles its edges."""
+    if year is None or scope.empty:
+        return None
+    low, high = ages
+    cells = PopulationDenominator.objects.filter(scope.area_q(), year=year)
+    inside = Q(age_from__gte=low)
+    if high is not None:
+        inside &= Q(age_to__isnull=False, age_to__lte=high)
+    overlapping = Q(age_to__isnull=True) | Q(age_to__gte=low)
+    if high is not None:
+        overlapping &= Q(age_from__lte=high)
+    if cells.filter(overlapping).exclude(inside).exists():
+        return None
+    total = cells.filter(inside).aggregate(n=Sum("population"))["n"]
+    return int(total) if total is not None else None
