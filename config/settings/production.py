@@ -9,6 +9,7 @@ DEBUG = False
 SECRET_KEY = env.get("SPMIS_SECRET_KEY")
 if len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("SPMIS_SECRET_KEY must be set to at least 50 random characters.")
+STATIC_ROOT = VAR_DIR / "static"  # noqa: F405  (filled by collectstatic)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

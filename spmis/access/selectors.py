@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from spmis.access.models import RoleAssignment, User
 from spmis.core import clock
+from spmis.geography.selectors import area_ids_within
 
 
 @dataclass(frozen=True)
@@ -20,12 +21,13 @@ class Scope:
     def empty(self) -> bool:
         return not self.area_paths
 
-    def area_q(self, field: str = "area__path") -> Q:
-        """A filter on ``field`` (an area path) that keeps rows inside the scope."""
-        q = Q(pk__in=[])
-        for path in self.area_paths:
-            q |= Q(**{f"{field}__startswith": path})
-        return q
+    def area_q(self, field: str = "area") -> Q:
+        """A filter on ``field`` (a foreign key to Area) that keeps rows inside the scope.
+
+        The area ids come from a subquery on the small area table, so the big table is read
+        through its area index on every database.
+        """
+        return Q(**{f"{field}__in": area_ids_within(paths=self.area_paths)})
 
     def scheme_q(self, field: str = "scheme_id") -> Q:
         return Q() if self.all_schemes else Q(**{f"{field}__in": self.scheme_ids})

@@ -8,7 +8,7 @@ from spmis.access.models import User
 from spmis.access.selectors import Scope, scope_for_user
 from spmis.audit.services import audit_record
 from spmis.core.errors import NotFound
-from spmis.geography.models import Area
+from spmis.geography.selectors import area_get, area_ids_within
 from spmis.payments.models import BenefitPayment
 from spmis.registry.models import Household, Person
 from spmis.schemes.models import Enrolment
@@ -39,8 +39,8 @@ def person_search_for_user(
     if national_id.strip():
         persons = persons.filter(national_id=national_id.strip())
     if area_code.strip():
-        area = Area.objects.filter(code=area_code.strip()).first()
-        persons = persons.filter(area__path__startswith=area.path) if area else persons.none()
+        area = area_get(code=area_code.strip())
+        persons = persons.filter(area__in=area_ids_within(paths=[area.path])) if area else persons.none()
     audit_record(
         actor=user,
         action="person.search",

@@ -41,7 +41,7 @@ def scheme_enrolment_counts(*, user: User, scheme: Scheme) -> dict[str, int]:
         return {}
     rows = (
         Enrolment.objects.filter(scheme=scheme)
-        .filter(scope.area_q("person__area__path"))
+        .filter(scope.area_q("person__area"))
         .values("status")
         .annotate(n=Count("id"))
     )
@@ -102,14 +102,14 @@ def _figure(scope: Scope, as_of: dt.date, year: int | None, key: str, label: str
     ) & (Q(enrolments__end_date__isnull=True) | Q(enrolments__end_date__gte=as_of))
     if guarantee:
         active &= Q(enrolments__scheme__guarantee=guarantee)
+    if not scope.all_schemes:
+        active &= Q(enrolments__scheme_id__in=scope.scheme_ids)
     persons = (
         Person.objects.filter(scope.area_q())
         .filter(Q(date_of_death__isnull=True) | Q(date_of_death__gt=as_of))
         .filter(_born_between(as_of, ages))
-        .filter(active)
+        .filter(active)  # one filter() call: every condition applies to the same enrolment
     )
-    if not scope.all_schemes:
-        persons = persons.filter(enrolments__scheme_id__in=scope.scheme_ids)
     rows = persons.values("sex").annotate(n=Count("id", distinct=True))
     return CoverageFigure(
         key=key, label=label, covered={r["sex"]: r["n"] for r in rows},

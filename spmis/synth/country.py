@@ -278,7 +278,6 @@ def _persons(rng: np.random.Generator, persons: int, households: pl.DataFrame,
     disability = np.select([u < p_severe * 0.35, u < p_severe, u < p_severe + 0.10], [3, 2, 1], 0)
 
     has_id = rng.random(persons) < np.where(age >= 18, 0.92, 0.55)
-    national_id = np.where(has_id, _national_ids(np.arange(persons)), None)
 
     family_pool = np.array(names.FAMILY)
     hh_family = rng.integers(0, len(family_pool), len(sizes))
@@ -294,7 +293,7 @@ def _persons(rng: np.random.Generator, persons: int, households: pl.DataFrame,
     ids = np.arange(1, persons + 1)
     people = pl.DataFrame({
         "id": ids,
-        "national_id": pl.Series(national_id, dtype=pl.String),
+        "national_id": _national_ids(np.arange(persons)).astype(str),
         "given_name": given,
         "family_name": family,
         "sex": np.where(male, "M", "F"),
@@ -307,7 +306,10 @@ def _persons(rng: np.random.Generator, persons: int, households: pl.DataFrame,
         "registered_on": np.maximum(hh_registered, dob),
         "source_id": 1,
         "source_ref": pl.Series(ids).cast(pl.String).str.zfill(9).str.replace(r"^", "P"),
-    }).with_columns(pl.col("date_of_birth", "date_of_death", "registered_on").cast(pl.Date))
+    }).with_columns(
+        pl.col("date_of_birth", "date_of_death", "registered_on").cast(pl.Date),
+        national_id=pl.when(pl.Series(has_id)).then(pl.col("national_id")),
+    )
 
     poor = hh_truth["poor"].to_numpy()[hh]
     urban = hh_truth["urban"].to_numpy()[hh]

@@ -1,4 +1,20 @@
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from spmis.web import views
+
 app_name = "web"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="web/login.html", redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("persons/", views.person_search, name="person-search"),
+    path("persons/<int:person_id>/", views.person_detail, name="person-detail"),
+    path("households/<int:household_id>/", views.household_detail, name="household-detail"),
+    path("schemes/", views.scheme_list, name="scheme-list"),
+    path("schemes/<str:code>/", views.scheme_detail, name="scheme-detail"),
+]

@@ -1,0 +1,21 @@
+"""Reads of the area hierarchy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import Q, QuerySet
+
+from spmis.geography.models import Area
+
+
+def area_ids_within(*, paths: Iterable[str]) -> QuerySet[Area, int]:
+    """Ids of the areas in the subtrees rooted at ``paths`` (a subquery, not a list)."""
+    inside = Q(pk__in=[])
+    for path in paths:
+        inside |= Q(path__startswith=path)
+    return Area.objects.filter(inside).values_list("id", flat=True)
+
+
+def area_get(*, code: str) -> Area | None:
+    return Area.objects.filter(code=code).first()

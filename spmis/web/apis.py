@@ -1,0 +1,167 @@
+"""REST API, read-only for now: thin doors onto the same selectors as the pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.request import Request
+
+from spmis.geography.models import Area
+from spmis.registry import selectors as registry
+from spmis.registry.models import Household, Person
+from spmis.schemes import selectors as schemes
+from spmis.schemes.models import Enrolment, Scheme
+
+
+class AreaSerializer(serializers.ModelSerializer[Area]):
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Area
+        fields = ["code", "name", "level", "parent", "is_urban"]
+
+
+class SchemeSerializer(serializers.ModelSerializer[Scheme]):
+    class Meta:
+        model = Scheme
+        fields = ["code", "name", "managing_institution", "function", "guarantee",
+                  "contributory", "means_tested", "benefit_nature", "periodicity",
+                  "legal_basis", "currency", "description"]
+
+
+class PersonSerializer(serializers.ModelSerializer[Person]):
+    area = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    source = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Person
+        fields = ["id", "national_id", "given_name", "family_name", "sex", "date_of_birth",
+                  "date_of_death", "area", "household", "relationship_to_head",
+                  "disability_level", "registered_on", "source", "source_ref"]
+
+
+class HouseholdSerializer(serializers.ModelSerializer[Household]):
+    area = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    source = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    members = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Household
+        fields = ["id", "area", "address", "registered_on", "source", "source_ref", "members"]
+
+    def get_members(self, household: Household) -> list[int]:
+        return list(registry.household_members(household=household).values_list("id", flat=True))
+
+
+class EnrolmentSerializer(serializers.ModelSerializer[Enrolment]):
+    scheme = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    source = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Enrolment
+        fields = ["id", "person", "scheme", "status", "start_date", "end_date", "source",
+                  "source_ref"]
+
+
+class AreaList(generics.ListAPIView[Area]):
+    serializer_class = AreaSerializer
+
+    @extend_schema(parameters=[OpenApiParameter("level", int), OpenApiParameter("parent", str)])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Area]:
+        areas = Area.objects.select_related("parent").order_by("path")
+        level = self.request.query_params.get("level")
+        if level and level.isdigit():
+            areas = areas.filter(level=int(level))
+        parent = self.request.query_params.get("parent")
+        if parent:
+            areas = areas.filter(parent__code=parent)
+        return areas
+
+
+class AreaDetail(generics.RetrieveAPIView[Area]):
+    serializer_class = AreaSerializer
+    queryset = Area.objects.select_related("parent")
+    lookup_field = "code"
+
+
+class SchemeList(generics.ListAPIView[Scheme]):
+    serializer_class = SchemeSerializer
+
+    def get_queryset(self) -> QuerySet[Scheme]:
+        return schemes.scheme_list()
+
+
+class SchemeDetail(generics.RetrieveAPIView[Scheme]):
+    serializer_class = SchemeSerializer
+
+    def get_object(self) -> Scheme:
+        return schemes.scheme_get(code=self.kwargs["code"])
+
+
+class PersonList(generics.ListAPIView[Person]):
+    """Persons in the caller's areas and schemes; filter by name words, national ID, area."""
+
+    serializer_class = PersonSerializer
+
+    @extend_schema(parameters=[OpenApiParameter("q", str), OpenApiParameter("national_id", str),
+                               OpenApiParameter("area", str)])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Person]:
+        params = self.request.query_params
+        return registry.person_search_for_user(
+            user=self.request.user,  # type: ignore[arg-type]
+            text=params.get("q", ""),
+            national_id=params.get("national_id", ""),
+            area_code=params.get("area", ""),
+            purpose=params.get("purpose", ""),
+        ).select_related("source")
+
+
+class PersonDetail(generics.RetrieveAPIView[Person]):
+    serializer_class = PersonSerializer
+
+    def get_object(self) -> Person:
+        return registry.person_get_for_user(
+            user=self.request.user,  # type: ignore[arg-type]
+            person_id=self.kwargs["pk"],
+            purpose=self.request.query_params.get("purpose", ""),
+        )
+
+
+class HouseholdDetail(generics.RetrieveAPIView[Household]):
+    serializer_class = HouseholdSerializer
+
+    def get_object(self) -> Household:
+        return registry.household_get_for_user(
+            user=self.request.user,  # type: ignore[arg-type]
+            household_id=self.kwargs["pk"],
+        )
+
+
+class EnrolmentList(generics.ListAPIView[Enrolment]):
+    serializer_class = EnrolmentSerializer
+
+    @extend_schema(parameters=[OpenApiParameter("person", int), OpenApiParameter("scheme", str),
+                               OpenApiParameter("status", str)])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Enrolment]:
+        params = self.request.query_params
+        enrolments = registry.enrolment_list_for_user(user=self.request.user)  # type: ignore[arg-type]
+        person = params.get("person", "")
+        if person.isdigit():
+            enrolments = enrolments.filter(person_id=int(person))
+        if params.get("scheme"):
+            enrolments = enrolments.filter(scheme__code=params["scheme"])
+        if params.get("status"):
+            enrolments = enrolments.filter(status=params["status"].upper())
+        return enrolments

@@ -1,0 +1,73 @@
+"""Browser fixtures: one Chromium per session, a fresh page per test, data committed for real."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from spmis.access.models import User
+from spmis.access.services import role_assign, user_create
+from spmis.synth.country import Country
+from spmis.synth.services import country_synthesise
+from tests.conftest import AS_OF, PASSWORD
+
+# Playwright's sync API runs an event loop in this thread; the ORM would refuse to run under it.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        reason = f"Chromium not found at {CHROMIUM}; browser tests need it."
+        if os.environ.get("SPMIS_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{reason} SPMIS_REQUIRE_BROWSER=1 forbids skipping.", pytrace=False)
+        pytest.skip(reason)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def country(transactional_db: None) -> Country:
+    """The shared 1,500-person country, committed so the live server's thread can see it."""
+    return country_synthesise(actor=None, persons=1500, seed=11, as_of=AS_OF, months=6)
+
+
+@pytest.fixture
+def make_user(transactional_db: None) -> Callable[..., User]:
+    def make(role: str = "REGISTRAR", area: str = "XY") -> User:
+        user = user_create(actor=None, username=f"{role.lower()}_{area.lower()}", password=PASSWORD)
+        role_assign(actor=None, user=user, role=role, area_code=area)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def log_in(page: Page, live_server) -> Callable[[User], Page]:
+    def log_in(user: User) -> Page:
+        page.goto(f"{live_server.url}/login/")
+        page.fill("#id_username", user.username)
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live_server.url}/")
+        return page
+
+    return log_in
