@@ -66,7 +66,8 @@ def _sqlite(url: str, netloc: str, path: str, base_dir: Path) -> dict[str, Any]:
         "NAME": str(name),
         "OPTIONS": {
             "init_command": (
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000; PRAGMA cache_size=-262144; PRAGMA temp_store=MEMORY;"
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;"
+                " PRAGMA cache_size=-262144; PRAGMA temp_store=MEMORY;"
             ),
             "transaction_mode": "IMMEDIATE",
         },

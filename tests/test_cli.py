@@ -15,7 +15,7 @@ from spmis.cli.main import cli
 from spmis.registry.models import Person
 from spmis.schemes.models import Enrolment
 
-COMMANDS = ["synth", "serve", "demo", "migrate", "createuser"]
+COMMANDS = ["synth", "serve", "demo", "migrate", "createuser", "token"]
 
 
 @pytest.mark.parametrize("command", [[], *[[c] for c in COMMANDS]])
@@ -105,3 +105,19 @@ def test_demo_prepares_country_and_one_login_per_role(tmp_path):
     assert "http://127.0.0.1:8000/" in done.stdout
     again = _spmis(["demo", "--no-serve"], tmp_path, url)  # idempotent: keeps the country
     assert again.returncode == 0 and "already loaded" in again.stderr
+
+
+@pytest.mark.django_db
+def test_token_issues_a_working_api_key_and_revokes_the_old_one(country, make_user):
+    from rest_framework.test import APIClient
+
+    user = make_user()
+    first = CliRunner().invoke(cli, ["token", user.username]).output.strip()
+    second = CliRunner().invoke(cli, ["token", user.username]).output.strip()
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {second}")
+    assert api.get("/api/v1/schemes/").status_code == 200
+    api.credentials(HTTP_AUTHORIZATION=f"Token {first}")
+    assert api.get("/api/v1/schemes/").status_code == 401
+    unknown = CliRunner().invoke(cli, ["token", "ghost"])
+    assert unknown.exit_code == 1 and "No active user" in unknown.output

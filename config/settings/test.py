@@ -2,5 +2,6 @@
 
 from config.settings.base import *  # noqa: F403
 
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; tests assert argon2 separately
+# Speed only: production hashing (argon2id) is asserted in tests against base settings.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DEBUG = False

@@ -44,3 +44,6 @@ class RoleAssignment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "role", "area"], name="role_once_per_area"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.role}@{self.area_id}"

@@ -69,3 +69,17 @@ def role_assign(
         audit_record(actor=actor, action="role.assign", object_type="user", object_id=user.pk,
                      area_code=area.code, detail={"role": role, "schemes": codes})
     return assignment
+
+
+def api_token_issue(*, actor: User | None, username: str) -> str:
+    """Give ``username`` a fresh API token, revoking any earlier one. Returns the key."""
+    from rest_framework.authtoken.models import Token
+
+    user = User.objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise NotFound(f"No active user named {username!r}.")
+    with transaction.atomic():
+        Token.objects.filter(user=user).delete()
+        token = Token.objects.create(user=user)
+        audit_record(actor=actor, action="api_token.issue", object_type="user", object_id=user.pk)
+    return token.key

@@ -25,6 +25,9 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["id"]
 
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.action} by {self.actor_username}"
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise PermissionError("Audit events are append-only")

@@ -168,6 +168,16 @@ def createuser(username: str, roles: tuple[str, ...], area_code: str | None,
     click.echo(f"Created {username} with roles {', '.join(roles) or '(none)'}.")
 
 
+@cli.command()
+@click.argument("username")
+def token(username: str) -> None:
+    """Issue a new REST API token for a user (the old one stops working)."""
+    setup_django()
+    from spmis.access.services import api_token_issue
+
+    click.echo(api_token_issue(actor=None, username=username))
+
+
 def _country_code() -> str:
     from spmis.core.errors import NotFound
     from spmis.geography.models import Area

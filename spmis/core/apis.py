@@ -19,7 +19,7 @@ class Pagination(PageNumberPagination):
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
-        code = status.HTTP_400_BAD_REQUEST
+        code: int = status.HTTP_400_BAD_REQUEST
         if isinstance(exc, NotFound):
             code = status.HTTP_404_NOT_FOUND
         elif isinstance(exc, Conflict):

@@ -19,7 +19,9 @@ REBUILD_ROWS = 50_000  # above this many rows, SQLite indexes are rebuilt rather
 Progress = Callable[[int], None]
 
 
-def bulk_insert(model: type[models.Model], frame: pl.DataFrame, *, progress: Progress | None = None) -> int:
+def bulk_insert(
+    model: type[models.Model], frame: pl.DataFrame, *, progress: Progress | None = None
+) -> int:
     """Insert every row of ``frame`` (columns named after the model's db columns)."""
     table = model._meta.db_table
     columns = list(frame.columns)
@@ -33,7 +35,7 @@ def bulk_insert(model: type[models.Model], frame: pl.DataFrame, *, progress: Pro
             else:
                 placeholders = ", ".join(["%s"] * len(columns))
                 sql = f'INSERT INTO "{table}" ({_quoted(columns)}) VALUES ({placeholders})'
-                cursor.executemany(sql, chunk.iter_rows())
+                cursor.executemany(sql, list(chunk.iter_rows()))
             if progress:
                 progress(chunk.height)
         for sql in rebuild:

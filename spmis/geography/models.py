@@ -71,3 +71,6 @@ class PopulationDenominator(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["year", "area"])]
+
+    def __str__(self) -> str:
+        return f"{self.area_id} {self.year} {self.sex} {self.age_from}-{self.age_to or ''}"

@@ -31,6 +31,8 @@ def person_search_for_user(
     *, user: User, text: str = "", national_id: str = "", area_code: str = "", purpose: str = ""
 ) -> QuerySet[Person]:
     """Search by name words (each must start a given or family name), national ID and area."""
+    # NUL cannot be stored in any text column (PostgreSQL refuses it outright): it matches nothing.
+    text, national_id, area_code = (v.replace("\x00", "") for v in (text, national_id, area_code))
     persons = person_list_for_user(user=user).select_related("area")
     for word in text.split():
         persons = persons.filter(
@@ -40,7 +42,10 @@ def person_search_for_user(
         persons = persons.filter(national_id=national_id.strip())
     if area_code.strip():
         area = area_get(code=area_code.strip())
-        persons = persons.filter(area__in=area_ids_within(paths=[area.path])) if area else persons.none()
+        if area is None:
+            persons = persons.none()
+        else:
+            persons = persons.filter(area__in=area_ids_within(paths=[area.path]))
     audit_record(
         actor=user,
         action="person.search",

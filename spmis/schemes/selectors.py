@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Sum
 
 from spmis.access.models import User
 from spmis.access.selectors import Scope, scope_for_user
@@ -96,21 +96,22 @@ def coverage_headline(*, user: User, as_of: dt.date) -> Coverage:
 
 def _figure(scope: Scope, as_of: dt.date, year: int | None, key: str, label: str,
             guarantee: str | None, ages: tuple[int, int | None]) -> CoverageFigure:
-    active = Q(
-        enrolments__status=EnrolmentStatus.ACTIVE,
-        enrolments__start_date__lte=as_of,
-    ) & (Q(enrolments__end_date__isnull=True) | Q(enrolments__end_date__gte=as_of))
+    # One subquery holds every condition, so they all apply to the same enrolment.
+    active = Enrolment.objects.filter(
+        Q(end_date__isnull=True) | Q(end_date__gte=as_of),
+        person=OuterRef("pk"),
+        status=EnrolmentStatus.ACTIVE,
+        start_date__lte=as_of,
+    ).filter(scope.scheme_q())
     if guarantee:
-        active &= Q(enrolments__scheme__guarantee=guarantee)
-    if not scope.all_schemes:
-        active &= Q(enrolments__scheme_id__in=scope.scheme_ids)
+        active = active.filter(scheme__guarantee=guarantee)
     persons = (
         Person.objects.filter(scope.area_q())
         .filter(Q(date_of_death__isnull=True) | Q(date_of_death__gt=as_of))
         .filter(_born_between(as_of, ages))
-        .filter(active)  # one filter() call: every condition applies to the same enrolment
+        .filter(Exists(active))
     )
-    rows = persons.values("sex").annotate(n=Count("id", distinct=True))
+    rows = persons.values("sex").annotate(n=Count("id"))
     return CoverageFigure(
         key=key, label=label, covered={r["sex"]: r["n"] for r in rows},
         population=_population(scope, year, ages),

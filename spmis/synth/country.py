@@ -394,9 +394,9 @@ def _enrolments(rng: np.random.Generator, people: pl.DataFrame, truth: pl.DataFr
     for scheme_id, spec in enumerate(SCHEMES, start=1):
         idx = np.flatnonzero(rules[spec.code])
         k = len(idx)
-        earliest = {"CHILD_GRANT": dob[idx], "MATERNITY": as_of64 - 180}.get(
-            spec.code, as_of64 - 3650)
-        earliest = np.maximum(np.broadcast_to(earliest, k), dob[idx]).astype("datetime64[D]")
+        # Child grants may start at birth, maternity benefits within the last six months.
+        back = {"CHILD_GRANT": 36500, "MATERNITY": 180}.get(spec.code, 3650)
+        earliest = np.maximum(as_of64 - np.timedelta64(back, "D"), dob[idx])
         span = np.maximum((as_of64 - earliest).astype(np.int64), 1)
         start = earliest + (rng.random(k) * span).astype("timedelta64[D]")
         r = rng.random(k)
@@ -452,7 +452,7 @@ def _payments(rng: np.random.Generator, enrolments: pl.DataFrame, people: pl.Dat
     delay = rng.integers(3, 20, n)
     frame = frame.with_columns(
         amount_minor=(pl.col("base") * pl.Series(factor)).round(0).cast(pl.Int64),
-        paid_on=(pl.col("period") + pl.duration(days=pl.Series(delay))),
+        paid_on=(pl.col("period") + pl.duration(days=pl.lit(pl.Series(delay)))),
         delivered=pl.Series(delivered),
     ).filter("delivered").sort("period", "person_id", "scheme_id")
     ids = np.arange(1, frame.height + 1)

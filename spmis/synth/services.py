@@ -57,10 +57,7 @@ def country_synthesise(
             _delete_country()
         for name, model in LOAD_ORDER:
             frame = getattr(country, name)
-            if progress:
-                progress(name, 0, frame.height)
-            bulk_insert(model, frame, progress=(lambda n, s=name, t=frame.height:
-                                                progress(s, n, t)) if progress else None)
+            bulk_insert(model, frame, progress=_step_progress(progress, name, frame.height))
         reset_sequences([model for _, model in LOAD_ORDER if model is not AreaLevel])
         audit_record(
             actor=actor,
@@ -71,6 +68,14 @@ def country_synthesise(
                     "counts": country.counts()},
         )
     return country
+
+
+def _step_progress(progress: StepProgress | None, step: str,
+                   total: int) -> Callable[[int], None] | None:
+    if progress is None:
+        return None
+    progress(step, 0, total)
+    return lambda rows: progress(step, rows, total)
 
 
 def _delete_country() -> None:

@@ -9,6 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 
+from spmis.core.auth import authenticated
 from spmis.geography.models import Area
 from spmis.registry import selectors as registry
 from spmis.registry.models import Household, Person
@@ -17,7 +18,9 @@ from spmis.schemes.models import Enrolment, Scheme
 
 
 class AreaSerializer(serializers.ModelSerializer[Area]):
-    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    parent: serializers.SlugRelatedField[Area] = serializers.SlugRelatedField(  # type: ignore[assignment]
+        slug_field="code", read_only=True
+    )
 
     class Meta:
         model = Area
@@ -33,8 +36,13 @@ class SchemeSerializer(serializers.ModelSerializer[Scheme]):
 
 
 class PersonSerializer(serializers.ModelSerializer[Person]):
-    area = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    source = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    area: serializers.SlugRelatedField[Area] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+    # A field named like Field.source: fine at run time (the metaclass collects it), not to mypy.
+    source = serializers.SlugRelatedField(  # type: ignore[assignment,var-annotated]
+        slug_field="code", read_only=True
+    )
 
     class Meta:
         model = Person
@@ -44,8 +52,13 @@ class PersonSerializer(serializers.ModelSerializer[Person]):
 
 
 class HouseholdSerializer(serializers.ModelSerializer[Household]):
-    area = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    source = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    area: serializers.SlugRelatedField[Area] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+    # A field named like Field.source: fine at run time (the metaclass collects it), not to mypy.
+    source = serializers.SlugRelatedField(  # type: ignore[assignment,var-annotated]
+        slug_field="code", read_only=True
+    )
     members = serializers.SerializerMethodField()
 
     class Meta:
@@ -57,8 +70,13 @@ class HouseholdSerializer(serializers.ModelSerializer[Household]):
 
 
 class EnrolmentSerializer(serializers.ModelSerializer[Enrolment]):
-    scheme = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    source = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    scheme: serializers.SlugRelatedField[Scheme] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+    # A field named like Field.source: fine at run time (the metaclass collects it), not to mypy.
+    source = serializers.SlugRelatedField(  # type: ignore[assignment,var-annotated]
+        slug_field="code", read_only=True
+    )
 
     class Meta:
         model = Enrolment
@@ -117,7 +135,7 @@ class PersonList(generics.ListAPIView[Person]):
     def get_queryset(self) -> QuerySet[Person]:
         params = self.request.query_params
         return registry.person_search_for_user(
-            user=self.request.user,  # type: ignore[arg-type]
+            user=authenticated(self.request),
             text=params.get("q", ""),
             national_id=params.get("national_id", ""),
             area_code=params.get("area", ""),
@@ -130,7 +148,7 @@ class PersonDetail(generics.RetrieveAPIView[Person]):
 
     def get_object(self) -> Person:
         return registry.person_get_for_user(
-            user=self.request.user,  # type: ignore[arg-type]
+            user=authenticated(self.request),
             person_id=self.kwargs["pk"],
             purpose=self.request.query_params.get("purpose", ""),
         )
@@ -141,7 +159,7 @@ class HouseholdDetail(generics.RetrieveAPIView[Household]):
 
     def get_object(self) -> Household:
         return registry.household_get_for_user(
-            user=self.request.user,  # type: ignore[arg-type]
+            user=authenticated(self.request),
             household_id=self.kwargs["pk"],
         )
 
@@ -156,7 +174,7 @@ class EnrolmentList(generics.ListAPIView[Enrolment]):
 
     def get_queryset(self) -> QuerySet[Enrolment]:
         params = self.request.query_params
-        enrolments = registry.enrolment_list_for_user(user=self.request.user)  # type: ignore[arg-type]
+        enrolments = registry.enrolment_list_for_user(user=authenticated(self.request))
         person = params.get("person", "")
         if person.isdigit():
             enrolments = enrolments.filter(person_id=int(person))

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 
 from spmis.access.selectors import roles_for_user
 from spmis.core import clock
+from spmis.core.auth import authenticated
 from spmis.core.errors import NotFound
 from spmis.registry import selectors as registry
 from spmis.schemes import selectors as schemes
@@ -39,13 +40,13 @@ def _as_of(request: HttpRequest) -> dt.date:
 @require_GET
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    coverage = schemes.coverage_headline(user=request.user, as_of=_as_of(request))
+    coverage = schemes.coverage_headline(user=authenticated(request), as_of=_as_of(request))
     chart = {
         "labels": [f.label for f in coverage.by_guarantee],
         "rates": [round(f.rate, 1) if f.rate is not None else None for f in coverage.by_guarantee],
     }
     return render(request, "web/home.html", {
-        "coverage": coverage, "chart": chart, "roles": roles_for_user(user=request.user),
+        "coverage": coverage, "chart": chart, "roles": roles_for_user(user=authenticated(request)),
     })
 
 
@@ -58,7 +59,7 @@ def person_search(request: HttpRequest) -> HttpResponse:
     page = None
     if text.strip() or national_id.strip() or area.strip():
         persons = registry.person_search_for_user(
-            user=request.user, text=text, national_id=national_id, area_code=area
+            user=authenticated(request), text=text, national_id=national_id, area_code=area
         )
         page = Paginator(persons, PAGE_SIZE).get_page(request.GET.get("page"))
     partial = request.headers.get("HX-Request") == "true"
@@ -71,19 +72,19 @@ def person_search(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
-    person = _or_404(registry.person_get_for_user, user=request.user, person_id=person_id)
+    person = _or_404(registry.person_get_for_user, user=authenticated(request), person_id=person_id)
     return render(request, "web/person.html", {
         "person": person,
         "age": _age(person.date_of_birth, person.date_of_death or clock.today()),
-        "enrolments": registry.enrolment_list_for_user(user=request.user, person=person),
-        "payments": registry.payment_list_for_user(user=request.user, person=person)[:24],
+        "enrolments": registry.enrolment_list_for_user(user=authenticated(request), person=person),
+        "payments": registry.payment_list_for_user(user=authenticated(request), person=person)[:24],
     })
 
 
 @require_GET
 @login_required
 def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
-    household = _or_404(registry.household_get_for_user, user=request.user,
+    household = _or_404(registry.household_get_for_user, user=authenticated(request),
                         household_id=household_id)
     return render(request, "web/household.html", {
         "household": household, "members": registry.household_members(household=household),
@@ -100,7 +101,7 @@ def scheme_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def scheme_detail(request: HttpRequest, code: str) -> HttpResponse:
     scheme = _or_404(schemes.scheme_get, code=code)
-    counts = schemes.scheme_enrolment_counts(user=request.user, scheme=scheme)
+    counts = schemes.scheme_enrolment_counts(user=authenticated(request), scheme=scheme)
     return render(request, "web/scheme.html", {
         "scheme": scheme, "counts": counts, "total": sum(counts.values()),
     })
