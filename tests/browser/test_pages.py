@@ -38,7 +38,7 @@ def test_login_required_then_wrong_then_right_password(page, live_server, make_u
     page.fill("#id_password", PASSWORD + "x")
     page.click("button[type=submit]")
     expect(page.get_by_role("alert")).to_contain_text("did not match")
-    page.fill("#id_username", user.username)  # the form does not keep it
+    expect(page.locator("#id_username")).to_have_value(user.username)  # kept for the retry
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     expect(page).to_have_url(f"{live_server.url}/")
