@@ -27,6 +27,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy spmis config
 
 migrations-check: $(STAMP)
+	mkdir -p var
 	SPMIS_DATABASE_URL=sqlite:///var/migrations-check.db $(BIN)/python manage.py makemigrations --check --dry-run
 
 pytest-sqlite: $(STAMP)

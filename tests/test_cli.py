@@ -121,3 +121,17 @@ def test_token_issues_a_working_api_key_and_revokes_the_old_one(country, make_us
     assert api.get("/api/v1/schemes/").status_code == 401
     unknown = CliRunner().invoke(cli, ["token", "ghost"])
     assert unknown.exit_code == 1 and "No active user" in unknown.output
+
+
+def test_serve_on_a_busy_port_is_a_message(tmp_path):
+    import socket
+
+    url = f"sqlite:///{tmp_path}/serve.db"
+    assert _spmis(["migrate"], tmp_path, url).returncode == 0
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = _spmis(["serve", "--port", str(port)], tmp_path, url)
+    assert done.returncode == 1
+    assert "Cannot listen" in done.stderr and "Traceback" not in done.stderr

@@ -205,7 +205,12 @@ def _serve(host: str, port: int, threads: int) -> None:
     from config.wsgi import application
 
     click.echo(f"spmis is running at http://{host}:{port}/  (Ctrl+C to stop)")
-    waitress_serve(application, host=host, port=port, threads=threads, ident="spmis")
+    try:
+        waitress_serve(application, host=host, port=port, threads=threads, ident="spmis")
+    except OSError as exc:
+        raise click.ClickException(
+            f"Cannot listen on {host}:{port} ({exc.strerror}). Try another --port."
+        ) from exc
 
 
 @cli.command()
