@@ -8,8 +8,22 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+class Clearance(models.IntegerChoices):
+    """Security classification levels; a user sees a field only up to their clearance."""
+
+    PUBLIC = 0, _("public")
+    INTERNAL = 1, _("internal")
+    CONFIDENTIAL = 2, _("confidential")
+    SECRET = 3, _("secret")
+
+
 class User(AbstractUser):
-    """spmis user. Kept as our own model so clearance and MFA can be added without a rewrite."""
+    """An spmis user: who they are, their clearance; roles come from RoleAssignment."""
+
+    clearance = models.PositiveSmallIntegerField(
+        _("clearance"), choices=Clearance.choices, default=Clearance.INTERNAL,
+        help_text=_("Highest security classification this user may see."),
+    )
 
 
 class Role(models.TextChoices):
@@ -47,3 +61,77 @@ class RoleAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.role}@{self.area_id}"
+
+
+class IncompatibleRoles(models.Model):
+    """A separation-of-duties rule: no user may hold both roles (in any areas)."""
+
+    role_a = models.CharField(_("role"), max_length=30, choices=Role.choices)
+    role_b = models.CharField(_("conflicting role"), max_length=30, choices=Role.choices)
+    reason = models.CharField(_("reason"), max_length=200)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["role_a", "role_b"], name="sod_rule_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role_a} x {self.role_b}"
+
+
+class ApprovalPolicy(models.TextChoices):
+    ALL = "ALL", _("all eligible approvers")
+    ANY = "ANY", _("any one approver")
+    N = "N", _("N distinct approvers")
+
+
+class ApprovalStatus(models.TextChoices):
+    PENDING = "PENDING", _("pending")
+    APPROVED = "APPROVED", _("approved")
+    REJECTED = "REJECTED", _("rejected")
+
+
+class ApprovalRequest(models.Model):
+    """Maker-checker: a change made by ``maker`` waits for approval by others."""
+
+    object_type = models.CharField(_("object type"), max_length=60)
+    object_id = models.CharField(_("object id"), max_length=64)
+    action = models.CharField(_("action"), max_length=60)
+    maker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    approver_role = models.CharField(_("approver role"), max_length=30, choices=Role.choices)
+    area = models.ForeignKey("geography.Area", on_delete=models.PROTECT, related_name="+")
+    policy = models.CharField(_("policy"), max_length=3, choices=ApprovalPolicy.choices)
+    required = models.PositiveSmallIntegerField(_("approvals required"), default=1)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ApprovalStatus.choices,
+        default=ApprovalStatus.PENDING,
+    )
+    created_at = models.DateTimeField(_("created at"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type}:{self.object_id} ({self.status})"
+
+
+class ApprovalDecision(models.Model):
+    request = models.ForeignKey(ApprovalRequest, on_delete=models.CASCADE,
+                                related_name="decisions")
+    checker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    approve = models.BooleanField(_("approve"))
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    decided_at = models.DateTimeField(_("decided at"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["request", "checker"], name="one_decision_each"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.checker_id} {'approves' if self.approve else 'rejects'} {self.request_id}"
