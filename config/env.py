@@ -15,6 +15,12 @@ SETTINGS_HELP = {
     "SPMIS_ALLOWED_HOSTS": "Comma-separated host names the server answers; default localhost.",
     "SPMIS_TIME_ZONE": "Time zone of the country; default UTC.",
     "SPMIS_LANGUAGE_CODE": "Default interface language; default en.",
+    "SPMIS_AUDIT_KEY_FILE": "Ed25519 key that signs audit checkpoints; default var/keys/audit.pem"
+    " (created on first use; keep a copy off the server).",
+    "SPMIS_AUDIT_ORIGIN": "Name of this audit log in its signed checkpoints; default spmis/audit.",
+    "SPMIS_REQUIRE_MFA": "1 (default) requires a TOTP second factor of every user holding a role.",
+    "SPMIS_SESSION_IDLE_MINUTES": "Minutes without a request before a session ends; default 30.",
+    "SPMIS_SESSION_MAX_HOURS": "Hours after login when a session ends however active; default 8.",
 }
 
 
@@ -30,3 +36,17 @@ def get_bool(name: str, default: bool = False) -> bool:
 
 def get_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in get(name, default).split(",") if item.strip()]
+
+
+def get_int(name: str, default: int, *, minimum: int = 1) -> int:
+    raw = get(name, str(default)).strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"{name} must be a whole number of at least {minimum}, "
+                                   f"not {raw!r}.")
+    return value

@@ -12,6 +12,7 @@ api_v1 = [
     path("persons/<int:pk>/", apis.PersonDetail.as_view(), name="person-detail"),
     path("households/<int:pk>/", apis.HouseholdDetail.as_view(), name="household-detail"),
     path("enrolments/", apis.EnrolmentList.as_view(), name="enrolment-list"),
+    path("audit/", apis.AuditEventList.as_view(), name="audit-list"),
 ]
 
 urlpatterns = [

@@ -9,7 +9,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from spmis.access.models import User
+from spmis.access.models import Clearance, User
 from spmis.access.services import role_assign, user_create
 from spmis.synth.country import Country
 from spmis.synth.services import country_synthesise
@@ -29,10 +29,10 @@ MakeUser = Callable[..., User]
 
 @pytest.fixture
 def make_user(db: None) -> MakeUser:
-    def make(role: str = "STATISTICIAN", area: str = "XY", schemes: tuple[str, ...] = (),
-             username: str | None = None) -> User:
+    def make(role: str = "SCHEME_MANAGER", area: str = "XY", schemes: tuple[str, ...] = (),
+             username: str | None = None, clearance: int = Clearance.SECRET) -> User:
         name = username or f"{role.lower()}_{area.lower()}_{'_'.join(schemes).lower()}"
-        user = user_create(actor=None, username=name, password=PASSWORD)
+        user = user_create(actor=None, username=name, password=PASSWORD, clearance=clearance)
         role_assign(actor=None, user=user, role=role, area_code=area, scheme_codes=schemes)
         return user
 

@@ -6,6 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from spmis.audit.models import AuditEvent
+from spmis.audit.services import object_ref
 from spmis.geography.models import Area
 from spmis.registry.models import Person
 
@@ -96,7 +97,8 @@ def test_person_read_is_audited(country, make_user, api_for):
     user = make_user()
     api_for(user).get("/api/v1/persons/7/", {"purpose": "case review"})
     event = AuditEvent.objects.filter(action="person.view").latest("id")
-    assert (event.actor, event.object_id, event.purpose) == (user, "7", "case review")
+    assert (event.actor, event.object_id, event.purpose) == (
+        user, object_ref("person", 7), "case review")
 
 
 def test_openapi_schema_is_served():

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pyotp
 import pytest
 from django.test import Client
 
+from spmis.access.models import TOTPDevice
 from spmis.audit.models import AuditEvent
+from spmis.core import clock
 from spmis.geography.models import Area
 from spmis.registry.models import Person
 from tests.conftest import PASSWORD
@@ -15,9 +18,24 @@ pytestmark = pytest.mark.django_db
 PAGES = ["/", "/persons/", "/persons/1/", "/households/1/", "/schemes/", "/schemes/NHI/"]
 
 
+def mfa_code(user) -> str:
+    """A real code from the user's authenticator app: the current time-step's, or the next
+    one's (allowed drift) when the current code was already used."""
+    device = TOTPDevice.objects.get(user=user)
+    totp = pyotp.TOTP(device.secret)
+    return totp.generate_otp(max(totp.timecode(clock.now()), device.last_used_step + 1))
+
+
 def logged_in(user) -> Client:
+    """Password, then (staff) the second factor, enrolling the authenticator if needed."""
     client = Client()
     assert client.login(username=user.username, password=PASSWORD)
+    response = client.get("/")
+    if response.status_code == 302 and response["Location"].startswith("/login/"):
+        step = client.get(response["Location"])  # the enrolment page creates the device
+        assert step.status_code == 200
+        done = client.post(response["Location"].split("?")[0], {"code": mfa_code(user)})
+        assert done.status_code == 302, done.content.decode()
     return client
 
 

@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "spmis.access.middleware.AbsoluteSessionTimeoutMiddleware",
+    "spmis.access.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -73,6 +75,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "spmis.web.context.permissions",
             ]
         },
     }
@@ -91,6 +94,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = ["spmis.access.auth.LockoutBackend"]
+SPMIS_LOGIN_MAX_FAILURES = 5  # consecutive failed passwords or codes before the account locks
+SPMIS_LOGIN_LOCK_MINUTES = 15
+SPMIS_REQUIRE_MFA = env.get_bool("SPMIS_REQUIRE_MFA", default=True)
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:login"
@@ -111,7 +118,9 @@ WHITENOISE_USE_FINDERS = True  # serve straight from the apps; no collectstatic 
 WHITENOISE_AUTOREFRESH = DEBUG
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = 8 * 3600
+SESSION_COOKIE_AGE = env.get_int("SPMIS_SESSION_IDLE_MINUTES", 30) * 60  # idle timeout...
+SESSION_SAVE_EVERY_REQUEST = True  # ...renewed by every request
+SPMIS_SESSION_MAX_AGE = env.get_int("SPMIS_SESSION_MAX_HOURS", 8) * 3600  # absolute, from login
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -120,7 +129,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header turns "no credentials" into 401, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "spmis.core.authentication.AuditedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -137,6 +146,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
 }
+
+SPMIS_AUDIT_KEY_FILE = env.get("SPMIS_AUDIT_KEY_FILE", str(VAR_DIR / "keys" / "audit.pem"))
+SPMIS_AUDIT_ORIGIN = env.get("SPMIS_AUDIT_ORIGIN", "spmis/audit")
 
 LOGGING = {
     "version": 1,

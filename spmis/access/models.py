@@ -24,6 +24,14 @@ class User(AbstractUser):
         _("clearance"), choices=Clearance.choices, default=Clearance.INTERNAL,
         help_text=_("Highest security classification this user may see."),
     )
+    failed_logins = models.PositiveSmallIntegerField(
+        _("failed logins"), default=0,
+        help_text=_("Consecutive failed password or second-factor attempts."),
+    )
+    locked_until = models.DateTimeField(
+        _("locked until"), null=True, blank=True,
+        help_text=_("Logins are refused until this time after too many failures."),
+    )
 
 
 class Role(models.TextChoices):
@@ -135,3 +143,34 @@ class ApprovalDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.checker_id} {'approves' if self.approve else 'rejects'} {self.request_id}"
+
+
+class TOTPDevice(models.Model):
+    """A user's authenticator app (RFC 6238 TOTP): the shared secret and the last step used."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="totp_device"
+    )
+    secret = models.CharField(_("secret"), max_length=64)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    last_used_step = models.BigIntegerField(
+        _("last used time-step"), default=0,
+        help_text=_("A code whose time-step is at or before this one is a replay."),
+    )
+
+    def __str__(self) -> str:
+        return f"TOTP device of {self.user_id}"
+
+
+class UserSession(models.Model):
+    """A web session opened by a login, so that disabling a user can end all of them."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="web_sessions"
+    )
+    session_key = models.CharField(_("session key"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"session of {self.user_id}"

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
-from spmis.access.models import RoleAssignment, User
+from spmis.access.models import (
+    ApprovalRequest,
+    Clearance,
+    IncompatibleRoles,
+    RoleAssignment,
+    User,
+)
+from spmis.access.policy import Permission, roles_with
 from spmis.core import clock
 from spmis.geography.selectors import area_ids_within
 
@@ -36,11 +45,12 @@ class Scope:
 NO_SCOPE = Scope(area_paths=(), all_schemes=False, scheme_ids=frozenset())
 
 
-def scope_for_user(*, user: User) -> Scope:
+def scope_for_user(*, user: User, permission: Permission) -> Scope:
+    """Where ``user`` may use ``permission``: the union over their live roles that grant it."""
     if not user.is_active:
         return NO_SCOPE
     assignments = (
-        RoleAssignment.objects.filter(user=user)
+        RoleAssignment.objects.filter(user=user, role__in=roles_with(permission))
         .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=clock.today()))
         .select_related("area")
         .prefetch_related("schemes")
@@ -59,3 +69,143 @@ def scope_for_user(*, user: User) -> Scope:
 
 def roles_for_user(*, user: User) -> list[str]:
     return sorted(set(RoleAssignment.objects.filter(user=user).values_list("role", flat=True)))
+
+
+def user_has_permission(*, user: User, permission: Permission) -> bool:
+    return not scope_for_user(user=user, permission=permission).empty
+
+
+@dataclass(frozen=True)
+class SodConflict:
+    held_role: str
+    reason: str
+
+
+def sod_conflict(*, user: User, role: str) -> SodConflict | None:
+    """The first separation-of-duties rule that holding ``role`` would break, if any."""
+    held = set(RoleAssignment.objects.filter(user=user).values_list("role", flat=True))
+    rule = (
+        IncompatibleRoles.objects.filter(
+            Q(role_a=role, role_b__in=held) | Q(role_b=role, role_a__in=held)
+        )
+        .order_by("id")
+        .first()
+    )
+    if rule is None:
+        return None
+    return SodConflict(held_role=rule.role_b if rule.role_a == role else rule.role_a,
+                       reason=rule.reason)
+
+
+@dataclass(frozen=True)
+class SodViolation:
+    username: str
+    role_a: str
+    role_b: str
+    reason: str
+
+
+def sod_violations() -> list[SodViolation]:
+    """Users who already hold two incompatible roles (e.g. loaded from an older system)."""
+    held = RoleAssignment.objects.values_list("user__username", "role").distinct()
+    roles_by_user: dict[str, set[str]] = {}
+    for username, role in held:
+        roles_by_user.setdefault(username, set()).add(role)
+    rules = list(IncompatibleRoles.objects.order_by("id"))
+    return [
+        SodViolation(username, rule.role_a, rule.role_b, rule.reason)
+        for username, roles in sorted(roles_by_user.items())
+        for rule in rules
+        if rule.role_a in roles and rule.role_b in roles
+    ]
+
+
+def approval_checkers(*, request: ApprovalRequest) -> QuerySet[User]:
+    """Active users who may decide ``request``: the approver role over its area, not the maker."""
+    ancestors = [p for p in _ancestor_paths(request.area.path)]
+    return (
+        User.objects.filter(
+            is_active=True,
+            role_assignments__role=request.approver_role,
+            role_assignments__area__path__in=ancestors,
+        )
+        .filter(Q(role_assignments__valid_until__isnull=True)
+                | Q(role_assignments__valid_until__gte=clock.today()))
+        .exclude(pk=request.maker_id)
+        .distinct()
+    )
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    """'XY/XY01/XY0101/' -> ['XY/', 'XY/XY01/', 'XY/XY01/XY0101/']."""
+    parts = path.strip("/").split("/")
+    return ["/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+
+
+PRIVILEGED_ROLES = frozenset({"SECURITY_ADMIN", "SYSTEM_ADMIN"})
+
+
+@dataclass
+class AccessReview:
+    """What a security officer reviews monthly."""
+
+    generated_at: str
+    dormant_days: int
+    users: list[dict[str, Any]]
+    dormant: list[str]
+    privileged: list[str]
+    violations: list[SodViolation]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "generated_at": self.generated_at, "dormant_days": self.dormant_days,
+            "users": self.users, "dormant": self.dormant, "privileged": self.privileged,
+            "violations": [v.__dict__ for v in self.violations],
+        }
+
+    def as_text(self) -> str:
+        lines = [f"Access review {self.generated_at}", "", "Users:"]
+        for u in self.users:
+            roles = "; ".join(f"{r['role']}@{r['area']}"
+                              + ("" if r["schemes"] == "all" else f"[{r['schemes']}]")
+                              + (f" until {r['valid_until']}" if r["valid_until"] else "")
+                              for r in u["roles"]) or "(no roles)"
+            state = "active" if u["is_active"] else "DISABLED"
+            lines.append(f"  {u['username']:<20} {state:<8} clearance={u['clearance']:<12} "
+                         f"last login={u['last_login'] or 'never'}  {roles}")
+        lines += ["", f"Dormant (no login for {self.dormant_days} days): "
+                  + (", ".join(self.dormant) or "none"),
+                  "Privileged: " + (", ".join(self.privileged) or "none"),
+                  "Separation-of-duties violations:"]
+        lines += [f"  {v.username}: {v.role_a} x {v.role_b} ({v.reason})"
+                  for v in self.violations] or ["  none"]
+        return "\n".join(lines) + "\n"
+
+
+def access_review(*, dormant_days: int = 90) -> AccessReview:
+    now = clock.now()
+    cutoff = now - dt.timedelta(days=dormant_days)
+    users = list(User.objects.order_by("username").prefetch_related(
+        "role_assignments__area", "role_assignments__schemes"))
+    rows = []
+    for user in users:
+        rows.append({
+            "username": user.username,
+            "is_active": user.is_active,
+            "clearance": Clearance(user.clearance).label,
+            "last_login": (user.last_login.isoformat(timespec="seconds")
+                           if user.last_login else None),
+            "roles": [{
+                "role": a.role, "area": a.area.code,
+                "schemes": "all" if a.all_schemes else ",".join(s.code for s in a.schemes.all()),
+                "valid_until": a.valid_until.isoformat() if a.valid_until else None,
+            } for a in user.role_assignments.all()],
+        })
+    dormant = [u.username for u in users
+               if u.is_active and (u.last_login or u.date_joined) < cutoff]
+    privileged = [u.username for u in users if u.is_active and (
+        u.is_superuser or u.clearance >= Clearance.SECRET
+        or any(a.role in PRIVILEGED_ROLES for a in u.role_assignments.all()))]
+    return AccessReview(generated_at=now.isoformat(timespec="seconds"),
+                        dormant_days=dormant_days, users=rows, dormant=dormant,
+                        privileged=privileged, violations=sod_violations())

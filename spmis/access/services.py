@@ -8,11 +8,38 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from spmis.access.models import Role, RoleAssignment, User
+from spmis.access.models import (
+    ApprovalDecision,
+    ApprovalPolicy,
+    ApprovalRequest,
+    ApprovalStatus,
+    Clearance,
+    Role,
+    RoleAssignment,
+    User,
+)
+from spmis.access.selectors import approval_checkers, sod_conflict
 from spmis.audit.services import audit_record
-from spmis.core.errors import Conflict, NotFound, ValidationFailed
+from spmis.core import clock
+from spmis.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from spmis.geography.models import Area
 from spmis.schemes.models import Scheme
+
+
+def user_set_clearance(*, actor: User | None, user: User, clearance: int) -> User:
+    if clearance not in Clearance.values:
+        raise ValidationFailed(f"Unknown clearance {clearance!r}.")
+    with transaction.atomic():
+        before = user.clearance
+        user.clearance = clearance
+        user.save(update_fields=["clearance"])
+        audit_record(actor=actor, action="user.clearance", object_type="user", object_id=user.pk,
+                     detail={"from": before, "to": clearance})
+    return user
+
+
+class SeparationOfDuties(PermissionDenied):
+    """A role assignment or decision would break a separation-of-duties rule."""
 
 
 def user_create(
@@ -21,6 +48,7 @@ def user_create(
     username: str,
     password: str,
     email: str = "",
+    clearance: int = Clearance.INTERNAL,
     check_password_strength: bool = True,
 ) -> User:
     username = username.strip()
@@ -34,9 +62,10 @@ def user_create(
         except ValidationError as exc:
             raise ValidationFailed(" ".join(exc.messages)) from exc
     with transaction.atomic():
-        user = User.objects.create_user(username=username, email=email, password=password)
+        user = User.objects.create_user(username=username, email=email, password=password,
+                                        clearance=Clearance(clearance))
         audit_record(actor=actor, action="user.create", object_type="user", object_id=user.pk,
-                     detail={"username": username})
+                     detail={"username": username, "clearance": user.clearance})
     return user
 
 
@@ -59,6 +88,12 @@ def role_assign(
     missing = set(codes) - {s.code for s in schemes}
     if missing:
         raise NotFound(f"No scheme with code {', '.join(sorted(missing))}.")
+    conflict = sod_conflict(user=user, role=role)
+    if conflict is not None:
+        raise SeparationOfDuties(
+            f"{user.username} cannot hold {role}: they hold {conflict.held_role}. "
+            f"{conflict.reason}"
+        )
     with transaction.atomic():
         assignment, created = RoleAssignment.objects.get_or_create(
             user=user, role=role, area=area, defaults={"all_schemes": not schemes}
@@ -83,3 +118,120 @@ def api_token_issue(*, actor: User | None, username: str) -> str:
         token = Token.objects.create(user=user)
         audit_record(actor=actor, action="api_token.issue", object_type="user", object_id=user.pk)
     return token.key
+
+
+def approval_request(
+    *,
+    maker: User,
+    object_type: str,
+    object_id: str | int,
+    action: str,
+    approver_role: str,
+    area_code: str,
+    policy: str = ApprovalPolicy.ANY,
+    required: int = 1,
+) -> ApprovalRequest:
+    """Open a maker-checker request: ``maker``'s change waits for others holding
+    ``approver_role`` over ``area_code``. Every workflow that needs a second pair of eyes uses
+    this, so "nobody approves their own work" is enforced in one place."""
+    if policy not in ApprovalPolicy.values:
+        raise ValidationFailed(f"Unknown approval policy {policy!r}.")
+    if required < 1:
+        raise ValidationFailed("At least one approval is required.")
+    area = Area.objects.filter(code=area_code).first()
+    if area is None:
+        raise NotFound(f"No area with code {area_code!r}.")
+    with transaction.atomic():
+        request = ApprovalRequest.objects.create(
+            object_type=object_type, object_id=str(object_id), action=action, maker=maker,
+            approver_role=approver_role, area=area, policy=policy,
+            required=required if policy == ApprovalPolicy.N else 1, created_at=clock.now(),
+        )
+        audit_record(actor=maker, action="approval.request", object_type=object_type,
+                     object_id=object_id, area_code=area.code,
+                     detail={"request": request.pk, "action": action, "policy": policy})
+    return request
+
+
+def approval_decide(
+    *, checker: User, request_id: int, approve: bool, reason: str = ""
+) -> ApprovalRequest:
+    with transaction.atomic():
+        request = (
+            ApprovalRequest.objects.select_for_update().select_related("area")
+            .filter(pk=request_id).first()
+        )
+        if request is None:
+            raise NotFound("No such approval request.")
+        if checker.pk == request.maker_id:
+            raise SeparationOfDuties("You cannot approve or reject what you made.")
+        if not approval_checkers(request=request).filter(pk=checker.pk).exists():
+            raise NotFound("No such approval request.")  # outside their role or area
+
+        if request.status != ApprovalStatus.PENDING:
+            raise Conflict(f"This request is already {request.get_status_display()}.")
+        if request.decisions.filter(checker=checker).exists():
+            raise Conflict("You have already decided on this request.")
+        if not approve and not reason.strip():
+            raise ValidationFailed("A rejection needs a reason.")
+        ApprovalDecision.objects.create(request=request, checker=checker, approve=approve,
+                                        reason=reason, decided_at=clock.now())
+        request.status = _approval_outcome(request, approve)
+        if request.status != ApprovalStatus.PENDING:
+            request.decided_at = clock.now()
+        request.save(update_fields=["status", "decided_at"])
+        audit_record(actor=checker, action="approval.decide", object_type=request.object_type,
+                     object_id=request.object_id, area_code=request.area.code, purpose=reason,
+                     detail={"request": request.pk, "approve": approve,
+                             "status": request.status})
+    return request
+
+
+def _approval_outcome(request: ApprovalRequest, approve: bool) -> str:
+    if not approve:
+        return ApprovalStatus.REJECTED
+    approvals = request.decisions.filter(approve=True).count()
+    if request.policy == ApprovalPolicy.ALL:
+        needed = approval_checkers(request=request).count()
+    else:
+        needed = request.required
+    return ApprovalStatus.APPROVED if approvals >= needed else ApprovalStatus.PENDING
+
+
+def user_get_by_username(*, username: str) -> User:
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        raise NotFound(f"No user named {username!r}.")
+    return user
+
+
+def user_disable(*, actor: User | None, user: User, reason: str = "") -> User:
+    """Stop ``user`` at once: no login, every web session ended, every API token revoked."""
+    from rest_framework.authtoken.models import Token
+
+    from spmis.access.auth import sessions_end
+
+    with transaction.atomic():
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        sessions = sessions_end(user=user)
+        tokens, _ = Token.objects.filter(user=user).delete()
+        audit_record(actor=actor, action="user.disable", object_type="user", object_id=user.pk,
+                     detail={"username": user.username, "reason": reason,
+                             "sessions_ended": sessions, "tokens_revoked": tokens})
+    return user
+
+
+def user_mfa_reset(*, actor: User | None, user: User) -> User:
+    """Forget ``user``'s authenticator (e.g. a lost phone) and end their web sessions; the
+    next login enrols a new one."""
+    from spmis.access.auth import sessions_end
+    from spmis.access.models import TOTPDevice
+
+    with transaction.atomic():
+        devices, _ = TOTPDevice.objects.filter(user=user).delete()
+        sessions = sessions_end(user=user)
+        audit_record(actor=actor, action="mfa.reset", object_type="user", object_id=user.pk,
+                     detail={"username": user.username, "had_device": bool(devices),
+                             "sessions_ended": sessions})
+    return user

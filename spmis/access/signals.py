@@ -1,4 +1,5 @@
-"""Authentication events go to the audit log like any other event."""
+"""Authentication events go to the audit log like any other event; they also drive the lockout
+counter and the record of open sessions."""
 
 from __future__ import annotations
 
@@ -7,21 +8,29 @@ from typing import Any
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from spmis.access.auth import login_failure_record, session_closed, session_opened
 from spmis.audit.services import audit_record
 
 
 @receiver(user_logged_in)
 def _logged_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     audit_record(actor=user, action="auth.login", object_type="user", object_id=user.pk)
+    if request is not None and hasattr(request, "session"):
+        session_opened(request, user)
 
 
 @receiver(user_logged_out)
 def _logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     if user is not None:
         audit_record(actor=user, action="auth.logout", object_type="user", object_id=user.pk)
+    if request is not None:
+        session_closed(request)
 
 
 @receiver(user_login_failed)
 def _login_failed(sender: Any, credentials: dict[str, Any], **kwargs: Any) -> None:
+    username = str(credentials.get("username", ""))[:150]
     audit_record(actor=None, action="auth.login_failed", object_type="user",
-                 detail={"username": str(credentials.get("username", ""))[:150]})
+                 detail={"username": username})
+    if username:
+        login_failure_record(username=username)

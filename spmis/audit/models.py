@@ -10,6 +10,13 @@ from django.utils.translation import gettext_lazy as _
 
 
 class AuditEvent(models.Model):
+    """One entry of the log and one leaf of its Merkle tree (leaf index ``seq``).
+
+    ``object_id`` of a person or household holds a keyed hash, never the id itself.
+    """
+
+    seq = models.BigIntegerField(_("entry"), unique=True)
+    leaf_hash = models.CharField(_("leaf hash"), max_length=64)
     occurred_at = models.DateTimeField(_("when"), db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -35,3 +42,29 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise PermissionError("Audit events are append-only")
+
+
+class AuditLogHead(models.Model):
+    """The single row that serialises appends: size of the tree and its compact frontier (the
+    roots of its perfect subtrees, largest first), so each append is O(log n)."""
+
+    size = models.BigIntegerField(default=0)
+    frontier = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"audit log of {self.size} entries"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed tree head: the log had ``size`` entries with root ``root`` (C2SP note)."""
+
+    size = models.BigIntegerField(_("tree size"))
+    root = models.CharField(_("root hash"), max_length=64)
+    note = models.TextField(_("signed checkpoint"))
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.pk} (size {self.size})"

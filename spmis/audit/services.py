@@ -1,14 +1,40 @@
-"""Writing the audit log. Callers are services, inside their own transaction."""
+"""The audit log: append entries, sign checkpoints, verify the whole log, prove an entry.
+
+Every entry is appended in the caller's transaction under a lock on the single log head row,
+so entries get gap-free sequence numbers in commit order and the head always holds the root
+of exactly the committed entries. Entries are leaves of an RFC 6962 Merkle tree.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from django.conf import settings
+from django.db import transaction
+
 from spmis.access.models import User
-from spmis.audit.models import AuditEvent
+from spmis.audit import checkpoint as notes
+from spmis.audit import merkle
+from spmis.audit.models import AuditCheckpoint, AuditEvent, AuditLogHead
 from spmis.core import clock
+from spmis.core.errors import NotFound, ValidationFailed
 
 SYSTEM_ACTOR = "system"
+# Objects about people: their ids are stored as keyed hashes, so the log names no one.
+PERSONAL_OBJECTS = frozenset({"person", "household"})
+
+
+def object_ref(object_type: str, object_id: str | int) -> str:
+    """The keyed hash that stands for a person's or household's id in the log."""
+    key = hashlib.sha256(f"spmis-audit-ref:{settings.SECRET_KEY}".encode()).digest()
+    message = f"{object_type}:{object_id}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
 
 
 def audit_record(
@@ -21,15 +47,220 @@ def audit_record(
     purpose: str = "",
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event. ``actor`` None means the system itself (e.g. a command-line load)."""
-    return AuditEvent.objects.create(
-        occurred_at=clock.now(),
-        actor=actor,
-        actor_username=actor.get_username() if actor else SYSTEM_ACTOR,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        area_code=area_code,
-        purpose=purpose,
-        detail=detail or {},
-    )
+    """Append one entry. ``actor`` None means the system itself (e.g. a command-line load)."""
+    ref = str(object_id)
+    if object_type in PERSONAL_OBJECTS and ref:
+        ref = object_ref(object_type, ref)
+    with transaction.atomic():
+        head = _head_for_update()
+        event = AuditEvent(
+            seq=head.size,
+            occurred_at=clock.now(),
+            actor=actor,
+            actor_username=actor.get_username() if actor else SYSTEM_ACTOR,
+            action=action,
+            object_type=object_type,
+            object_id=ref,
+            area_code=area_code,
+            purpose=purpose[:200],
+            detail=detail or {},
+        )
+        leaf = merkle.leaf_hash(entry_bytes(event))
+        event.leaf_hash = leaf.hex()
+        event.save()
+        head.frontier = _frontier_append(head.frontier, head.size, leaf)
+        head.size += 1
+        head.save(update_fields=["size", "frontier"])
+    return event
+
+
+def entry_bytes(event: AuditEvent) -> bytes:
+    """The canonical form of an entry: what its leaf hash covers, byte for byte."""
+    return json.dumps(
+        {
+            "seq": event.seq,
+            "at": event.occurred_at.isoformat(timespec="microseconds"),
+            "actor": event.actor_username,
+            "actor_id": event.actor_id,
+            "action": event.action,
+            "object_type": event.object_type,
+            "object": event.object_id,
+            "area": event.area_code,
+            "purpose": event.purpose,
+            "detail": event.detail,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode()
+
+
+def _head_for_update() -> AuditLogHead:
+    head = AuditLogHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        head, _ = AuditLogHead.objects.get_or_create(pk=1)
+        head = AuditLogHead.objects.select_for_update().get(pk=1)
+    return head
+
+
+def _frontier_append(frontier: list[str], size: int, leaf: bytes) -> list[str]:
+    """Add a leaf to the compact range of a tree of ``size`` leaves (hex list, largest first)."""
+    stack = [bytes.fromhex(h) for h in frontier]
+    node = leaf
+    while size & 1:
+        node = merkle.node_hash(stack.pop(), node)
+        size >>= 1
+    stack.append(node)
+    return [h.hex() for h in stack]
+
+
+def _frontier_root(frontier: list[str]) -> bytes:
+    if not frontier:
+        return merkle.EMPTY_ROOT
+    hashes = [bytes.fromhex(h) for h in frontier]
+    node = hashes[-1]
+    for left in reversed(hashes[:-1]):
+        node = merkle.node_hash(left, node)
+    return node
+
+
+# --- checkpoints -----------------------------------------------------------------------------
+
+def _origin() -> str:
+    return str(getattr(settings, "SPMIS_AUDIT_ORIGIN", "spmis/audit"))
+
+
+def _private_key() -> bytes:
+    """The Ed25519 signing key, created on first use next to the database."""
+    path = Path(settings.SPMIS_AUDIT_KEY_FILE)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        private_pem, _ = notes.generate_key(_origin())
+        path.write_bytes(private_pem)
+        path.chmod(0o600)
+    return path.read_bytes()
+
+
+def audit_public_key() -> str:
+    """The verifier key (C2SP note format) anyone needs to check checkpoints."""
+    private = serialization.load_pem_private_key(_private_key(), password=None)
+    raw = private.public_key().public_bytes(serialization.Encoding.Raw,
+                                            serialization.PublicFormat.Raw)
+    return notes.verifier_key_text(_origin(), raw)
+
+
+def audit_checkpoint(*, actor: User | None) -> AuditCheckpoint:
+    """Sign the current tree head. The checkpoint itself is then logged as an entry."""
+    with transaction.atomic():
+        head = _head_for_update()
+        root = _frontier_root(head.frontier)
+        note = notes.sign_checkpoint(origin=_origin(), size=head.size, root=root,
+                                     key_name=_origin(), private_pem=_private_key())
+        made = AuditCheckpoint.objects.create(size=head.size, root=root.hex(), note=note,
+                                              created_at=clock.now())
+    audit_record(actor=actor, action="audit.checkpoint", object_type="checkpoint",
+                 object_id=made.pk, detail={"size": made.size, "root": made.root})
+    return made
+
+
+# --- verification ----------------------------------------------------------------------------
+
+@dataclass
+class Verification:
+    entries: int = 0
+    checkpoints: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def audit_verify(*, verifier_key: str | None = None, stop_after: int = 20) -> Verification:
+    """Recompute every leaf and the tree, check each checkpoint's signature and root, and the
+    consistency of consecutive checkpoints. Problems name the first bad entry."""
+    key = verifier_key or audit_public_key()
+    result = Verification()
+    checkpoints = list(AuditCheckpoint.objects.order_by("size", "id"))
+    wanted = {c.size for c in checkpoints}
+    roots: dict[int, bytes] = {}
+    leaves: list[bytes] = []
+    frontier: list[str] = []
+    last_id = 0
+    rows = AuditEvent.objects.order_by("seq", "id").iterator(chunk_size=5000)
+    for expected, event in enumerate(rows):
+        problem = _entry_problem(event, expected, last_id)
+        if problem:
+            result.problems.append(problem)
+            if len(result.problems) >= stop_after:
+                break
+        last_id = event.id
+        leaf = merkle.leaf_hash(entry_bytes(event))
+        leaves.append(leaf)
+        frontier = _frontier_append(frontier, expected, leaf)
+        if expected + 1 in wanted:
+            roots[expected + 1] = _frontier_root(frontier)
+        result.entries = expected + 1
+    result.problems += _checkpoint_problems(checkpoints, roots, leaves, key)
+    result.checkpoints = len(checkpoints)
+    return result
+
+
+def _entry_problem(event: AuditEvent, expected: int, last_id: int) -> str | None:
+    where = f"entry {expected} (id {event.id})"
+    if event.seq > expected:
+        return f"entries {expected}..{event.seq - 1} are missing (deleted) before id {event.id}"
+    if event.seq < expected:
+        return f"entry {event.seq} appears more than once (inserted): id {event.id}"
+    if event.id <= last_id:
+        return f"{where} is out of order (reordered)"
+    if merkle.leaf_hash(entry_bytes(event)).hex() != event.leaf_hash:
+        return f"{where} was altered: its content no longer matches its leaf hash"
+    return None
+
+
+def _checkpoint_problems(checkpoints: list[AuditCheckpoint], roots: dict[int, bytes],
+                         leaves: list[bytes], key: str) -> list[str]:
+    problems = []
+    previous: notes.Checkpoint | None = None
+    for made in checkpoints:
+        try:
+            signed = notes.verify_checkpoint(made.note, key)
+        except notes.CheckpointError as exc:
+            problems.append(f"checkpoint {made.pk} has a bad signature or format: {exc}")
+            continue
+        if made.size not in roots:
+            problems.append(f"checkpoint {made.pk} covers {signed.size} entries; the log has "
+                            f"fewer")
+        elif roots[made.size] != signed.root:
+            problems.append(f"checkpoint {made.pk} (size {signed.size}) does not match the log: "
+                            f"an entry below {signed.size} was changed")
+        elif previous and not merkle.verify_consistency(
+                previous.size, signed.size, previous.root, signed.root,
+                merkle.consistency_proof(leaves, previous.size, signed.size)):
+            problems.append(f"checkpoint {made.pk} is not an extension of the one before")
+        previous = signed
+    return problems
+
+
+# --- proofs ----------------------------------------------------------------------------------
+
+def audit_prove(*, seq: int) -> dict[str, Any]:
+    """An inclusion proof of entry ``seq`` against the latest checkpoint that covers it."""
+    made = AuditCheckpoint.objects.filter(size__gt=seq).order_by("-size").first()
+    if made is None:
+        raise NotFound(f"No checkpoint covers entry {seq} yet: run `spmis audit checkpoint`.")
+    if seq < 0:
+        raise ValidationFailed("Entry numbers start at 0.")
+    hashes = [bytes.fromhex(h) for h in AuditEvent.objects.filter(seq__lt=made.size)
+              .order_by("seq").values_list("leaf_hash", flat=True)]
+    event = AuditEvent.objects.get(seq=seq)
+    proof = merkle.inclusion_proof(hashes, seq, made.size)
+    return {
+        "index": seq,
+        "size": made.size,
+        "leaf_hash": event.leaf_hash,
+        "hashes": [h.hex() for h in proof],
+        "entry": entry_bytes(event).decode(),
+        "checkpoint": made.note,
+    }

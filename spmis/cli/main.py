@@ -178,6 +178,34 @@ def token(username: str) -> None:
     click.echo(api_token_issue(actor=None, username=username))
 
 
+@cli.group()
+def user() -> None:
+    """Manage users: disable an account, reset a second factor."""
+
+
+@user.command("disable")
+@click.argument("username")
+@click.option("--reason", default="", help="Why (kept in the audit log).")
+def user_disable_command(username: str, reason: str) -> None:
+    """Disable a user at once: no login, web sessions ended, API tokens revoked."""
+    setup_django()
+    from spmis.access.services import user_disable, user_get_by_username
+
+    user_disable(actor=None, user=user_get_by_username(username=username), reason=reason)
+    click.echo(f"Disabled {username}: sessions ended and API tokens revoked.")
+
+
+@user.command("mfa-reset")
+@click.argument("username")
+def user_mfa_reset_command(username: str) -> None:
+    """Forget a user's authenticator app; they enrol a new one at their next login."""
+    setup_django()
+    from spmis.access.services import user_get_by_username, user_mfa_reset
+
+    user_mfa_reset(actor=None, user=user_get_by_username(username=username))
+    click.echo(f"Reset the second factor of {username}: they enrol again at their next login.")
+
+
 def _country_code() -> str:
     from spmis.core.errors import NotFound
     from spmis.geography.models import Area
@@ -237,6 +265,11 @@ def demo(persons: int, host: str, port: int, no_serve: bool) -> None:
     for username, what in logins:
         click.echo(f"  {username:<20} {what}")
     if not no_serve:
+        from django.conf import settings
+
+        settings.SPMIS_REQUIRE_MFA = False  # this process only: no authenticator app needed
+        click.echo("Warning: the second factor (TOTP) is OFF in this demo server; "
+                   "never use the demo for real people's data.")
         _serve(host, port, 8)
 
 
@@ -262,6 +295,16 @@ def _demo_users() -> list[tuple[str, str]]:
                 role_assign(actor=None, user=user, role=role, area_code=area)
             logins.append((username, f"{role} in {area}"))
     return logins
+
+
+def _register_governance() -> None:
+    from spmis.cli.governance import access, audit
+
+    cli.add_command(audit)
+    cli.add_command(access)
+
+
+_register_governance()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,7 +9,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from spmis.core.errors import ApplicationError, Conflict, NotFound
+from spmis.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 
 
 class Pagination(PageNumberPagination):
@@ -22,7 +22,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code: int = status.HTTP_400_BAD_REQUEST
         if isinstance(exc, NotFound):
             code = status.HTTP_404_NOT_FOUND
+        elif isinstance(exc, PermissionDenied):
+            code = status.HTTP_403_FORBIDDEN
         elif isinstance(exc, Conflict):
             code = status.HTTP_409_CONFLICT
         return Response({"detail": exc.message, **exc.extra}, status=code)
     return drf_exception_handler(exc, context)
+

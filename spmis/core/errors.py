@@ -22,5 +22,9 @@ class ValidationFailed(ApplicationError):
     """Input broke a rule."""
 
 
+class PermissionDenied(ApplicationError):
+    """The caller may not do this (used where hiding the object's existence is not needed)."""
+
+
 class Conflict(ApplicationError):
     """The request clashes with the current state (e.g. data already present)."""

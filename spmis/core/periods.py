@@ -13,3 +13,11 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 def month_start(day: dt.date) -> dt.date:
     return day.replace(day=1)
+
+
+def parse_iso_date(text: str) -> dt.date | None:
+    """``YYYY-MM-DD`` as a date; anything else (a typo in a filter box) as None."""
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        return None

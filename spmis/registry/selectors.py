@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from spmis.access.models import User
+from spmis.access.policy import Permission
 from spmis.access.selectors import Scope, scope_for_user
 from spmis.audit.services import audit_record
 from spmis.core.errors import NotFound
@@ -24,7 +27,7 @@ def _persons_in_scope(scope: Scope) -> QuerySet[Person]:
 
 def person_list_for_user(*, user: User) -> QuerySet[Person]:
     """Persons the user may see, unaudited: for counting and for further filtering only."""
-    return _persons_in_scope(scope_for_user(user=user))
+    return _persons_in_scope(scope_for_user(user=user, permission=Permission.VIEW_PERSONS))
 
 
 def person_search_for_user(
@@ -66,14 +69,14 @@ def person_get_for_user(*, user: User, person_id: int, purpose: str = "") -> Per
         .first()
     )
     if person is None:
-        raise NotFound("No such person.")
+        _refused(user, "person", person_id, exists=Person.objects.filter(pk=person_id).exists())
     audit_record(actor=user, action="person.view", object_type="person", object_id=person.pk,
                  area_code=person.area.code, purpose=purpose)
     return person
 
 
 def household_get_for_user(*, user: User, household_id: int, purpose: str = "") -> Household:
-    scope = scope_for_user(user=user)
+    scope = scope_for_user(user=user, permission=Permission.VIEW_PERSONS)
     household = (
         Household.objects.filter(scope.area_q())
         .select_related("area", "source")
@@ -81,10 +84,18 @@ def household_get_for_user(*, user: User, household_id: int, purpose: str = "") 
         .first()
     )
     if household is None or not _persons_in_scope(scope).filter(household=household).exists():
-        raise NotFound("No such household.")
+        _refused(user, "household", household_id,
+                 exists=Household.objects.filter(pk=household_id).exists())
     audit_record(actor=user, action="household.view", object_type="household",
                  object_id=household.pk, area_code=household.area.code, purpose=purpose)
     return household
+
+
+def _refused(user: User, object_type: str, object_id: int, *, exists: bool) -> NoReturn:
+    """Log the refused read (out of scope, or guessing ids), then answer plain "not found"."""
+    audit_record(actor=user, action=f"{object_type}.view_refused", object_type=object_type,
+                 object_id=object_id, detail={"exists": exists})
+    raise NotFound(f"No such {object_type}.")
 
 
 def household_members(*, household: Household) -> QuerySet[Person]:
@@ -93,7 +104,7 @@ def household_members(*, household: Household) -> QuerySet[Person]:
 
 
 def enrolment_list_for_user(*, user: User, person: Person | None = None) -> QuerySet[Enrolment]:
-    scope = scope_for_user(user=user)
+    scope = scope_for_user(user=user, permission=Permission.VIEW_PERSONS)
     enrolments = Enrolment.objects.filter(
         scope.scheme_q(), person__in=_persons_in_scope(scope)
     ).select_related("scheme", "source")
@@ -103,7 +114,7 @@ def enrolment_list_for_user(*, user: User, person: Person | None = None) -> Quer
 
 
 def payment_list_for_user(*, user: User, person: Person) -> QuerySet[BenefitPayment]:
-    scope = scope_for_user(user=user)
+    scope = scope_for_user(user=user, permission=Permission.VIEW_PERSONS)
     return (
         BenefitPayment.objects.filter(scope.scheme_q(), person=person,
                                       person__in=_persons_in_scope(scope))

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Sum
 
 from spmis.access.models import User
+from spmis.access.policy import Permission
 from spmis.access.selectors import Scope, scope_for_user
 from spmis.core.errors import NotFound
 from spmis.geography.models import PopulationDenominator
@@ -36,7 +37,7 @@ def scheme_get(*, code: str) -> Scheme:
 
 
 def scheme_enrolment_counts(*, user: User, scheme: Scheme) -> dict[str, int]:
-    scope = scope_for_user(user=user)
+    scope = scope_for_user(user=user, permission=Permission.VIEW_COVERAGE)
     if not (scope.all_schemes or scheme.pk in scope.scheme_ids):
         return {}
     rows = (
@@ -82,7 +83,7 @@ def coverage_headline(*, user: User, as_of: dt.date) -> Coverage:
     The overall figure counts coverage by any scheme; each guarantee counts persons of its age
     group covered by a scheme serving that guarantee.
     """
-    scope = scope_for_user(user=user)
+    scope = scope_for_user(user=user, permission=Permission.VIEW_COVERAGE)
     year = (
         PopulationDenominator.objects.filter(year__lte=as_of.year).aggregate(y=Max("year"))["y"]
     )

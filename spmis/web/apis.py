@@ -9,12 +9,42 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 
+from spmis.access.classification import masked_fields
+from spmis.access.policy import Permission
+from spmis.access.selectors import user_has_permission
+from spmis.audit.models import AuditEvent
+from spmis.audit.selectors import audit_search_for_user
+from spmis.audit.services import audit_record
 from spmis.core.auth import authenticated
+from spmis.core.errors import PermissionDenied
+from spmis.core.periods import parse_iso_date
 from spmis.geography.models import Area
 from spmis.registry import selectors as registry
 from spmis.registry.models import Household, Person
 from spmis.schemes import selectors as schemes
 from spmis.schemes.models import Enrolment, Scheme
+
+
+class Classified(serializers.ModelSerializer[Any]):
+    """Sets fields above the caller's clearance to null and lists them in ``masked``."""
+
+    masked = serializers.SerializerMethodField()
+
+    def get_masked(self, instance: Any) -> list[str]:
+        return []
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data = dict(super().to_representation(instance))
+        user = authenticated(self.context["request"])
+        hidden = masked_fields(user=user, model=self.Meta.model)
+        masked = sorted(
+            name for name, field in self.fields.items()
+            if name != "masked" and {name, (field.source or name).split(".")[0]} & hidden
+        )
+        for name in masked:
+            data[name] = None
+        data["masked"] = masked
+        return data
 
 
 class AreaSerializer(serializers.ModelSerializer[Area]):
@@ -35,7 +65,7 @@ class SchemeSerializer(serializers.ModelSerializer[Scheme]):
                   "legal_basis", "currency", "description"]
 
 
-class PersonSerializer(serializers.ModelSerializer[Person]):
+class PersonSerializer(Classified):
     area: serializers.SlugRelatedField[Area] = serializers.SlugRelatedField(
         slug_field="code", read_only=True
     )
@@ -48,10 +78,10 @@ class PersonSerializer(serializers.ModelSerializer[Person]):
         model = Person
         fields = ["id", "national_id", "given_name", "family_name", "sex", "date_of_birth",
                   "date_of_death", "area", "household", "relationship_to_head",
-                  "disability_level", "registered_on", "source", "source_ref"]
+                  "disability_level", "registered_on", "source", "source_ref", "masked"]
 
 
-class HouseholdSerializer(serializers.ModelSerializer[Household]):
+class HouseholdSerializer(Classified):
     area: serializers.SlugRelatedField[Area] = serializers.SlugRelatedField(
         slug_field="code", read_only=True
     )
@@ -63,13 +93,14 @@ class HouseholdSerializer(serializers.ModelSerializer[Household]):
 
     class Meta:
         model = Household
-        fields = ["id", "area", "address", "registered_on", "source", "source_ref", "members"]
+        fields = ["id", "area", "address", "registered_on", "source", "source_ref", "members",
+                  "masked"]
 
     def get_members(self, household: Household) -> list[int]:
         return list(registry.household_members(household=household).values_list("id", flat=True))
 
 
-class EnrolmentSerializer(serializers.ModelSerializer[Enrolment]):
+class EnrolmentSerializer(Classified):
     scheme: serializers.SlugRelatedField[Scheme] = serializers.SlugRelatedField(
         slug_field="code", read_only=True
     )
@@ -81,7 +112,7 @@ class EnrolmentSerializer(serializers.ModelSerializer[Enrolment]):
     class Meta:
         model = Enrolment
         fields = ["id", "person", "scheme", "status", "start_date", "end_date", "source",
-                  "source_ref"]
+                  "source_ref", "masked"]
 
 
 class AreaList(generics.ListAPIView[Area]):
@@ -183,3 +214,37 @@ class EnrolmentList(generics.ListAPIView[Enrolment]):
         if params.get("status"):
             enrolments = enrolments.filter(status=params["status"].upper())
         return enrolments
+
+
+class AuditEventSerializer(serializers.ModelSerializer[AuditEvent]):
+    class Meta:
+        model = AuditEvent
+        fields = ["seq", "occurred_at", "actor_username", "action", "object_type", "object_id",
+                  "area_code", "purpose", "detail", "leaf_hash"]
+
+
+class AuditEventList(generics.ListAPIView[AuditEvent]):
+    """Search the audit log (auditors and security administrators, within their areas)."""
+
+    serializer_class = AuditEventSerializer
+
+    @extend_schema(parameters=[OpenApiParameter(n, str) for n in (
+        "action", "actor", "object_type", "object_id", "area", "since", "until")])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[AuditEvent]:
+        user = authenticated(self.request)
+        if not user_has_permission(user=user, permission=Permission.VIEW_AUDIT):
+            audit_record(actor=user, action="access.denied", object_type="api",
+                         object_id=self.request.path[:64],
+                         detail={"permission": Permission.VIEW_AUDIT.value})
+            raise PermissionDenied("Your roles do not include the audit log.")
+        p = self.request.query_params
+        return audit_search_for_user(
+            user=user, action=p.get("action", ""), actor=p.get("actor", ""),
+            object_type=p.get("object_type", ""), object_id=p.get("object_id", ""),
+            area_code=p.get("area", ""), since=parse_iso_date(p.get("since", "")),
+            until=parse_iso_date(p.get("until", "")),
+        )
+

@@ -1,22 +1,21 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from spmis.web import auth_views as login_views
 from spmis.web import views
 
 app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="web/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("login/", login_views.LoginView.as_view(), name="login"),
+    path("login/code/", login_views.mfa_verify_view, name="mfa-verify"),
+    path("login/authenticator/", login_views.mfa_setup, name="mfa-setup"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("persons/", views.person_search, name="person-search"),
     path("persons/<int:person_id>/", views.person_detail, name="person-detail"),
     path("households/<int:household_id>/", views.household_detail, name="household-detail"),
     path("schemes/", views.scheme_list, name="scheme-list"),
     path("schemes/<str:code>/", views.scheme_detail, name="scheme-detail"),
+    path("audit/", views.audit_log, name="audit-log"),
+    path("access/review/", views.access_review, name="access-review"),
 ]

@@ -7,16 +7,26 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from spmis.access.selectors import roles_for_user
+from spmis.access import selectors as access_selectors
+from spmis.access.classification import masked_fields
+from spmis.access.models import User
+from spmis.access.policy import Permission
+from spmis.access.selectors import roles_for_user, user_has_permission
+from spmis.audit.selectors import audit_search_for_user
+from spmis.audit.services import audit_record
 from spmis.core import clock
 from spmis.core.auth import authenticated
 from spmis.core.errors import NotFound
+from spmis.core.periods import parse_iso_date
+from spmis.payments.models import BenefitPayment
 from spmis.registry import selectors as registry
+from spmis.registry.models import Person
 from spmis.schemes import selectors as schemes
 
 T = TypeVar("T")
@@ -31,10 +41,7 @@ def _or_404(fetch: Callable[..., T], **kwargs: Any) -> T:
 
 
 def _as_of(request: HttpRequest) -> dt.date:
-    try:
-        return dt.date.fromisoformat(request.GET.get("as_of", ""))
-    except ValueError:
-        return clock.today()
+    return parse_iso_date(request.GET.get("as_of", "")) or clock.today()
 
 
 @require_GET
@@ -72,10 +79,14 @@ def person_search(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
-    person = _or_404(registry.person_get_for_user, user=authenticated(request), person_id=person_id)
+    user = authenticated(request)
+    person = _or_404(registry.person_get_for_user, user=user, person_id=person_id)
+    dob_hidden = "date_of_birth" in masked_fields(user=user, model=Person)
     return render(request, "web/person.html", {
         "person": person,
-        "age": _age(person.date_of_birth, person.date_of_death or clock.today()),
+        "age": None if dob_hidden else _age(person.date_of_birth,
+                                             person.date_of_death or clock.today()),
+        "hidden_payment": masked_fields(user=user, model=BenefitPayment),
         "enrolments": registry.enrolment_list_for_user(user=authenticated(request), person=person),
         "payments": registry.payment_list_for_user(user=authenticated(request), person=person)[:24],
     })
@@ -109,3 +120,38 @@ def scheme_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 def _age(born: dt.date, on: dt.date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _require(request: HttpRequest, permission: Permission) -> User:
+    """The user, if they hold ``permission`` somewhere; else a logged 403."""
+    user = authenticated(request)
+    if not user_has_permission(user=user, permission=permission):
+        audit_record(actor=user, action="access.denied", object_type="page",
+                     object_id=request.path[:64], detail={"permission": permission.value})
+        raise DjangoPermissionDenied
+    return user
+
+
+@require_GET
+@login_required
+def audit_log(request: HttpRequest) -> HttpResponse:
+    user = _require(request, Permission.VIEW_AUDIT)
+    form = {k: request.GET.get(k, "") for k in
+            ("action", "actor", "object_type", "object_id", "area", "since", "until")}
+    events = audit_search_for_user(
+        user=user, action=form["action"], actor=form["actor"], object_type=form["object_type"],
+        object_id=form["object_id"], area_code=form["area"], since=parse_iso_date(form["since"]),
+        until=parse_iso_date(form["until"]),
+    )
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    query = "&".join(f"{k}={v}" for k, v in form.items() if v)
+    return render(request, "web/audit.html", {"page": page, "form": form, "query": query})
+
+
+@require_GET
+@login_required
+def access_review(request: HttpRequest) -> HttpResponse:
+    _require(request, Permission.REVIEW_ACCESS)
+    return render(request, "web/access_review.html",
+                  {"review": access_selectors.access_review(dormant_days=90)})
+

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from spmis.access.models import User
+from spmis.access.models import Clearance, TOTPDevice, User
 from spmis.access.services import role_assign, user_create
+from spmis.core import clock
 from spmis.synth.country import Country
 from spmis.synth.services import country_synthesise
 from tests.conftest import AS_OF, PASSWORD
@@ -53,7 +56,8 @@ def country(transactional_db: None) -> Country:
 @pytest.fixture
 def make_user(transactional_db: None) -> Callable[..., User]:
     def make(role: str = "REGISTRAR", area: str = "XY") -> User:
-        user = user_create(actor=None, username=f"{role.lower()}_{area.lower()}", password=PASSWORD)
+        user = user_create(actor=None, username=f"{role.lower()}_{area.lower()}", password=PASSWORD,
+                           clearance=Clearance.SECRET)
         role_assign(actor=None, user=user, role=role, area_code=area)
         return user
 
@@ -66,6 +70,16 @@ def log_in(page: Page, live_server) -> Callable[[User], Page]:
         page.goto(f"{live_server.url}/login/")
         page.fill("#id_username", user.username)
         page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(re.compile(r"/login/(authenticator|code)/"))  # staff: second factor
+        secret = page.locator("[data-testid=mfa-secret]")
+        if secret.count():  # first login: enrol, as a person would, from the key on the page
+            code = pyotp.TOTP(secret.inner_text()).now()
+        else:
+            device = TOTPDevice.objects.get(user=user)
+            totp = pyotp.TOTP(device.secret)
+            code = totp.generate_otp(max(totp.timecode(clock.now()), device.last_used_step + 1))
+        page.fill("#id_code", code)
         page.click("button[type=submit]")
         page.wait_for_url(f"{live_server.url}/")
         return page

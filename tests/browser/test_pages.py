@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 
+import pyotp
 import pytest
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils import timezone
@@ -40,6 +41,9 @@ def test_login_required_then_wrong_then_right_password(page, live_server, make_u
     expect(page.get_by_role("alert")).to_contain_text("did not match")
     expect(page.locator("#id_username")).to_have_value(user.username)  # kept for the retry
     page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/login/authenticator/\?next=%2F$"))  # staff: 2nd factor
+    page.fill("#id_code", pyotp.TOTP(page.get_by_test_id("mfa-secret").inner_text()).now())
     page.click("button[type=submit]")
     expect(page).to_have_url(f"{live_server.url}/")
     expect(page.locator("h1")).to_have_text("Social protection coverage")

@@ -1,8 +1,15 @@
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django import template
+from django.db.models import Model
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+
+from spmis.access.classification import masked_fields
+from spmis.core.auth import authenticated
 
 register = template.Library()
 
@@ -18,3 +25,16 @@ def money(amount_minor: int, currency: str) -> str:
     exponent = _EXPONENT.get(currency, 2)
     value = Decimal(amount_minor).scaleb(-exponent)
     return f"{value:,.{exponent}f} {currency}"
+
+
+@register.simple_tag(takes_context=True)
+def field(context: template.Context, obj: Model, name: str) -> str:
+    """A model field for display, or "restricted" when above the viewer's clearance."""
+    user = authenticated(context["request"])
+    if name in masked_fields(user=user, model=type(obj)):
+        return format_html('<span class="restricted">{}</span>', _("restricted"))
+    display = getattr(obj, f"get_{name}_display", None)
+    value = display() if callable(display) else getattr(obj, name)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return "—" if value in (None, "") else str(value)

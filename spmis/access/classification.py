@@ -1,0 +1,92 @@
+"""The security classification of every field of every model, and masking by clearance.
+
+A field is shown to a user only if its level is at or below the user's clearance. The test
+suite fails when any model field is missing here, so a new field cannot ship unclassified.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from spmis.access.models import Clearance, User
+
+S = Clearance.SECRET  # what an unclassified field is treated as
+
+
+def _levels(**by_level: str) -> dict[str, Clearance]:
+    """_levels(P="a b", C="c") -> {"a": PUBLIC, "b": PUBLIC, "c": CONFIDENTIAL}."""
+    level = {"P": Clearance.PUBLIC, "I": Clearance.INTERNAL, "C": Clearance.CONFIDENTIAL,
+             "S": Clearance.SECRET}
+    return {name: level[key] for key, names in by_level.items() for name in names.split()}
+
+
+CLASSIFICATION: dict[str, dict[str, Clearance]] = {
+    # Framework tables: credentials and session contents are secret.
+    "auth.Permission": _levels(I="id name content_type codename"),
+    "auth.Group": _levels(I="id name permissions"),
+    "contenttypes.ContentType": _levels(I="id app_label model"),
+    "sessions.Session": _levels(S="session_key session_data", I="expire_date"),
+    "authtoken.Token": _levels(S="key", I="user created"),
+    "authtoken.TokenProxy": _levels(S="key", I="user created"),
+    "access.User": _levels(
+        S="password", C="email first_name last_name last_login date_joined",
+        I="id username is_superuser is_staff is_active clearance groups user_permissions "
+          "failed_logins locked_until",
+    ),
+    "access.TOTPDevice": _levels(S="secret", I="id user created_at confirmed_at "
+                                               "last_used_step"),
+    "access.UserSession": _levels(S="session_key", I="id user created_at"),
+    "access.RoleAssignment": _levels(I="id user role area all_schemes granted_at valid_until "
+                                       "schemes"),
+    "access.IncompatibleRoles": _levels(P="id role_a role_b reason"),
+    "access.ApprovalRequest": _levels(I="id object_type object_id action maker approver_role "
+                                        "area policy required status created_at decided_at"),
+    "access.ApprovalDecision": _levels(I="id request checker approve decided_at",
+                                       C="reason"),
+    "audit.AuditEvent": _levels(I="id seq leaf_hash occurred_at actor actor_username action "
+                                  "object_type area_code", C="object_id purpose detail"),
+    "audit.AuditLogHead": _levels(P="id size frontier"),
+    "audit.AuditCheckpoint": _levels(P="id size root note created_at"),
+    "geography.AreaLevel": _levels(P="level name"),
+    "geography.Area": _levels(P="id code name level parent path is_urban"),
+    "geography.PopulationDenominator": _levels(P="id area year sex age_from age_to population "
+                                                 "source"),
+    "intake.Source": _levels(P="id code name institution kind area"),
+    "schemes.Scheme": _levels(P="id code name managing_institution function guarantee "
+                                "contributory means_tested benefit_nature periodicity "
+                                "legal_basis currency description"),
+    # Person data: identity is confidential, health (disability) is secret.
+    "registry.Household": _levels(I="id source source_ref area registered_on", C="address"),
+    "registry.Person": _levels(
+        I="id source source_ref sex area household relationship_to_head registered_on",
+        C="national_id given_name family_name date_of_birth date_of_death",
+        S="disability_level",
+    ),
+    "schemes.Enrolment": _levels(I="id source source_ref person scheme status start_date "
+                                   "end_date"),
+    "payments.BenefitPayment": _levels(I="id source source_ref person scheme period currency "
+                                         "paid_on", C="amount_minor"),
+}
+
+
+def field_level(model: type[models.Model], field: str) -> Clearance:
+    try:
+        return CLASSIFICATION[model._meta.label][field]
+    except KeyError:
+        # Unclassified data is treated as the most sensitive, never the least.
+        return S
+
+
+def masked_fields(*, user: User, model: type[models.Model]) -> frozenset[str]:
+    """Fields of ``model`` above ``user``'s clearance."""
+    levels = CLASSIFICATION.get(model._meta.label, {})
+    names = {f.name for f in model._meta.get_fields() if f.concrete or f.many_to_many}
+    return frozenset(n for n in names if levels.get(n, S) > user.clearance)
+
+
+def mask(*, user: User, model: type[models.Model], values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` (keyed by model field name) with fields above the clearance set to None."""
+    hidden = masked_fields(user=user, model=model)
+    return {k: (None if k in hidden else v) for k, v in values.items()}

@@ -1,0 +1,21 @@
+"""REST authentication that leaves a trace of every refused token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+
+
+class AuditedTokenAuthentication(TokenAuthentication):
+    """Token authentication that logs every refused token (forged, revoked, disabled user)."""
+
+    def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
+        try:
+            return super().authenticate_credentials(key)
+        except AuthenticationFailed:
+            from spmis.audit.services import audit_record
+
+            audit_record(actor=None, action="auth.token_refused", object_type="token")
+            raise

@@ -1,0 +1,144 @@
+"""Every route x every role x an object inside and outside the user's district, as policy.
+
+Generated from the URL registry and ``spmis.web.policy.ROUTE_POLICY``: a route with no policy
+entry fails here, so no door can be added without deciding who may use it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from spmis.access.models import Role
+from spmis.access.policy import ROLE_PERMISSIONS
+from spmis.geography.models import Area
+from spmis.registry.models import Person
+from spmis.web.policy import ROUTE_POLICY
+from tests.test_web import logged_in
+
+pytestmark = pytest.mark.django_db
+ROLES = [r.value for r in Role]
+
+
+def named_routes() -> set[str]:
+    def walk(patterns, prefix=""):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                ns = f"{prefix}{p.namespace}:" if p.namespace else prefix
+                yield from walk(p.url_patterns, ns)
+            elif isinstance(p, URLPattern) and p.name:
+                yield f"{prefix}{p.name}"
+    return set(walk(get_resolver().url_patterns))
+
+
+def test_every_route_has_a_policy():
+    missing = named_routes() - set(ROUTE_POLICY)
+    assert not missing, f"routes without an access policy: {sorted(missing)}"
+    assert not set(ROUTE_POLICY) - named_routes(), "policy for routes that no longer exist"
+
+
+@pytest.fixture
+def world(country, make_user):
+    """Two districts, one person in each, and one user per role scoped to the first."""
+    home, away = Area.objects.filter(level=2).order_by("code")[:2]
+    enrolled = Person.objects.exclude(national_id=None).filter(
+        enrolments__isnull=False).distinct().order_by("id")
+    inside = enrolled.filter(area__path__startswith=home.path).first()
+    outside = enrolled.filter(area__path__startswith=away.path).first()
+    users = {role: make_user(role, area=home.code, username=f"m_{role.lower()}")
+             for role in ROLES}
+    return {"inside": inside, "outside": outside, "users": users}
+
+
+def url_for(name: str, person: Person) -> str:
+    args = {
+        "web:person-detail": [person.pk], "api:person-detail": [person.pk],
+        "web:household-detail": [person.household_id],
+        "api:household-detail": [person.household_id],
+        "web:scheme-detail": ["CHILD_GRANT"], "api:scheme-detail": ["CHILD_GRANT"],
+        "api:area-detail": ["XY"],
+    }.get(name, [])
+    url = reverse(name, args=args)
+    if name in ("web:person-search", "api:person-list"):
+        url += f"?national_id={person.national_id}"
+    if name == "api:enrolment-list":
+        url += f"?person={person.pk}"
+    return url
+
+
+def expected(name: str, role: str, in_scope: bool) -> tuple[int, bool]:
+    """(status, whether the object's data may appear in the response)."""
+    policy = ROUTE_POLICY[name]
+    allowed = policy.permission is None or policy.permission in ROLE_PERMISSIONS[role]
+    if policy.kind in ("public", "any"):
+        return 200, False
+    if policy.kind == "page":
+        return (200 if allowed else 403), False
+    if policy.kind == "object":
+        return (200, True) if allowed and in_scope else (404, False)
+    return 200, allowed and in_scope  # list
+
+
+def fetch(name: str, user, url: str, clients: dict):
+    if name.startswith("api"):
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0]}")
+        return api.get(url)
+    if user.username not in clients:
+        clients[user.username] = logged_in(user)
+    return clients[user.username].get(url)
+
+
+def reveals(name: str, person: Person, body: str) -> bool:
+    """Whether the response carries the object's data (what an IDOR would leak)."""
+    if name == "api:enrolment-list":
+        return f'"person":{person.pk},' in body
+    if name == "api:household-detail":
+        return f'"id":{person.household_id},' in body
+    if name in ("web:household-detail", "web:person-search"):  # the search echoes its query
+        return f"/persons/{person.pk}/" in body
+    return person.national_id in body
+
+
+SKIP = {"web:login", "web:logout", "web:mfa-verify", "web:mfa-setup", "api-schema"}
+
+
+def test_matrix(world):
+    clients: dict = {}
+    cells = failures = 0
+    leaks = []
+    for name in sorted(set(ROUTE_POLICY) - SKIP):
+        for role, user in world["users"].items():
+            for in_scope, person in ((True, world["inside"]), (False, world["outside"])):
+                status, visible = expected(name, role, in_scope)
+                response = fetch(name, user, url_for(name, person), clients)
+                cells += 1
+                shows = reveals(name, person, response.content.decode().replace(" ", ""))
+                if response.status_code != status:
+                    failures += 1
+                    leaks.append(f"{name} {role} in_scope={in_scope}: "
+                                 f"{response.status_code} != {status}")
+                elif ROUTE_POLICY[name].kind in ("object", "list") and shows != visible:
+                    failures += 1
+                    leaks.append(f"{name} {role} in_scope={in_scope}: shows={shows}")
+    assert not leaks, "\n".join(leaks)
+    assert cells == len(set(ROUTE_POLICY) - SKIP) * len(ROLES) * 2
+    print(f"access matrix: {cells} cells, {failures} failures")
+
+
+def test_unauthenticated_gets_nothing(world):
+    for name, policy in ROUTE_POLICY.items():
+        if policy.kind == "public":
+            continue
+        url = url_for(name, world["inside"])
+        if name.startswith("api"):
+            response = APIClient().get(url)
+            assert response.status_code == 401, name
+        else:
+            from django.test import Client
+
+            response = Client().get(url)
+            assert response.status_code == 302 and "/login/" in response["Location"], name
+        assert world["inside"].national_id not in response.content.decode()
