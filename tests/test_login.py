@@ -364,6 +364,7 @@ def test_production_settings_pass_the_deploy_check():
                   for _ in range(64))
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.production",
            "SPMIS_SECRET_KEY": key}
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests' conftest
     run = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT, env=env, capture_output=True, text=True,

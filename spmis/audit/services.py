@@ -7,6 +7,7 @@ of exactly the committed entries. Entries are leaves of an RFC 6962 Merkle tree.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -74,24 +75,24 @@ def audit_record(
     return event
 
 
+# The stored columns an entry's leaf hash covers, in the order _canonical takes them.
+ENTRY_COLUMNS = ("seq", "occurred_at", "actor_username", "actor_id", "action", "object_type",
+                 "object_id", "area_code", "purpose", "detail")
+
+
 def entry_bytes(event: AuditEvent) -> bytes:
     """The canonical form of an entry: what its leaf hash covers, byte for byte."""
+    return _canonical(*(getattr(event, column) for column in ENTRY_COLUMNS))
+
+
+def _canonical(seq: int, at: dt.datetime, actor: str, actor_id: int | None, action: str,
+               object_type: str, object_ref: str, area: str, purpose: str,
+               detail: dict[str, Any]) -> bytes:
     return json.dumps(
-        {
-            "seq": event.seq,
-            "at": event.occurred_at.isoformat(timespec="microseconds"),
-            "actor": event.actor_username,
-            "actor_id": event.actor_id,
-            "action": event.action,
-            "object_type": event.object_type,
-            "object": event.object_id,
-            "area": event.area_code,
-            "purpose": event.purpose,
-            "detail": event.detail,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
+        {"seq": seq, "at": at.isoformat(timespec="microseconds"), "actor": actor,
+         "actor_id": actor_id, "action": action, "object_type": object_type,
+         "object": object_ref, "area": area, "purpose": purpose, "detail": detail},
+        sort_keys=True, separators=(",", ":"), ensure_ascii=False,
     ).encode()
 
 
@@ -106,18 +107,26 @@ def _head_for_update() -> AuditLogHead:
 def _frontier_append(frontier: list[str], size: int, leaf: bytes) -> list[str]:
     """Add a leaf to the compact range of a tree of ``size`` leaves (hex list, largest first)."""
     stack = [bytes.fromhex(h) for h in frontier]
+    _push(stack, size, leaf)
+    return [h.hex() for h in stack]
+
+
+def _push(stack: list[bytes], size: int, leaf: bytes) -> None:
+    """The compact-range append, in place: merge equal-sized subtrees as a binary counter."""
     node = leaf
     while size & 1:
         node = merkle.node_hash(stack.pop(), node)
         size >>= 1
     stack.append(node)
-    return [h.hex() for h in stack]
 
 
 def _frontier_root(frontier: list[str]) -> bytes:
-    if not frontier:
+    return _stack_root([bytes.fromhex(h) for h in frontier])
+
+
+def _stack_root(hashes: list[bytes]) -> bytes:
+    if not hashes:
         return merkle.EMPTY_ROOT
-    hashes = [bytes.fromhex(h) for h in frontier]
     node = hashes[-1]
     for left in reversed(hashes[:-1]):
         node = merkle.node_hash(left, node)
@@ -185,36 +194,38 @@ def audit_verify(*, verifier_key: str | None = None, stop_after: int = 20) -> Ve
     wanted = {c.size for c in checkpoints}
     roots: dict[int, bytes] = {}
     leaves: list[bytes] = []
-    frontier: list[str] = []
+    stack: list[bytes] = []
     last_id = 0
-    rows = AuditEvent.objects.order_by("seq", "id").iterator(chunk_size=5000)
-    for expected, event in enumerate(rows):
-        problem = _entry_problem(event, expected, last_id)
+    rows = (AuditEvent.objects.order_by("seq", "id")
+            .values_list("id", "leaf_hash", *ENTRY_COLUMNS).iterator(chunk_size=10_000))
+    for expected, (row_id, stored, *columns) in enumerate(rows):
+        leaf = merkle.leaf_hash(_canonical(*columns))
+        problem = _entry_problem(row_id, columns[0], stored, leaf, expected, last_id)
         if problem:
             result.problems.append(problem)
             if len(result.problems) >= stop_after:
                 break
-        last_id = event.id
-        leaf = merkle.leaf_hash(entry_bytes(event))
+        last_id = row_id
         leaves.append(leaf)
-        frontier = _frontier_append(frontier, expected, leaf)
+        _push(stack, expected, leaf)
         if expected + 1 in wanted:
-            roots[expected + 1] = _frontier_root(frontier)
+            roots[expected + 1] = _stack_root(stack)
         result.entries = expected + 1
     result.problems += _checkpoint_problems(checkpoints, roots, leaves, key)
     result.checkpoints = len(checkpoints)
     return result
 
 
-def _entry_problem(event: AuditEvent, expected: int, last_id: int) -> str | None:
-    where = f"entry {expected} (id {event.id})"
-    if event.seq > expected:
-        return f"entries {expected}..{event.seq - 1} are missing (deleted) before id {event.id}"
-    if event.seq < expected:
-        return f"entry {event.seq} appears more than once (inserted): id {event.id}"
-    if event.id <= last_id:
+def _entry_problem(row_id: int, seq: int, stored: str, leaf: bytes, expected: int,
+                   last_id: int) -> str | None:
+    where = f"entry {expected} (id {row_id})"
+    if seq > expected:
+        return f"entries {expected}..{seq - 1} are missing (deleted) before id {row_id}"
+    if seq < expected:
+        return f"entry {seq} appears more than once (inserted): id {row_id}"
+    if row_id <= last_id:
         return f"{where} is out of order (reordered)"
-    if merkle.leaf_hash(entry_bytes(event)).hex() != event.leaf_hash:
+    if leaf.hex() != stored:
         return f"{where} was altered: its content no longer matches its leaf hash"
     return None
 

@@ -80,7 +80,7 @@ def log_in(page: Page, live_server) -> Callable[[User], Page]:
             totp = pyotp.TOTP(device.secret)
             code = totp.generate_otp(max(totp.timecode(clock.now()), device.last_used_step + 1))
         page.fill("#id_code", code)
-        page.click("button[type=submit]")
+        page.click("main button[type=submit]")  # not the header's log-out button
         page.wait_for_url(f"{live_server.url}/")
         return page
 

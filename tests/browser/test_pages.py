@@ -44,7 +44,7 @@ def test_login_required_then_wrong_then_right_password(page, live_server, make_u
     page.click("button[type=submit]")
     expect(page).to_have_url(re.compile(r"/login/authenticator/\?next=%2F$"))  # staff: 2nd factor
     page.fill("#id_code", pyotp.TOTP(page.get_by_test_id("mfa-secret").inner_text()).now())
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     expect(page).to_have_url(f"{live_server.url}/")
     expect(page.locator("h1")).to_have_text("Social protection coverage")
 
