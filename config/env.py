@@ -17,6 +17,8 @@ SETTINGS_HELP = {
     "SPMIS_LANGUAGE_CODE": "Default interface language; default en.",
     "SPMIS_AUDIT_KEY_FILE": "Ed25519 key that signs audit checkpoints; default var/keys/audit.pem"
     " (created on first use; keep a copy off the server).",
+    "SPMIS_AUDIT_CHECKPOINT_MINUTES": "How often `spmis serve` signs an audit checkpoint; 0 turns"
+    " it off (then cron `spmis audit checkpoint`); default 60.",
     "SPMIS_AUDIT_ORIGIN": "Name of this audit log in its signed checkpoints; default spmis/audit.",
     "SPMIS_REQUIRE_MFA": "1 (default) requires a TOTP second factor of every user holding a role.",
     "SPMIS_SESSION_IDLE_MINUTES": "Minutes without a request before a session ends; default 30.",
@@ -50,3 +52,4 @@ def get_int(name: str, default: int, *, minimum: int = 1) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number of at least {minimum}, "
                                    f"not {raw!r}.")
     return value
+

@@ -155,3 +155,21 @@ def test_audit_search_is_for_auditors_only(country, make_user, api_for):
     auditor = make_user("AUDITOR", username="aud")
     body = api_for(auditor).get("/api/v1/audit/", {"action": "role.assign"}).json()
     assert body["count"] == AuditEvent.objects.filter(action="role.assign").count()
+
+
+def test_auditor_searches_the_log_in_the_web_app(country, make_user):
+    from tests.test_web import logged_in
+
+    auditor = logged_in(make_user("AUDITOR", username="aud"))
+    page = auditor.get("/audit/", {"action": "role.assign"}).content.decode()
+    count = AuditEvent.objects.filter(action="role.assign").count()
+    assert f"{count} entr" in page and "role.assign" in page
+    registrar = logged_in(make_user("REGISTRAR", username="reg"))
+    assert registrar.get("/audit/").status_code == 403
+    assert AuditEvent.objects.filter(action="access.denied", actor__username="reg").exists()
+
+
+def test_periodic_checkpoints_can_be_turned_off():
+    from spmis.audit.services import audit_checkpoint_every
+
+    assert audit_checkpoint_every(minutes=0) is None

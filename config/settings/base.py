@@ -149,6 +149,7 @@ SPECTACULAR_SETTINGS = {
 
 SPMIS_AUDIT_KEY_FILE = env.get("SPMIS_AUDIT_KEY_FILE", str(VAR_DIR / "keys" / "audit.pem"))
 SPMIS_AUDIT_ORIGIN = env.get("SPMIS_AUDIT_ORIGIN", "spmis/audit")
+SPMIS_AUDIT_CHECKPOINT_MINUTES = env.get_int("SPMIS_AUDIT_CHECKPOINT_MINUTES", 60, minimum=0)
 
 LOGGING = {
     "version": 1,

@@ -11,13 +11,16 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 
 from spmis.access.models import User
 from spmis.audit import checkpoint as notes
@@ -26,6 +29,7 @@ from spmis.audit.models import AuditCheckpoint, AuditEvent, AuditLogHead
 from spmis.core import clock
 from spmis.core.errors import NotFound, ValidationFailed
 
+logger = logging.getLogger(__name__)
 SYSTEM_ACTOR = "system"
 # Objects about people: their ids are stored as keyed hashes, so the log names no one.
 PERSONAL_OBJECTS = frozenset({"person", "household"})
@@ -275,3 +279,23 @@ def audit_prove(*, seq: int) -> dict[str, Any]:
         "entry": entry_bytes(event).decode(),
         "checkpoint": made.note,
     }
+
+
+def audit_checkpoint_every(*, minutes: int) -> threading.Thread | None:
+    """Sign a checkpoint every ``minutes`` in a background thread of a long-running server."""
+    if minutes <= 0:
+        return None
+
+    def loop() -> None:
+        while True:
+            time.sleep(minutes * 60)
+            try:
+                audit_checkpoint(actor=None)
+            except Exception:  # a failed checkpoint must not stop the server; it is logged
+                logger.exception("Periodic audit checkpoint failed")
+            finally:
+                connections.close_all()
+
+    thread = threading.Thread(target=loop, name="audit-checkpoints", daemon=True)
+    thread.start()
+    return thread

@@ -227,11 +227,19 @@ def serve(host: str, port: int, threads: int) -> None:
     _serve(host, port, threads)
 
 
+def settings_value(name: str) -> Any:
+    from django.conf import settings
+
+    return getattr(settings, name)
+
+
 def _serve(host: str, port: int, threads: int) -> None:
     from waitress import serve as waitress_serve
 
     from config.wsgi import application
+    from spmis.audit.services import audit_checkpoint_every
 
+    audit_checkpoint_every(minutes=settings_value("SPMIS_AUDIT_CHECKPOINT_MINUTES"))
     click.echo(f"spmis is running at http://{host}:{port}/  (Ctrl+C to stop)")
     try:
         waitress_serve(application, host=host, port=port, threads=threads, ident="spmis")
@@ -277,8 +285,13 @@ def _demo_users() -> list[tuple[str, str]]:
     """One user per role over the whole country, plus one officer scoped to a district."""
     from django.db import transaction
 
-    from spmis.access.models import Role, User
+    from spmis.access.models import Clearance, Role, User
     from spmis.access.services import role_assign, user_create
+
+    # Health data (disability) is secret: only the roles that decide on it see it.
+    secret = {Role.REGISTRAR, Role.TARGETING_OFFICER, Role.GRIEVANCE_OFFICER,
+              Role.APPEAL_REVIEWER, Role.AUDITOR}
+    internal = {Role.STATISTICIAN, Role.SECURITY_ADMIN, Role.SYSTEM_ADMIN}
     from spmis.geography.models import Area
 
     country = _country_code()
@@ -290,8 +303,10 @@ def _demo_users() -> list[tuple[str, str]]:
     with transaction.atomic():
         for username, role, area in wanted:
             if not User.objects.filter(username=username).exists():
+                clearance = (Clearance.SECRET if role in secret else
+                             Clearance.INTERNAL if role in internal else Clearance.CONFIDENTIAL)
                 user = user_create(actor=None, username=username, password=DEMO_PASSWORD,
-                                   check_password_strength=False)
+                                   clearance=clearance, check_password_strength=False)
                 role_assign(actor=None, user=user, role=role, area_code=area)
             logins.append((username, f"{role} in {area}"))
     return logins
