@@ -142,3 +142,17 @@ def test_unauthenticated_gets_nothing(world):
             response = Client().get(url)
             assert response.status_code == 302 and "/login/" in response["Location"], name
         assert world["inside"].national_id not in response.content.decode()
+
+
+def test_tampered_session_cookie_is_treated_as_logged_out(world):
+    from django.conf import settings
+    from django.test import Client
+
+    client = logged_in(world["users"]["REGISTRAR"])
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    client.cookies[settings.SESSION_COOKIE_NAME] = key[:-1] + ("a" if key[-1] != "a" else "b")
+    response = client.get(f"/persons/{world['inside'].pk}/")
+    assert response.status_code == 302 and "/login/" in response["Location"]
+    forged = Client()
+    forged.cookies[settings.SESSION_COOKIE_NAME] = "x" * 32
+    assert forged.get("/").status_code == 302
