@@ -164,3 +164,20 @@ def test_clearance_changes_are_audited(country, make_user):
 def test_new_users_default_to_internal_clearance(country):
     user = user_create(actor=None, username="fresh", password="a-long-pass-phrase-9")
     assert user.clearance == Clearance.INTERNAL
+
+
+def test_expired_approver_assignment_does_not_count(team):
+    import datetime as dt
+
+    RoleAssignment.objects.filter(user=team["c"], role="APPROVER").update(
+        valid_until=dt.date(2020, 1, 1))
+    role_assign(actor=None, user=team["c"], role="GRIEVANCE_OFFICER", area_code="XY")
+    request = open_request(team, ApprovalPolicy.ANY)
+    with pytest.raises(NotFound):
+        approval_decide(checker=team["c"], request_id=request.pk, approve=True)
+
+
+def test_security_admin_cannot_also_audit(country, make_user):
+    with pytest.raises(SeparationOfDuties):
+        role_assign(actor=None, user=make_user("SECURITY_ADMIN"), role="AUDITOR",
+                    area_code="XY")

@@ -173,3 +173,17 @@ def test_periodic_checkpoints_can_be_turned_off():
     from spmis.audit.services import audit_checkpoint_every
 
     assert audit_checkpoint_every(minutes=0) is None
+
+
+def test_one_deleted_entry_is_one_problem_not_a_cascade(log):
+    raw("DELETE FROM audit_auditevent WHERE seq = 10")
+    entry_problems = [p for p in audit_verify().problems if p.startswith("entr")]
+    assert entry_problems == [entry_problems[0]] and "10..10" in entry_problems[0]
+
+
+def test_a_lost_signing_key_is_not_silently_replaced(log, settings, tmp_path):
+    from spmis.core.errors import Conflict
+
+    settings.SPMIS_AUDIT_KEY_FILE = str(tmp_path / "gone.pem")
+    with pytest.raises(Conflict):
+        audit_checkpoint(actor=None)

@@ -122,17 +122,16 @@ def sod_violations() -> list[SodViolation]:
 
 def approval_checkers(*, request: ApprovalRequest) -> QuerySet[User]:
     """Active users who may decide ``request``: the approver role over its area, not the maker."""
-    ancestors = [p for p in _ancestor_paths(request.area.path)]
+    ancestors = _ancestor_paths(request.area.path)
+    live = RoleAssignment.objects.filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gte=clock.today()),
+        role=request.approver_role,
+        area__path__in=ancestors,
+    )
+    # One subquery, so role, area and expiry all apply to the same assignment.
     return (
-        User.objects.filter(
-            is_active=True,
-            role_assignments__role=request.approver_role,
-            role_assignments__area__path__in=ancestors,
-        )
-        .filter(Q(role_assignments__valid_until__isnull=True)
-                | Q(role_assignments__valid_until__gte=clock.today()))
+        User.objects.filter(is_active=True, pk__in=live.values("user_id"))
         .exclude(pk=request.maker_id)
-        .distinct()
     )
 
 

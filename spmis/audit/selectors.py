@@ -10,7 +10,7 @@ from spmis.access.models import User
 from spmis.access.policy import Permission
 from spmis.access.selectors import scope_for_user
 from spmis.audit.models import AuditEvent
-from spmis.audit.services import PERSONAL_OBJECTS, object_ref
+from spmis.audit.services import PERSONAL_OBJECTS, audit_record, object_ref
 from spmis.geography.models import Area
 from spmis.geography.selectors import area_ids_within
 
@@ -52,6 +52,10 @@ def audit_search_for_user(
         events = events.filter(occurred_at__date__gte=since)
     if until:
         events = events.filter(occurred_at__date__lte=until)
+    used = {"action": action, "actor": actor, "object_type": object_type,
+            "object_id": object_id, "area": area_code, "since": since, "until": until}
+    audit_record(actor=user, action="audit.search", object_type="audit",
+                 detail={"by": sorted(k for k, v in used.items() if v)})
     return events.order_by("-seq")
 
 

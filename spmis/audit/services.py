@@ -27,7 +27,7 @@ from spmis.audit import checkpoint as notes
 from spmis.audit import merkle
 from spmis.audit.models import AuditCheckpoint, AuditEvent, AuditLogHead
 from spmis.core import clock
-from spmis.core.errors import NotFound, ValidationFailed
+from spmis.core.errors import Conflict, NotFound, ValidationFailed
 
 logger = logging.getLogger(__name__)
 SYSTEM_ACTOR = "system"
@@ -147,6 +147,10 @@ def _private_key() -> bytes:
     """The Ed25519 signing key, created on first use next to the database."""
     path = Path(settings.SPMIS_AUDIT_KEY_FILE)
     if not path.exists():
+        if AuditCheckpoint.objects.exists():
+            # A new key would make every earlier checkpoint unverifiable: restore the old one.
+            raise Conflict(f"The audit signing key {path} is missing but checkpoints signed "
+                           f"with it exist. Restore the key file from its backup.")
         path.parent.mkdir(parents=True, exist_ok=True)
         private_pem, _ = notes.generate_key(_origin())
         path.write_bytes(private_pem)
@@ -200,21 +204,27 @@ def audit_verify(*, verifier_key: str | None = None, stop_after: int = 20) -> Ve
     leaves: list[bytes] = []
     stack: list[bytes] = []
     last_id = 0
+    expected = 0
     rows = (AuditEvent.objects.order_by("seq", "id")
             .values_list("id", "leaf_hash", *ENTRY_COLUMNS).iterator(chunk_size=10_000))
-    for expected, (row_id, stored, *columns) in enumerate(rows):
+    for row_id, stored, *columns in rows:
+        seq = columns[0]
         leaf = merkle.leaf_hash(_canonical(*columns))
-        problem = _entry_problem(row_id, columns[0], stored, leaf, expected, last_id)
+        problem = _entry_problem(row_id, seq, stored, leaf, expected, last_id)
         if problem:
             result.problems.append(problem)
             if len(result.problems) >= stop_after:
                 break
+            if seq < expected:
+                continue  # a duplicate: the tree goes on without it
+            expected = seq  # after a gap, check the rest against their own numbers
         last_id = row_id
         leaves.append(leaf)
-        _push(stack, expected, leaf)
-        if expected + 1 in wanted:
-            roots[expected + 1] = _stack_root(stack)
-        result.entries = expected + 1
+        _push(stack, len(leaves) - 1, leaf)
+        if len(leaves) in wanted:
+            roots[len(leaves)] = _stack_root(stack)
+        expected += 1
+        result.entries = expected
     result.problems += _checkpoint_problems(checkpoints, roots, leaves, key)
     result.checkpoints = len(checkpoints)
     return result

@@ -6,6 +6,7 @@ from typing import NoReturn
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from spmis.access.classification import masked_fields
 from spmis.access.models import User
 from spmis.access.policy import Permission
 from spmis.access.selectors import Scope, scope_for_user
@@ -37,6 +38,11 @@ def person_search_for_user(
     # NUL cannot be stored in any text column (PostgreSQL refuses it outright): it matches nothing.
     text, national_id, area_code = (v.replace("\x00", "") for v in (text, national_id, area_code))
     persons = person_list_for_user(user=user).select_related("area")
+    # Searching by a field one may not see would reveal it (does this ID exist?): no match.
+    hidden = masked_fields(user=user, model=Person)
+    if (national_id.strip() and "national_id" in hidden) or (
+            text.strip() and {"given_name", "family_name"} & hidden):
+        persons = persons.none()
     for word in text.split():
         persons = persons.filter(
             Q(given_name__istartswith=word) | Q(family_name__istartswith=word)
@@ -58,6 +64,8 @@ def person_search_for_user(
         detail={"by": [k for k, v in (("name", text), ("national_id", national_id),
                                        ("area", area_code)) if v.strip()]},
     )
+    if {"given_name", "family_name"} & hidden:
+        return persons.order_by("id")  # an order by hidden names would leak them
     return persons.order_by("family_name", "given_name", "id")
 
 
@@ -121,3 +129,20 @@ def payment_list_for_user(*, user: User, person: Person) -> QuerySet[BenefitPaym
         .select_related("scheme")
         .order_by("-period", "scheme__code")
     )
+
+
+def enrolment_search_for_user(
+    *, user: User, person_id: int | None = None, scheme_code: str = "", status: str = ""
+) -> QuerySet[Enrolment]:
+    """Enrolments in scope, filtered; audited like any other search of person data."""
+    enrolments = enrolment_list_for_user(user=user)
+    if person_id is not None:
+        enrolments = enrolments.filter(person_id=person_id)
+    if scheme_code:
+        enrolments = enrolments.filter(scheme__code=scheme_code)
+    if status:
+        enrolments = enrolments.filter(status=status.upper())
+    used = {"person": person_id, "scheme": scheme_code, "status": status}
+    audit_record(actor=user, action="enrolment.search", object_type="enrolment",
+                 detail={"by": sorted(k for k, v in used.items() if v)})
+    return enrolments

@@ -205,15 +205,13 @@ class EnrolmentList(generics.ListAPIView[Enrolment]):
 
     def get_queryset(self) -> QuerySet[Enrolment]:
         params = self.request.query_params
-        enrolments = registry.enrolment_list_for_user(user=authenticated(self.request))
         person = params.get("person", "")
-        if person.isdigit():
-            enrolments = enrolments.filter(person_id=int(person))
-        if params.get("scheme"):
-            enrolments = enrolments.filter(scheme__code=params["scheme"])
-        if params.get("status"):
-            enrolments = enrolments.filter(status=params["status"].upper())
-        return enrolments
+        return registry.enrolment_search_for_user(
+            user=authenticated(self.request),
+            person_id=int(person) if person.isdigit() else None,
+            scheme_code=params.get("scheme", ""),
+            status=params.get("status", ""),
+        )
 
 
 class AuditEventSerializer(serializers.ModelSerializer[AuditEvent]):

@@ -12,6 +12,8 @@ RULES = [
      "Data collection and data recording are separate functions."),
     ("GRIEVANCE_OFFICER", "APPEAL_REVIEWER",
      "Whoever decides a complaint cannot review its appeal."),
+    ("SECURITY_ADMIN", "AUDITOR",
+     "Whoever grants access cannot also be the one who audits it."),
 ] + [
     ("SECURITY_ADMIN", role,
      "A security administrator grants access and must hold no role over the data.")
