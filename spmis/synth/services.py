@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from django.db import connection, models, transaction
 
-from spmis.access.models import RoleAssignment, User
+from spmis.access.models import ApprovalRequest, RoleAssignment, User
 from spmis.audit.services import audit_record
 from spmis.core.bulk import bulk_insert, reset_sequences
 from spmis.core.errors import Conflict
@@ -54,6 +54,9 @@ def country_synthesise(
                 "Use --replace to delete it and synthesise a new one."
             )
         if existing:
+            if ApprovalRequest.objects.exists():
+                raise Conflict("Approval requests refer to this country's areas; a synthetic "
+                               "country cannot replace a database with workflow history.")
             _delete_country()
         for name, model in LOAD_ORDER:
             frame = getattr(country, name)

@@ -151,7 +151,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def access_review(request: HttpRequest) -> HttpResponse:
-    _require(request, Permission.REVIEW_ACCESS)
+    user = _require(request, Permission.REVIEW_ACCESS)
+    audit_record(actor=user, action="access.review", object_type="page")
     return render(request, "web/access_review.html",
                   {"review": access_selectors.access_review(dormant_days=90)})
 
