@@ -181,3 +181,21 @@ def test_security_admin_cannot_also_audit(country, make_user):
     with pytest.raises(SeparationOfDuties):
         role_assign(actor=None, user=make_user("SECURITY_ADMIN"), role="AUDITOR",
                     area_code="XY")
+
+
+def test_cli_grant_revoke_and_clearance(country, make_user):
+    user = make_user("REGISTRAR", username="ana", clearance=Clearance.INTERNAL)
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["access", "grant", "ana", "targeting_officer", "--area", "XY"])
+    assert refused.exit_code == 1 and "Registration and targeting" in refused.output
+    assert runner.invoke(cli, ["access", "grant", "ana", "grievance_officer", "--area",
+                               "XY01"]).exit_code == 0
+    assert runner.invoke(cli, ["access", "revoke", "ana", "GRIEVANCE_OFFICER", "--area",
+                               "XY01"]).exit_code == 0
+    again = runner.invoke(cli, ["access", "revoke", "ana", "GRIEVANCE_OFFICER", "--area", "XY01"])
+    assert again.exit_code == 1 and "does not hold" in again.output
+    assert runner.invoke(cli, ["access", "clearance", "ana", "secret"]).exit_code == 0
+    user.refresh_from_db()
+    assert user.clearance == Clearance.SECRET
+    assert [e.action for e in AuditEvent.objects.filter(actor=None, object_id=str(user.pk))
+            .order_by("seq")][-3:] == ["role.assign", "role.revoke", "user.clearance"]

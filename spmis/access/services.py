@@ -235,3 +235,13 @@ def user_mfa_reset(*, actor: User | None, user: User) -> User:
                      detail={"username": user.username, "had_device": bool(devices),
                              "sessions_ended": sessions})
     return user
+
+
+def role_revoke(*, actor: User | None, user: User, role: str, area_code: str) -> None:
+    with transaction.atomic():
+        deleted, _ = RoleAssignment.objects.filter(user=user, role=role,
+                                                   area__code=area_code).delete()
+        if not deleted:
+            raise NotFound(f"{user.username} does not hold {role} in {area_code}.")
+        audit_record(actor=actor, action="role.revoke", object_type="user", object_id=user.pk,
+                     area_code=area_code, detail={"role": role})

@@ -82,7 +82,52 @@ def pubkey() -> None:
 
 @click.group()
 def access() -> None:
-    """Access governance: the monthly review."""
+    """Access governance: grant and revoke roles, clearances, the monthly review."""
+
+
+@access.command()
+@click.argument("username")
+@click.argument("role")
+@click.option("--area", "area_code", required=True, help="P-code of the area subtree.")
+@click.option("--scheme", "schemes", multiple=True,
+              help="Limit to this scheme code (repeatable; default: all schemes).")
+def grant(username: str, role: str, area_code: str, schemes: tuple[str, ...]) -> None:
+    """Grant ROLE over an area to an existing user (refused if it breaks a SoD rule)."""
+    setup_django()
+    from spmis.access.services import role_assign, user_get_by_username
+
+    role_assign(actor=None, user=user_get_by_username(username=username), role=role.upper(),
+                area_code=area_code, scheme_codes=schemes)
+    click.echo(f"Granted {role.upper()} in {area_code} to {username}.")
+
+
+@access.command()
+@click.argument("username")
+@click.argument("role")
+@click.option("--area", "area_code", required=True, help="P-code the role was granted over.")
+def revoke(username: str, role: str, area_code: str) -> None:
+    """Take ROLE over an area away from a user."""
+    setup_django()
+    from spmis.access.services import role_revoke, user_get_by_username
+
+    role_revoke(actor=None, user=user_get_by_username(username=username), role=role.upper(),
+                area_code=area_code)
+    click.echo(f"Revoked {role.upper()} in {area_code} from {username}.")
+
+
+@access.command()
+@click.argument("username")
+@click.argument("level", type=click.Choice(["PUBLIC", "INTERNAL", "CONFIDENTIAL", "SECRET"],
+                                           case_sensitive=False))
+def clearance(username: str, level: str) -> None:
+    """Set a user's clearance: the highest classification they may see."""
+    setup_django()
+    from spmis.access.models import Clearance
+    from spmis.access.services import user_get_by_username, user_set_clearance
+
+    user_set_clearance(actor=None, user=user_get_by_username(username=username),
+                       clearance=Clearance[level.upper()])
+    click.echo(f"{username} now has clearance {level.upper()}.")
 
 
 @access.command()
