@@ -67,3 +67,12 @@ def test_pages_mask_fields_above_clearance(country, make_user):
     assert f"/persons/{person.pk}/" not in by_id and "No person matches" in by_id
     by_area = low.get("/persons/", {"area": person.area.code}).content.decode()
     assert f"/persons/{person.pk}/" in by_area and person.national_id not in by_area
+
+
+@pytest.mark.django_db
+def test_public_clearance_page_shows_no_person_fields(country, make_user):
+    person = Person.objects.exclude(national_id=None).filter(enrolments__isnull=False).first()
+    page = logged_in(make_user(clearance=Clearance.PUBLIC, username="pub")).get(
+        f"/persons/{person.pk}/").content.decode()
+    assert "Enrolments" not in page and person.area.code not in page
+    assert person.source_ref not in page and person.get_sex_display() not in page.split("<h1>")[1]

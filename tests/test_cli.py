@@ -135,3 +135,15 @@ def test_serve_on_a_busy_port_is_a_message(tmp_path):
         done = _spmis(["serve", "--port", str(port)], tmp_path, url)
     assert done.returncode == 1
     assert "Cannot listen" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.django_db
+def test_cli_actions_name_the_operating_system_account(country):
+    import getpass
+
+    from spmis.audit.models import AuditEvent
+
+    result = CliRunner().invoke(cli, ["createuser", "olu", "--password", "a-long-pass-phrase-9"])
+    assert result.exit_code == 0, result.output
+    event = AuditEvent.objects.filter(action="user.create").latest("seq")
+    assert event.actor is None and event.actor_username == f"cli:{getpass.getuser()}"

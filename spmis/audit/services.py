@@ -14,6 +14,7 @@ import json
 import logging
 import threading
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,13 @@ from spmis.core.errors import Conflict, NotFound, ValidationFailed
 
 logger = logging.getLogger(__name__)
 SYSTEM_ACTOR = "system"
+# Who acts when no user is logged in: the command line names the operating-system account.
+_operator: ContextVar[str] = ContextVar("spmis_operator", default=SYSTEM_ACTOR)
+
+
+def set_operator(name: str) -> None:
+    """Name the actor of entries written without a user (e.g. ``cli:maria``)."""
+    _operator.set(name[:150])
 # Objects about people: their ids are stored as keyed hashes, so the log names no one.
 PERSONAL_OBJECTS = frozenset({"person", "household"})
 
@@ -62,7 +70,7 @@ def audit_record(
             seq=head.size,
             occurred_at=clock.now(),
             actor=actor,
-            actor_username=actor.get_username() if actor else SYSTEM_ACTOR,
+            actor_username=actor.get_username() if actor else _operator.get(),
             action=action,
             object_type=object_type,
             object_id=ref,

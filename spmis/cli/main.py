@@ -7,6 +7,7 @@ application and configuration errors into one-line messages, never tracebacks.
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import os
 import sys
 from collections.abc import Callable
@@ -46,6 +47,9 @@ def setup_django(*, require_migrated: bool = True) -> None:
     from django.conf import settings
 
     django.setup()
+    from spmis.audit.services import set_operator
+
+    set_operator(f"cli:{_os_user()}")
     db = settings.DATABASES["default"]
     if db["ENGINE"].endswith("sqlite3"):
         os.makedirs(os.path.dirname(db["NAME"]) or ".", exist_ok=True)
@@ -55,6 +59,13 @@ def setup_django(*, require_migrated: bool = True) -> None:
             raise click.ClickException(
                 f"The database is missing {pending} migration(s). Run `spmis migrate` first."
             )
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        return str(os.getuid())
 
 
 def _pending_migrations() -> int:

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 
 from spmis.access import selectors as access_selectors
 from spmis.access.classification import masked_fields
-from spmis.access.models import User
+from spmis.access.models import Clearance, User
 from spmis.access.policy import Permission
 from spmis.access.selectors import roles_for_user, user_has_permission
 from spmis.audit.selectors import audit_search_for_user
@@ -87,6 +87,7 @@ def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
         "age": None if dob_hidden else _age(person.date_of_birth,
                                              person.date_of_death or clock.today()),
         "hidden_payment": masked_fields(user=user, model=BenefitPayment),
+        "internal_hidden": user.clearance < Clearance.INTERNAL,
         "enrolments": registry.enrolment_list_for_user(user=authenticated(request), person=person),
         "payments": registry.payment_list_for_user(user=authenticated(request), person=person)[:24],
     })
