@@ -53,21 +53,31 @@ CLASSIFICATION: dict[str, dict[str, Clearance]] = {
     "geography.Area": _levels(P="id code name level parent path is_urban"),
     "geography.PopulationDenominator": _levels(P="id area year sex age_from age_to population "
                                                  "source"),
-    "intake.Source": _levels(P="id code name institution kind area"),
+    "intake.Source": _levels(P="id code name institution kind area schemes schedule "
+                               "deadline_days policy error_threshold", I="contact"),
+    "intake.Mapping": _levels(I="id source version text created_at created_by"),
+    "intake.Submission": _levels(I="id source period status content_hash filename file_format "
+                                   "mapping rows_total rows_loaded rows_rejected message "
+                                   "supersedes received_at created_by"),
+    # The error report quotes cell values, which may be anyone's personal data.
+    "intake.SubmissionIssue": _levels(I="id submission row column rule message", C="value"),
     "schemes.Scheme": _levels(P="id code name managing_institution function guarantee "
                                 "contributory means_tested benefit_nature periodicity "
                                 "legal_basis currency description"),
     # Person data: identity is confidential, health (disability) is secret.
-    "registry.Household": _levels(I="id source source_ref area registered_on", C="address"),
+    "registry.Household": _levels(I="id source source_ref area registered_on "
+                                    "created_by_submission changed_by_submission", C="address"),
     "registry.Person": _levels(
-        I="id source source_ref sex area household relationship_to_head registered_on",
+        I="id source source_ref sex area household relationship_to_head registered_on "
+          "created_by_submission changed_by_submission",
         C="national_id given_name family_name date_of_birth date_of_death",
         S="disability_level",
     ),
     "schemes.Enrolment": _levels(I="id source source_ref person scheme status start_date "
-                                   "end_date"),
+                                   "end_date created_by_submission changed_by_submission"),
     "payments.BenefitPayment": _levels(I="id source source_ref person scheme period currency "
-                                         "paid_on", C="amount_minor"),
+                                         "paid_on created_by_submission changed_by_submission",
+                                       C="amount_minor"),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -14,6 +15,17 @@ class SourceKind(models.TextChoices):
     AUTHORITATIVE_REGISTRY = "AUTHORITATIVE_REGISTRY", _("authoritative registry")
 
 
+class Schedule(models.TextChoices):
+    MONTHLY = "MONTHLY", _("monthly")
+    QUARTERLY = "QUARTERLY", _("quarterly")
+    ANNUAL = "ANNUAL", _("annual")
+
+
+class LoadPolicy(models.TextChoices):
+    REJECT = "REJECT", _("refuse the whole submission above the error threshold")
+    QUARANTINE = "QUARANTINE", _("load valid rows, quarantine the rest")
+
+
 class Source(models.Model):
     """A data provider: an institution and the system it sends records from."""
 
@@ -24,9 +36,90 @@ class Source(models.Model):
     area = models.ForeignKey(
         "geography.Area", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    schemes = models.ManyToManyField("schemes.Scheme", blank=True, related_name="+")
+    schedule = models.CharField(_("reporting schedule"), max_length=10,
+                                choices=Schedule.choices, default=Schedule.MONTHLY)
+    deadline_days = models.PositiveSmallIntegerField(
+        _("deadline (days after the period ends)"), default=15)
+    contact = models.CharField(_("contact"), max_length=200, blank=True)
+    policy = models.CharField(_("policy for invalid rows"), max_length=12,
+                              choices=LoadPolicy.choices, default=LoadPolicy.QUARANTINE)
+    error_threshold = models.PositiveSmallIntegerField(
+        _("refuse above this % of invalid rows"), default=10)
 
     class Meta:
         ordering = ["code"]
 
     def __str__(self) -> str:
         return self.code
+
+
+class Mapping(models.Model):
+    """A version of a source's mapping (YAML or JSON text), validated when saved."""
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="mappings")
+    version = models.PositiveIntegerField(_("version"))
+    text = models.TextField(_("mapping"))
+    created_at = models.DateTimeField(_("created at"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "version"],
+                                               name="mapping_version_once")]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} mapping v{self.version}"
+
+
+class SubmissionStatus(models.TextChoices):
+    LOADED = "LOADED", _("loaded")
+    PARTIAL = "PARTIAL", _("loaded, invalid rows quarantined")
+    REFUSED = "REFUSED", _("refused")
+    SUPERSEDED = "SUPERSEDED", _("superseded by a correction")
+
+
+class Submission(models.Model):
+    """One file (or push) from a source for a period: what arrived, and what became of it."""
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="submissions")
+    period = models.DateField(_("period"))
+    status = models.CharField(_("status"), max_length=12, choices=SubmissionStatus.choices)
+    content_hash = models.CharField(_("SHA-256 of the content"), max_length=64)
+    filename = models.CharField(_("file name"), max_length=255)
+    file_format = models.CharField(_("format"), max_length=10)
+    mapping = models.ForeignKey(Mapping, on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="+")
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    rows_loaded = models.PositiveIntegerField(_("rows loaded"), default=0)
+    rows_rejected = models.PositiveIntegerField(_("rows rejected"), default=0)
+    message = models.TextField(_("message"), blank=True)
+    supersedes = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="superseded_by")
+    received_at = models.DateTimeField(_("received at"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["source", "period"]),
+                   models.Index(fields=["content_hash"])]
+
+    def __str__(self) -> str:
+        return f"submission {self.pk} {self.source_id} {self.period:%Y-%m}"
+
+
+class SubmissionIssue(models.Model):
+    """One problem with one cell or row of a submission (the downloadable error report)."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="issues")
+    row = models.PositiveIntegerField(_("row"))
+    column = models.CharField(_("column"), max_length=200)
+    value = models.TextField(_("value"), blank=True)
+    rule = models.CharField(_("rule"), max_length=40)
+    message = models.CharField(_("message"), max_length=400)
+
+    class Meta:
+        indexes = [models.Index(fields=["submission", "row"])]
+
+    def __str__(self) -> str:
+        return f"row {self.row} {self.column}: {self.rule}"

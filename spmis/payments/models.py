@@ -30,6 +30,8 @@ class BenefitPayment(SourcedModel):
             models.Index(fields=["person", "period"]),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["source", "source_ref"],
+                                    name="payment_ref_once_per_source"),
             models.CheckConstraint(
                 condition=models.Q(amount_minor__gte=0), name="payment_amount_non_negative"
             ),

@@ -41,6 +41,16 @@ class SourcedModel(models.Model):
         "intake.Source", on_delete=models.PROTECT, related_name="+", db_index=False
     )
     source_ref = models.CharField(_("record id in source"), max_length=64)
+    # Lineage: the submission that created the row and the one that last changed it (null for
+    # rows that came another way, e.g. the synthetic country).
+    created_by_submission = models.ForeignKey(
+        "intake.Submission", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        db_index=False,
+    )
+    changed_by_submission = models.ForeignKey(
+        "intake.Submission", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        db_index=False,
+    )
 
     class Meta:
         abstract = True
@@ -51,13 +61,18 @@ class Household(SourcedModel):
     address = models.CharField(_("address"), max_length=200, blank=True)
     registered_on = models.DateField(_("registered on"))
 
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "source_ref"],
+                                               name="household_ref_once_per_source")]
+
     def __str__(self) -> str:
         return f"Household {self.pk}"
 
 
 class Person(SourcedModel):
+    # Not unique: each row is one source's record; linkage joins records of one person.
     national_id = models.CharField(
-        _("national ID"), max_length=32, null=True, blank=True, unique=True
+        _("national ID"), max_length=32, null=True, blank=True, db_index=True
     )
     given_name = models.CharField(_("given name"), max_length=100)
     family_name = models.CharField(_("family name"), max_length=100)
@@ -80,6 +95,8 @@ class Person(SourcedModel):
 
     class Meta:
         constraints = [
+            models.UniqueConstraint(fields=["source", "source_ref"],
+                                    name="person_ref_once_per_source"),
             models.CheckConstraint(
                 condition=models.Q(date_of_death__isnull=True)
                 | models.Q(date_of_death__gte=models.F("date_of_birth")),

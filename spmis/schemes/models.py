@@ -93,6 +93,8 @@ class Enrolment(SourcedModel):
             models.Index(fields=["scheme", "status"]),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["source", "source_ref"],
+                                    name="enrolment_ref_once_per_source"),
             models.CheckConstraint(
                 condition=models.Q(end_date__isnull=True)
                 | models.Q(end_date__gte=models.F("start_date")),

@@ -140,7 +140,9 @@ def generate_country(*, persons: int, seed: int, as_of: dt.date, months: int = 1
         area_levels=pl.DataFrame({"level": range(len(LEVEL_NAMES)), "name": LEVEL_NAMES}),
         areas=areas,
         sources=pl.DataFrame(
-            [{"id": i + 1, "code": c, "name": n, "institution": inst, "kind": k}
+            [{"id": i + 1, "code": c, "name": n, "institution": inst, "kind": k,
+              "schedule": "MONTHLY", "deadline_days": 15, "contact": "",
+              "policy": "QUARANTINE", "error_threshold": 10}
              for i, (c, n, inst, k) in enumerate(SOURCES)]
         ),
         schemes=schemes.drop("monthly_amount_minor"),
