@@ -325,9 +325,11 @@ def _demo_users() -> list[tuple[str, str]]:
 
 def _register_governance() -> None:
     from spmis.cli.governance import access, audit
+    from spmis.cli.intake import intake
 
     cli.add_command(audit)
     cli.add_command(access)
+    cli.add_command(intake)
 
 
 _register_governance()

@@ -30,12 +30,7 @@ def bulk_insert(
     with connection.cursor() as cursor:
         rebuild = _suspend_indexes(cursor, table) if frame.height >= REBUILD_ROWS else []
         for chunk in frame.iter_slices(CHUNK_ROWS):
-            if connection.vendor == "postgresql":
-                _copy(cursor, table, columns, chunk)
-            else:
-                placeholders = ", ".join(["%s"] * len(columns))
-                sql = f'INSERT INTO "{table}" ({_quoted(columns)}) VALUES ({placeholders})'
-                cursor.executemany(sql, list(chunk.iter_rows()))
+            _insert_rows(cursor, table, columns, chunk)
             if progress:
                 progress(chunk.height)
         for sql in rebuild:
@@ -129,3 +124,91 @@ def _check_columns(model: type[models.Model], columns: list[str]) -> None:
 
 def _quoted(columns: list[str]) -> str:
     return ", ".join(f'"{c}"' for c in columns)
+
+
+def upsert(
+    model: type[models.Model],
+    frame: pl.DataFrame,
+    *,
+    scope: dict[str, Any],
+    key: str,
+    stamp: dict[str, Any],
+    created_stamp: dict[str, Any],
+) -> pl.DataFrame:
+    """Insert new rows and update changed ones, set-wise, keyed by ``key`` within ``scope``.
+
+    ``frame`` holds ``key`` and the data columns; ``scope`` (e.g. ``{"source_id": 3}``) limits
+    which existing rows can match. Updated rows get ``stamp`` (e.g. who changed them); new rows
+    get ``stamp`` and ``created_stamp``. Returns ``frame`` with the ``id`` of every row and an
+    ``action`` column: "inserted", "updated" or "unchanged". Run inside a transaction.
+    """
+    table = model._meta.db_table
+    _lock(table)
+    existing = _existing_ids(model, scope, key)
+    frame = frame.join(existing, on=key, how="left")
+    new = frame.filter(pl.col("id").is_null())
+    start = (model.objects.aggregate(m=models.Max("id"))["m"] or 0) + 1  # type: ignore[attr-defined]
+    new = new.with_columns(id=pl.int_range(start, start + new.height, dtype=pl.Int64))
+    if new.height:
+        bulk_insert(model, new.with_columns(
+            *(pl.lit(v).alias(k) for k, v in {**scope, **stamp, **created_stamp}.items())))
+        reset_sequences([model])
+    old = frame.filter(pl.col("id").is_not_null())
+    changed_ids = _update_changed(table, old, key=key, stamp=stamp) if old.height else set()
+    return pl.concat([
+        new.with_columns(action=pl.lit("inserted")),
+        old.with_columns(action=pl.when(pl.col("id").is_in(list(changed_ids)))
+                         .then(pl.lit("updated")).otherwise(pl.lit("unchanged"))),
+    ], how="diagonal_relaxed")
+
+
+def _lock(table: str) -> None:
+    """Serialise writers choosing new ids (SQLite's write transaction already does)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f'LOCK TABLE "{table}" IN SHARE ROW EXCLUSIVE MODE')
+
+
+def _existing_ids(model: type[models.Model], scope: dict[str, Any], key: str) -> pl.DataFrame:
+    rows = model.objects.filter(**scope).values_list(key, "id")  # type: ignore[attr-defined]
+    return pl.DataFrame(list(rows), schema={key: pl.String, "id": pl.Int64}, orient="row")
+
+
+def _update_changed(table: str, old: pl.DataFrame, *, key: str,
+                    stamp: dict[str, Any]) -> set[int]:
+    """Copy ``old`` into a temporary table, then one UPDATE … FROM for the rows that differ."""
+    columns = [c for c in old.columns if c not in (key, "id")]
+    tmp = f"tmp_{table}"
+    quoted = ", ".join(f'"{c}"' for c in ["id", *columns])
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP TABLE IF EXISTS "{tmp}"')
+        cursor.execute(f'CREATE TEMP TABLE "{tmp}" AS SELECT {quoted} FROM "{table}" WHERE 1 = 0')
+        _insert_rows(cursor, tmp, ["id", *columns], _to_wire_types(old.select("id", *columns)))
+        differs = " OR ".join(_distinct(f'"{table}"."{c}"', f'"{tmp}"."{c}"') for c in columns)
+        cursor.execute(f'SELECT "{tmp}"."id" FROM "{tmp}" JOIN "{table}" '
+                       f'ON "{table}"."id" = "{tmp}"."id" WHERE {differs or "1 = 0"}')
+        changed = {row[0] for row in cursor.fetchall()}
+        if changed:
+            sets = ", ".join([f'"{c}" = "{tmp}"."{c}"' for c in columns]
+                             + [f'"{k}" = %s' for k in stamp])
+            cursor.execute(
+                f'UPDATE "{table}" SET {sets} FROM "{tmp}" WHERE "{table}"."id" = "{tmp}"."id" '
+                f"AND ({differs})", list(stamp.values()))
+        cursor.execute(f'DROP TABLE "{tmp}"')
+    return changed
+
+
+def _distinct(a: str, b: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"{a} IS DISTINCT FROM {b}"
+    return f"{a} IS NOT {b}"
+
+
+def _insert_rows(cursor: Any, table: str, columns: list[str], frame: pl.DataFrame) -> None:
+    for chunk in frame.iter_slices(CHUNK_ROWS):
+        if connection.vendor == "postgresql":
+            _copy(cursor, table, columns, chunk)
+        else:
+            placeholders = ", ".join(["%s"] * len(columns))
+            sql = f'INSERT INTO "{table}" ({_quoted(columns)}) VALUES ({placeholders})'
+            cursor.executemany(sql, list(chunk.iter_rows()))

@@ -71,7 +71,8 @@ class Household(SourcedModel):
 
 class Person(SourcedModel):
     # Not unique: each row is one source's record; linkage joins records of one person.
-    national_id = models.CharField(
+    # Null, not "", when missing: "no ID" must never look like a shared empty ID.
+    national_id = models.CharField(  # noqa: DJ001
         _("national ID"), max_length=32, null=True, blank=True, db_index=True
     )
     given_name = models.CharField(_("given name"), max_length=100)

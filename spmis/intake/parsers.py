@@ -1,0 +1,488 @@
+"""Turn an uploaded file's bytes into a table of strings.
+
+Pure Python (no Django). Every parser returns a Polars DataFrame whose data columns are
+all ``pl.String`` (values as in the file, stripped of surrounding whitespace, empty cells
+as null) plus ``_row``: the 1-based row number a user would see in the file (the header is
+row 1 in CSV and XLSX; for JSON it is the 1-based index in the array).
+
+Nothing is ever evaluated: a cell such as ``=HYPERLINK(...)`` stays text. Use
+:func:`neutralise_cell` before writing values back out to a spreadsheet.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import zipfile
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+__all__ = ["MAX_BYTES", "ParseError", "Parsed", "neutralise_cell", "parse_file"]
+
+MAX_BYTES = 512 * 1024 * 1024
+MiB = 1024 * 1024
+ROW = "_row"
+DELIMITERS = (",", ";", "\t", "|")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+SNIFF_CHARS = 64 * 1024
+SNIFF_RECORDS = 50
+ZIP_MAGIC = b"PK\x03\x04"
+EMPTY_ZIP_MAGIC = b"PK\x05\x06"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAX_TOTAL = 1024 * MiB
+ZIP_MAX_FACTOR = 20
+ZIP_MAX_RATIO = 200
+ZIP_RATIO_FLOOR = MiB  # members smaller than this cannot hurt, whatever their ratio
+ODK_META = frozenset({"meta/instanceID", "_uuid", "_index", "KEY", "_submission_time"})
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+EXTENSIONS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".json": "json"}
+
+Cell = str | None
+
+
+class ParseError(ValueError):
+    """The file cannot be read; the message says what is wrong and what to do."""
+
+
+@dataclass(frozen=True)
+class Parsed:
+    frame: pl.DataFrame
+    format: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheets: dict[str, pl.DataFrame] = field(default_factory=dict)
+
+
+def neutralise_cell(value: str) -> str:
+    """Prefix ``'`` so a spreadsheet shows the value as text instead of running it."""
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+
+
+def parse_file(data: bytes, *, filename: str, max_bytes: int = MAX_BYTES) -> Parsed:
+    """Parse an uploaded file; raise :class:`ParseError` with a user-facing message."""
+    if len(data) > max_bytes:
+        raise ParseError(f"The file is {_mb(len(data))} MB; the limit is {_mb(max_bytes)} MB.")
+    kind = _kind_from_name(filename)
+    if not data.strip():
+        raise ParseError("The file is empty.")
+    if kind == "xlsx":
+        return _parse_xlsx(data, max_bytes)
+    _refuse_binary(data, kind)
+    if kind == "json":
+        return _parse_json(data)
+    return _parse_csv(data)
+
+
+# --- shared helpers ------------------------------------------------------------------
+
+
+def _mb(n: int) -> str:
+    return f"{n / MiB:.2f}".rstrip("0").rstrip(".")
+
+
+def _kind_from_name(filename: str) -> str:
+    dot = filename.rfind(".")
+    ext = filename[dot:].lower() if dot >= 0 else ""
+    if ext not in EXTENSIONS:
+        shown = f"'{ext}'" if ext else "without an extension"
+        raise ParseError(
+            f"Unsupported file type {shown}: upload a .csv, .txt, .xlsx or .json file."
+        )
+    return EXTENSIONS[ext]
+
+
+def _refuse_binary(data: bytes, kind: str) -> None:
+    if data.startswith((ZIP_MAGIC, EMPTY_ZIP_MAGIC)):
+        raise ParseError(
+            f"The file is named .{kind} but is a zip archive (perhaps an Excel workbook): "
+            "upload an Excel workbook with the .xlsx extension, or unzip it first."
+        )
+    if data.startswith(OLE_MAGIC):
+        raise ParseError(
+            f"The file is named .{kind} but is an old Excel (.xls) or password-protected "
+            "file: save it as 'CSV UTF-8' or as an unprotected .xlsx workbook."
+        )
+    if b"\x00" in data:
+        raise ParseError(
+            "The file contains binary data (NUL bytes), so it is not a text file. If it was "
+            "saved as 'Unicode text' (UTF-16), save it again as 'CSV UTF-8'."
+        )
+
+
+def _clean_name(name: Cell) -> str:
+    return (name or "").replace("\ufeff", "").strip()
+
+
+def _finish(header: Sequence[Cell], frame: pl.DataFrame, where: str = "") -> pl.DataFrame:
+    """Name, validate and clean a frame of positional String columns plus ``_row``."""
+    names = [_clean_name(n) for n in header]
+    positional = [c for c in frame.columns if c != ROW]
+    frame = frame.with_columns(_clean_values(positional))
+    keep = _drop_blank_columns(names, positional, frame, where)
+    _check_names([names[i] for i in keep], where)
+    frame = frame.select([pl.col(positional[i]).alias(names[i]) for i in keep] + [pl.col(ROW)])
+    data_cols = [c for c in frame.columns if c != ROW]
+    frame = frame.filter(~pl.all_horizontal(pl.col(c).is_null() for c in data_cols))
+    if frame.height == 0:
+        raise ParseError(f"{where}Only a header row: no records.")
+    return frame
+
+
+def _clean_values(columns: Sequence[str]) -> list[pl.Expr]:
+    stripped = (pl.col(c).cast(pl.String).str.strip_chars() for c in columns)
+    return [
+        pl.when(e != "").then(e).otherwise(None).alias(c)
+        for e, c in zip(stripped, columns, strict=True)
+    ]
+
+
+def _drop_blank_columns(
+    names: Sequence[str], positional: Sequence[str], frame: pl.DataFrame, where: str
+) -> list[int]:
+    """Columns with no name are dropped when empty and refused when they hold data."""
+    blank = [i for i, n in enumerate(names) if not n]
+    if not blank:
+        return list(range(len(names)))
+    nulls = frame.select(pl.col(positional[i]).null_count() for i in blank).row(0)
+    used = [i for i, n in zip(blank, nulls, strict=True) if n < frame.height]
+    if used:
+        cols = ", ".join(str(i + 1) for i in used)
+        raise ParseError(
+            f"{where}Column(s) {cols} have values but no name in the header row: "
+            "give every column a name."
+        )
+    return [i for i, n in enumerate(names) if n]
+
+
+def _check_names(names: Sequence[str], where: str) -> None:
+    if not names:
+        raise ParseError(f"{where}The header row is empty: the first row must name the columns.")
+    dupes = [n for n, k in Counter(names).items() if k > 1]
+    if dupes:
+        shown = ", ".join(f"'{n}'" for n in dupes)
+        raise ParseError(f"{where}Duplicate column names: {shown}. Give each column its own name.")
+    if ROW in names:
+        raise ParseError(f"{where}The column name '{ROW}' is reserved: rename that column.")
+
+
+# --- ODK / KoBoToolbox ---------------------------------------------------------------
+
+
+def _is_odk(columns: Sequence[str]) -> bool:
+    return any("/" in c or c in ODK_META for c in columns)
+
+
+def _strip_groups(frame: pl.DataFrame) -> pl.DataFrame:
+    """``household/member/name`` -> ``name`` unless two columns would then collide."""
+    last = {c: c.rsplit("/", 1)[-1] for c in frame.columns}
+    counts = Counter(last.values())
+    return frame.rename({c: s for c, s in last.items() if c != s and counts[s] == 1})
+
+
+# --- CSV -----------------------------------------------------------------------------
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        try:
+            return data.decode("utf-8-sig"), "utf-8-sig"
+        except UnicodeDecodeError:
+            pass
+    else:
+        try:
+            return data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        raise ParseError(
+            "Cannot read the file as text: it is not UTF-8, UTF-8 with BOM or Windows-1252. "
+            "Save it again as 'CSV UTF-8'."
+        ) from None
+
+
+def _records(text: str, delimiter: str) -> Iterator[list[str]]:
+    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+
+
+def _is_blank(record: Sequence[str]) -> bool:
+    return all(not v.strip() for v in record)
+
+
+def _sniff_counts(sample: str, truncated: bool, delimiter: str) -> list[int]:
+    counts: list[int] = []
+    try:
+        for record in _records(sample, delimiter):
+            if not _is_blank(record):
+                counts.append(len(record))
+            if len(counts) > SNIFF_RECORDS:
+                break
+    except csv.Error:
+        return counts[:-1] if truncated else counts
+    return counts[:-1] if truncated and len(counts) > 1 else counts
+
+
+def _detect_delimiter(text: str) -> str:
+    sample = text[:SNIFF_CHARS]
+    best: tuple[bool, int, int, int] | None = None
+    chosen = ""
+    for rank, d in enumerate(DELIMITERS):
+        counts = _sniff_counts(sample, len(text) > len(sample), d)
+        if not counts or counts[0] < 2:
+            continue
+        same = sum(c == counts[0] for c in counts)
+        score = (same == len(counts), same, counts[0], -rank)
+        if best is None or score > best:
+            best, chosen = score, d
+    if not chosen:
+        first = text.lstrip().split("\n", 1)[0].strip()[:80]
+        raise ParseError(
+            f"Columns are not separated by , ; tab or |: the first line is '{first}'. "
+            "Save the file as CSV with one of these separators."
+        )
+    return chosen
+
+
+def _check_shape(text: str, delimiter: str) -> int:
+    """Check quoting and that every record has as many values as the header; count them."""
+    width = 0
+    row = 0
+    try:
+        for row, record in enumerate(_records(text, delimiter), start=1):
+            if width == 0:
+                width = len(record)
+            elif len(record) != width and not _is_blank(record):
+                raise ParseError(
+                    f"Row {row} has {len(record)} values but the header has {width} columns. "
+                    f"Check for a {DELIMITER_NAMES[delimiter]} inside an unquoted value, or a "
+                    "missing or extra separator."
+                )
+    except csv.Error as exc:
+        raise ParseError(
+            f"Row {row + 1} cannot be read ({exc}). Check the quotes: a value containing "
+            'the separator, a quote or a line break must be in double quotes, with " doubled.'
+        ) from None
+    return row
+
+
+def _read_polars(text: str, delimiter: str) -> pl.DataFrame | None:
+    try:
+        return pl.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            separator=delimiter,
+            has_header=False,
+            infer_schema=False,
+            quote_char='"',
+        )
+    except (Exception, pl.exceptions.PanicException):
+        return None
+
+
+def _read_python(text: str, delimiter: str) -> pl.DataFrame:
+    """Slower fallback for quoting that Python's csv accepts and Polars refuses."""
+    rows = list(_records(text, delimiter))
+    width = len(rows[0])
+    cols = [f"column_{i + 1}" for i in range(width)]
+    padded = [r if len(r) == width else ([*r, *[""] * width])[:width] for r in rows]
+    return pl.DataFrame(padded, schema=dict.fromkeys(cols, pl.String), orient="row")
+
+
+def _frame_from_text(text: str, delimiter: str, records: int) -> tuple[list[Cell], pl.DataFrame]:
+    frame = _read_polars(text, delimiter)
+    if frame is None or frame.height != records:
+        frame = _read_python(text, delimiter)
+    frame = frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
+    header = list(frame.row(0))[1:]
+    return header, frame.slice(1)
+
+
+def _parse_csv(data: bytes) -> Parsed:
+    text, encoding = _decode(data)
+    if "\r" in text and "\n" not in text:
+        text = text.replace("\r", "\n")  # classic Mac line endings
+    delimiter = _detect_delimiter(text)
+    records = _check_shape(text, delimiter)
+    header, raw = _frame_from_text(text, delimiter, records)
+    frame = _finish(header, raw)
+    fmt = "csv"
+    if _is_odk(frame.columns):
+        frame, fmt = _strip_groups(frame), "odk"
+    return Parsed(frame=frame, format=fmt, encoding=encoding, delimiter=delimiter)
+
+
+# --- XLSX ----------------------------------------------------------------------------
+
+
+def _open_zip(data: bytes) -> zipfile.ZipFile:
+    if data.startswith(OLE_MAGIC):
+        raise ParseError(
+            "This is an old Excel (.xls) or password-protected workbook: save it as an "
+            "unprotected .xlsx workbook or as 'CSV UTF-8'."
+        )
+    if not data.startswith(ZIP_MAGIC):
+        raise ParseError(
+            "The file is named .xlsx but is not an Excel workbook (an XLSX file is a zip "
+            "archive). Open it in Excel and save it as .xlsx, or upload it as CSV."
+        )
+    try:
+        return zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError):
+        raise ParseError("The XLSX file is damaged or truncated.") from None
+
+
+def _check_zip(archive: zipfile.ZipFile, max_bytes: int) -> None:
+    infos = archive.infolist()
+    limit = min(ZIP_MAX_FACTOR * max_bytes, ZIP_MAX_TOTAL)
+    total = sum(i.file_size for i in infos)
+    ratios = (
+        i.file_size / max(i.compress_size, 1) for i in infos if i.file_size >= ZIP_RATIO_FLOOR
+    )
+    if total > limit or max(ratios, default=0) > ZIP_MAX_RATIO:
+        raise ParseError(
+            f"The XLSX file expands to {_mb(total)} MB when unzipped and looks like a zip "
+            "bomb; it was not opened. Save the data again from Excel or upload it as CSV."
+        )
+    if "xl/workbook.xml" not in archive.namelist():
+        raise ParseError(
+            "The file is a zip archive but not an Excel workbook (no xl/workbook.xml)."
+        )
+
+
+def _cell(value: Any) -> Cell:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    text = str(value)
+    return text if text else None
+
+
+def _sheet_frame(rows: list[list[Any]], where: str) -> pl.DataFrame | None:
+    """Header = first non-empty row; ``_row`` = the Excel row number. None if empty."""
+    cells = [[_cell(v) for v in r] for r in rows]
+    start = next((i for i, r in enumerate(cells) if any(v and v.strip() for v in r)), None)
+    if start is None:
+        return None
+    width = len(cells[start])
+    cols = [f"column_{i + 1}" for i in range(width)]
+    raw = pl.DataFrame(cells[start + 1 :], schema=dict.fromkeys(cols, pl.String), orient="row")
+    raw = raw.with_columns(
+        pl.int_range(start + 2, start + 2 + raw.height, dtype=pl.Int64).alias(ROW)
+    )
+    return _finish(cells[start], raw, where)
+
+
+def _read_sheets(data: bytes) -> dict[str, list[list[Any]]]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        return {
+            name: book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            for name in book.sheet_names
+        }
+    except Exception:
+        raise ParseError("The XLSX file is damaged or truncated.") from None
+
+
+def _parse_xlsx(data: bytes, max_bytes: int) -> Parsed:
+    with _open_zip(data) as archive:
+        _check_zip(archive, max_bytes)
+    frames: dict[str, pl.DataFrame] = {}
+    for i, (name, rows) in enumerate(_read_sheets(data).items()):
+        where = "" if i == 0 else f"Sheet '{name}': "
+        frame = _sheet_frame(rows, where)
+        if frame is None and i == 0:
+            raise ParseError("The file is empty: the first sheet has no data.")
+        if frame is not None:
+            frames[name] = frame
+    first, *others = frames
+    frame, fmt = frames[first], "xlsx"
+    sheets = {n: frames[n] for n in others}
+    if _is_odk(frame.columns):
+        frame, fmt = _strip_groups(frame), "odk"
+        sheets = {n: _strip_groups(f) for n, f in sheets.items()}
+    return Parsed(frame=frame, format=fmt, sheets=sheets)
+
+
+# --- JSON ----------------------------------------------------------------------------
+
+
+def _load_json(data: bytes) -> Any:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ParseError("Cannot read the JSON file: it is not UTF-8 text.") from None
+    try:
+        return json.loads(text, parse_float=str, parse_int=str, parse_constant=str)
+    except json.JSONDecodeError as exc:
+        raise ParseError(
+            f"The file is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
+        ) from None
+    except RecursionError:
+        raise ParseError("The JSON file is nested too deeply.") from None
+
+
+def _json_records(doc: Any) -> list[Any]:
+    if isinstance(doc, dict):
+        doc = next((doc[k] for k in ("records", "data") if isinstance(doc.get(k), list)), doc)
+    if not isinstance(doc, list):
+        raise ParseError(
+            'The JSON must be a list of records, or an object with the list under "records" '
+            'or "data".'
+        )
+    if not doc:
+        raise ParseError("The JSON list is empty: no records.")
+    bad = next((i for i, r in enumerate(doc, start=1) if not isinstance(r, dict)), None)
+    if bad is not None:
+        raise ParseError(f"Record {bad} in the JSON list is not an object with named fields.")
+    return doc
+
+
+def _json_value(value: Any) -> Cell:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _flatten(record: dict[str, Any], index: int, prefix: str = "") -> dict[str, Cell]:
+    out: dict[str, Cell] = {}
+    for key, value in record.items():
+        name = _clean_name(f"{prefix}{key}")
+        items = _flatten(value, index, f"{name}/") if isinstance(value, dict) else None
+        for k, v in (items or {name: _json_value(value)}).items():
+            if k in out:
+                raise ParseError(f"Record {index}: the field '{k}' appears twice.")
+            out[k] = v
+    return out
+
+
+def _parse_json(data: bytes) -> Parsed:
+    records = _json_records(_load_json(data))
+    flat = [_flatten(r, i) for i, r in enumerate(records, start=1)]
+    names = list(dict.fromkeys(k for r in flat for k in r))
+    if not names:
+        raise ParseError("The JSON records have no fields.")
+    cols = {f"column_{i + 1}": [r.get(n) for r in flat] for i, n in enumerate(names)}
+    raw = pl.DataFrame(cols, schema=dict.fromkeys(cols, pl.String))
+    raw = raw.with_columns(pl.int_range(1, raw.height + 1, dtype=pl.Int64).alias(ROW))
+    frame = _finish(names, raw)
+    fmt = "json"
+    if any("/" in k or k in ODK_META or k == "__id" for k in records[0]):
+        frame, fmt = _strip_groups(frame), "odk"
+    return Parsed(frame=frame, format=fmt)

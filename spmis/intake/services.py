@@ -1,0 +1,295 @@
+"""Intake: mappings and submissions, loaded atomically, idempotently and with lineage.
+
+A submission is parsed, mapped to the minimum dataset and validated set-wise (Polars), then
+loaded in one transaction: households, persons, enrolments and payments are upserted by their
+source record id, and every row remembers the submission that created and last changed it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+import polars as pl
+from django.db import transaction
+
+from spmis.access.models import User
+from spmis.audit.services import audit_record
+from spmis.core import clock
+from spmis.core.bulk import upsert
+from spmis.core.errors import NotFound, ValidationFailed
+from spmis.geography.models import Area
+from spmis.intake import mapping as mappings
+from spmis.intake import parsers
+from spmis.intake.models import (
+    LoadPolicy,
+    Mapping,
+    Source,
+    Submission,
+    SubmissionIssue,
+    SubmissionStatus,
+)
+from spmis.payments.models import BenefitPayment
+from spmis.registry.models import Household, Person
+from spmis.schemes.models import Enrolment, Scheme
+
+ISSUE_COLUMNS = ["_row", "column", "value", "rule", "message"]
+
+
+def source_get(*, code: str) -> Source:
+    source = Source.objects.filter(code=code).first()
+    if source is None:
+        raise NotFound(f"No source with code {code!r}. `spmis intake sources` lists them.")
+    return source
+
+
+def mapping_save(*, actor: User | None, source_code: str, text: str) -> Mapping:
+    """Validate a mapping and store it as the source's next version."""
+    source = source_get(code=source_code)
+    try:
+        mappings.load_mapping(text)
+    except mappings.MappingError as exc:
+        raise ValidationFailed("The mapping is not valid:\n" + "\n".join(exc.problems)) from exc
+    with transaction.atomic():
+        last = source.mappings.order_by("-version").first()
+        saved = Mapping.objects.create(source=source, version=(last.version + 1) if last else 1,
+                                       text=text, created_at=clock.now(), created_by=actor)
+        audit_record(actor=actor, action="mapping.save", object_type="mapping",
+                     object_id=saved.pk, detail={"source": source.code,
+                                                 "version": saved.version})
+    return saved
+
+
+@dataclass
+class _Checked:
+    """A submission's rows after parsing, mapping and validation."""
+
+    rows_total: int
+    mapped: pl.DataFrame
+    issues: pl.DataFrame
+
+
+def submission_submit(
+    *,
+    actor: User | None,
+    source_code: str,
+    period: dt.date,
+    filename: str,
+    data: bytes,
+) -> Submission:
+    """Take in one file for a source and period. The same content again changes nothing; a
+    different content for the same period supersedes the earlier submission."""
+    source = source_get(code=source_code)
+    period = period.replace(day=1)
+    digest = hashlib.sha256(data).hexdigest()
+    same = (Submission.objects.filter(source=source, period=period, content_hash=digest)
+            .exclude(status=SubmissionStatus.REFUSED).order_by("-id").first())
+    if same is not None:
+        return same
+    mapping = source.mappings.order_by("-version").first()
+    submission = Submission(source=source, period=period, content_hash=digest,
+                            filename=filename[:255], file_format="", mapping=mapping,
+                            received_at=clock.now(), created_by=actor)
+    try:
+        checked = _check(submission, mapping, data)
+    except _Refusal as refusal:
+        return _refuse(submission, actor, refusal.message, refusal.issues)
+    invalid = checked.issues["_row"].n_unique() if checked.issues.height else 0
+    share = 100 * invalid / max(checked.rows_total, 1)
+    if source.policy == LoadPolicy.REJECT and share > source.error_threshold:
+        return _refuse(submission, actor, f"{invalid} of {checked.rows_total} rows are invalid "
+                       f"({share:.1f}% > the source's limit of {source.error_threshold}%).",
+                       checked.issues)
+    return _load(submission, actor, checked, invalid)
+
+
+class _Refusal(Exception):
+    def __init__(self, message: str, issues: pl.DataFrame | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.issues = issues
+
+
+def _check(submission: Submission, mapping: Mapping | None, data: bytes) -> _Checked:
+    if mapping is None:
+        raise _Refusal(f"Source {submission.source.code} has no mapping yet: save one with "
+                       f"`spmis intake mapping save`.")
+    try:
+        parsed = parsers.parse_file(data, filename=submission.filename)
+    except parsers.ParseError as exc:
+        raise _Refusal(str(exc)) from exc
+    submission.file_format = parsed.format
+    spec = mappings.load_mapping(mapping.text)
+    missing = mappings.check_mapping_against_columns(spec, list(parsed.frame.columns))
+    if missing:
+        raise _Refusal("The file does not fit the mapping:\n" + "\n".join(missing))
+    mapped, issues = mappings.apply_mapping(parsed.frame, spec, today=clock.today())
+    mapped, more = _resolve_codes(mapped)
+    issues = pl.concat([issues.select(ISSUE_COLUMNS), more], how="vertical_relaxed")
+    return _Checked(rows_total=parsed.frame.height, mapped=mapped, issues=issues)
+
+
+def _resolve_codes(mapped: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Area P-codes and scheme codes to ids; unknown codes become issues (set-wise joins)."""
+    areas = pl.DataFrame(list(Area.objects.values_list("code", "id")),
+                         schema={"area": pl.String, "area_id": pl.Int64}, orient="row")
+    schemes = pl.DataFrame(list(Scheme.objects.values_list("code", "id")),
+                           schema={"scheme": pl.String, "scheme_id": pl.Int64}, orient="row")
+    mapped = mapped.join(areas, on="area", how="left")
+    problems = [_unknown(mapped, "area", "area_id", "area",
+                         "is not a known area P-code.")]
+    if "scheme" in mapped.columns:
+        mapped = mapped.join(schemes, on="scheme", how="left")
+        problems.append(_unknown(mapped, "scheme", "scheme_id", "scheme",
+                                 "is not a known scheme code."))
+    return mapped, pl.concat(problems, how="vertical_relaxed")
+
+
+def _unknown(frame: pl.DataFrame, column: str, resolved: str, rule: str,
+             text: str) -> pl.DataFrame:
+    bad = frame.filter(pl.col(column).is_not_null() & pl.col(resolved).is_null())
+    return bad.select(
+        pl.col("_row").cast(pl.Int64), pl.lit(column).alias("column"),
+        pl.col(column).cast(pl.String).alias("value"), pl.lit(rule).alias("rule"),
+        (pl.lit("'") + pl.col(column).cast(pl.String) + pl.lit(f"' {text}")).alias("message"),
+    )
+
+
+def _refuse(submission: Submission, actor: User | None, message: str,
+            issues: pl.DataFrame | None) -> Submission:
+    with transaction.atomic():
+        submission.status = SubmissionStatus.REFUSED
+        submission.message = message
+        if issues is not None:
+            submission.rows_rejected = issues["_row"].n_unique() if issues.height else 0
+        submission.save()
+        if issues is not None:
+            _save_issues(submission, issues)
+        audit_record(actor=actor, action="submission.refuse", object_type="submission",
+                     object_id=submission.pk, detail={"source": submission.source.code,
+                                                      "period": f"{submission.period:%Y-%m}"})
+    return submission
+
+
+def _save_issues(submission: Submission, issues: pl.DataFrame) -> None:
+    SubmissionIssue.objects.bulk_create(
+        (SubmissionIssue(submission=submission, row=row, column=str(column)[:200],
+                         value=str(value or "")[:2000], rule=str(rule)[:40],
+                         message=str(message)[:400])
+         for row, column, value, rule, message in issues.select(ISSUE_COLUMNS).iter_rows()),
+        batch_size=5000,
+    )
+
+
+def _load(submission: Submission, actor: User | None, checked: _Checked,
+          invalid: int) -> Submission:
+    valid = checked.mapped.join(checked.issues.select("_row").unique(), on="_row", how="anti")
+    with transaction.atomic():
+        earlier = (Submission.objects.select_for_update()
+                   .filter(source=submission.source, period=submission.period,
+                           status__in=[SubmissionStatus.LOADED, SubmissionStatus.PARTIAL]))
+        superseded = list(earlier)
+        submission.supersedes = superseded[-1] if superseded else None
+        submission.status = SubmissionStatus.PARTIAL if invalid else SubmissionStatus.LOADED
+        submission.rows_total = checked.rows_total
+        submission.rows_rejected = invalid
+        submission.save()
+        counts = _upsert_records(submission, valid)
+        submission.rows_loaded = valid.height
+        submission.message = ", ".join(f"{k}: {v}" for k, v in counts.items())
+        submission.save(update_fields=["rows_loaded", "message"])
+        Submission.objects.filter(pk__in=[s.pk for s in superseded]).update(
+            status=SubmissionStatus.SUPERSEDED)
+        _save_issues(submission, checked.issues)
+        audit_record(actor=actor, action="submission.load", object_type="submission",
+                     object_id=submission.pk,
+                     detail={"source": submission.source.code,
+                             "period": f"{submission.period:%Y-%m}", "counts": counts,
+                             "rejected_rows": invalid,
+                             "supersedes": [s.pk for s in superseded]})
+    return submission
+
+
+def _upsert_records(submission: Submission, rows: pl.DataFrame) -> dict[str, int]:
+    """Households, persons, enrolments and payments of the valid rows, in that order."""
+    source_id = submission.source_id
+    stamp = {"changed_by_submission_id": submission.pk}
+    created = {"created_by_submission_id": submission.pk}
+    today = clock.today()
+    counts: dict[str, int] = {}
+
+    def count(name: str, result: pl.DataFrame) -> pl.DataFrame:
+        for action, n in result.group_by("action").len().iter_rows():
+            counts[f"{name} {action}"] = n
+        return result
+
+    households = pl.DataFrame(schema={"household_ref": pl.String, "household_id": pl.Int64})
+    if "household_ref" in rows.columns:
+        frame = (rows.filter(pl.col("household_ref").is_not_null())
+                 .group_by("household_ref").agg(pl.col("area_id").first(),
+                                                pl.col("address").first() if "address" in
+                                                rows.columns else pl.lit("").alias("address"))
+                 .select(source_ref="household_ref", area_id="area_id",
+                         address=pl.col("address").fill_null(""),
+                         registered_on=pl.lit(today)))
+        done = count("households", upsert(Household, frame, scope={"source_id": source_id},
+                                          key="source_ref", stamp=stamp, created_stamp=created))
+        households = done.select(household_ref="source_ref", household_id="id")
+    people = rows.unique("person_ref", keep="last", maintain_order=True)
+    if "household_ref" in people.columns:
+        people = people.join(households, on="household_ref", how="left")
+    frame = people.select(
+        source_ref="person_ref",
+        national_id=_col(people, "national_id"),
+        given_name=_col(people, "given_name", ""),
+        family_name=_col(people, "family_name", ""),
+        sex="sex",
+        date_of_birth="date_of_birth",
+        date_of_death=_col(people, "date_of_death", None, pl.Date),
+        area_id="area_id",
+        household_id=_col(people, "household_id", None, pl.Int64),
+        relationship_to_head=_col(people, "relationship_to_head", ""),
+        disability_level=_col(people, "disability_level", 0, pl.Int64),
+        registered_on=_col(people, "registered_on", today, pl.Date),
+    )
+    persons = count("persons", upsert(Person, frame, scope={"source_id": source_id},
+                                      key="source_ref", stamp=stamp, created_stamp=created))
+    rows = rows.join(persons.select(person_ref="source_ref", person_id="id"), on="person_ref")
+    if "scheme_id" in rows.columns:
+        enrol = rows.unique(["person_ref", "scheme"], keep="last", maintain_order=True).select(
+            source_ref=pl.col("person_ref") + ":" + pl.col("scheme"),
+            person_id="person_id", scheme_id="scheme_id",
+            status=_col(rows, "enrolment_status", "ACTIVE"),
+            start_date=pl.coalesce(_col(rows, "enrolment_start", None, pl.Date),
+                                   pl.lit(submission.period)),
+        )
+        count("enrolments", upsert(Enrolment, enrol, scope={"source_id": source_id},
+                                   key="source_ref", stamp=stamp, created_stamp=created))
+        if {"period", "amount_minor"} <= set(rows.columns):
+            paid = rows.filter(pl.col("amount_minor").is_not_null())
+            pay = paid.select(
+                source_ref=(pl.col("person_ref") + ":" + pl.col("scheme") + ":"
+                            + pl.coalesce(pl.col("period"), pl.lit(submission.period))
+                            .dt.strftime("%Y-%m")),
+                person_id="person_id", scheme_id="scheme_id",
+                period=pl.coalesce(pl.col("period"), pl.lit(submission.period)),
+                amount_minor="amount_minor",
+                currency=_col(paid, "currency", "USD"),
+                paid_on=pl.coalesce(_col(paid, "paid_on", None, pl.Date),
+                                    pl.col("period"), pl.lit(submission.period)),
+            ).unique("source_ref", keep="last")
+            count("payments", upsert(BenefitPayment, pay, scope={"source_id": source_id},
+                                     key="source_ref", stamp=stamp, created_stamp=created))
+    return counts
+
+
+def _col(frame: pl.DataFrame, name: str, default: object = None,
+         dtype: pl.DataType | type[pl.DataType] = pl.String) -> pl.Expr:
+    """A mapped column with a default where the mapping has no such field or the cell is
+    empty."""
+    fallback = pl.lit(default, dtype=dtype)
+    if name not in frame.columns:
+        return fallback
+    return pl.col(name).cast(dtype).fill_null(fallback) if default is not None else \
+        pl.col(name).cast(dtype)
