@@ -59,6 +59,7 @@ CLASSIFICATION: dict[str, dict[str, Clearance]] = {
     "intake.Submission": _levels(I="id source period status content_hash filename file_format "
                                    "mapping rows_total rows_loaded rows_rejected message "
                                    "supersedes received_at created_by"),
+    "intake.PeriodApproval": _levels(I="id area period state request reason updated_at"),
     # The error report quotes cell values, which may be anyone's personal data.
     "intake.SubmissionIssue": _levels(I="id submission row column rule message", C="value"),
     "schemes.Scheme": _levels(P="id code name managing_institution function guarantee "

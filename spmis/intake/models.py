@@ -123,3 +123,30 @@ class SubmissionIssue(models.Model):
 
     def __str__(self) -> str:
         return f"row {self.row} {self.column}: {self.rule}"
+
+
+class ApprovalState(models.TextChoices):
+    PENDING = "PENDING", _("waiting for approval")
+    APPROVED = "APPROVED", _("approved by the district")
+    ACCEPTED = "ACCEPTED", _("accepted by the region")
+    UNAPPROVED = "UNAPPROVED", _("un-approved")
+
+
+class PeriodApproval(models.Model):
+    """An area's data for a period, approved up the hierarchy. While APPROVED or ACCEPTED, no
+    source in the area may submit for the period (DHIS2-style data approval)."""
+
+    area = models.ForeignKey("geography.Area", on_delete=models.PROTECT, related_name="+")
+    period = models.DateField(_("period"))
+    state = models.CharField(_("state"), max_length=10, choices=ApprovalState.choices)
+    request = models.ForeignKey("access.ApprovalRequest", on_delete=models.PROTECT,
+                                null=True, blank=True, related_name="+")
+    reason = models.CharField(_("reason for un-approving"), max_length=300, blank=True)
+    updated_at = models.DateTimeField(_("updated at"))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["area", "period"],
+                                               name="one_approval_per_area_period")]
+
+    def __str__(self) -> str:
+        return f"{self.area_id} {self.period:%Y-%m} {self.state}"
