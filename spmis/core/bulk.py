@@ -20,15 +20,24 @@ Progress = Callable[[int], None]
 
 
 def bulk_insert(
-    model: type[models.Model], frame: pl.DataFrame, *, progress: Progress | None = None
+    model: type[models.Model],
+    frame: pl.DataFrame,
+    *,
+    progress: Progress | None = None,
+    rebuild_indexes: bool = False,
 ) -> int:
-    """Insert every row of ``frame`` (columns named after the model's db columns)."""
+    """Insert every row of ``frame`` (columns named after the model's db columns).
+
+    ``rebuild_indexes`` drops and rebuilds the table's secondary indexes around a large load:
+    much faster into an empty table, much slower into a big one (the rebuild covers every row).
+    """
     table = model._meta.db_table
     columns = list(frame.columns)
     _check_columns(model, columns)
     frame = _to_wire_types(frame)
     with connection.cursor() as cursor:
-        rebuild = _suspend_indexes(cursor, table) if frame.height >= REBUILD_ROWS else []
+        big = rebuild_indexes and frame.height >= REBUILD_ROWS
+        rebuild = _suspend_indexes(cursor, table) if big else []
         for chunk in frame.iter_slices(CHUNK_ROWS):
             _insert_rows(cursor, table, columns, chunk)
             if progress:
@@ -150,8 +159,11 @@ def upsert(
     start = (model.objects.aggregate(m=models.Max("id"))["m"] or 0) + 1  # type: ignore[attr-defined]
     new = new.with_columns(id=pl.int_range(start, start + new.height, dtype=pl.Int64))
     if new.height:
+        # Rebuilding indexes pays only when the load is at least as big as the table.
+        rebuild = new.height >= REBUILD_ROWS and new.height >= start - 1
         bulk_insert(model, new.with_columns(
-            *(pl.lit(v).alias(k) for k, v in {**scope, **stamp, **created_stamp}.items())))
+            *(pl.lit(v).alias(k) for k, v in {**scope, **stamp, **created_stamp}.items())),
+            rebuild_indexes=rebuild)
         reset_sequences([model])
     old = frame.filter(pl.col("id").is_not_null())
     changed_ids = _update_changed(table, old, key=key, stamp=stamp) if old.height else set()

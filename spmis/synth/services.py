@@ -60,7 +60,8 @@ def country_synthesise(
             _delete_country()
         for name, model in LOAD_ORDER:
             frame = getattr(country, name)
-            bulk_insert(model, frame, progress=_step_progress(progress, name, frame.height))
+            bulk_insert(model, frame, progress=_step_progress(progress, name, frame.height),
+                        rebuild_indexes=True)  # the tables were empty
         reset_sequences([model for _, model in LOAD_ORDER if model is not AreaLevel])
         audit_record(
             actor=actor,
