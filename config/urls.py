@@ -13,6 +13,8 @@ api_v1 = [
     path("households/<int:pk>/", apis.HouseholdDetail.as_view(), name="household-detail"),
     path("enrolments/", apis.EnrolmentList.as_view(), name="enrolment-list"),
     path("audit/", apis.AuditEventList.as_view(), name="audit-list"),
+    path("submissions/", apis.SubmissionList.as_view(), name="submission-list"),
+    path("submissions/<int:pk>/", apis.SubmissionDetail.as_view(), name="submission-detail"),
 ]
 
 urlpatterns = [

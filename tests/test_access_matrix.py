@@ -13,7 +13,9 @@ from rest_framework.test import APIClient
 
 from spmis.access.models import Role
 from spmis.access.policy import ROLE_PERMISSIONS
+from spmis.core import clock
 from spmis.geography.models import Area
+from spmis.intake.models import Source, Submission, SubmissionIssue, SubmissionStatus
 from spmis.registry.models import Person
 from spmis.web.policy import ROUTE_POLICY
 from tests.test_web import logged_in
@@ -49,11 +51,29 @@ def world(country, make_user):
     outside = enrolled.filter(area__path__startswith=away.path).first()
     users = {role: make_user(role, area=home.code, username=f"m_{role.lower()}")
              for role in ROLES}
+    inside.submission = _submission(home)
+    outside.submission = _submission(away)
     return {"inside": inside, "outside": outside, "users": users}
 
 
+def _submission(area: Area) -> Submission:
+    """A refused submission of a source in ``area``, whose message and issue carry a marker."""
+    source = Source.objects.create(code=f"SRC_{area.code}", name=f"Source {area.code}",
+                                   institution="NGO", kind="NGO", area=area)
+    submission = Submission.objects.create(
+        source=source, period=clock.today().replace(day=1), status=SubmissionStatus.REFUSED,
+        content_hash="0" * 64, filename="list.csv", file_format="csv",
+        message=f"marker-{area.code}", received_at=clock.now())
+    SubmissionIssue.objects.create(submission=submission, row=2, column="NIN",
+                                   value=f"marker-{area.code}", rule="luhn", message="bad")
+    return submission
+
+
 def url_for(name: str, person: Person) -> str:
+    submission = person.submission  # set by the world fixture
     args = {
+        "web:submission-detail": [submission.pk], "api:submission-detail": [submission.pk],
+        "web:submission-errors": [submission.pk, "csv"],
         "web:person-detail": [person.pk], "api:person-detail": [person.pk],
         "web:household-detail": [person.household_id],
         "api:household-detail": [person.household_id],
@@ -65,6 +85,8 @@ def url_for(name: str, person: Person) -> str:
         url += f"?national_id={person.national_id}"
     if name == "api:enrolment-list":
         url += f"?person={person.pk}"
+    if name in ("web:submission-list", "api:submission-list"):
+        url += f"?source={submission.source.code}"
     return url
 
 
@@ -93,6 +115,8 @@ def fetch(name: str, user, url: str, clients: dict):
 
 def reveals(name: str, person: Person, body: str) -> bool:
     """Whether the response carries the object's data (what an IDOR would leak)."""
+    if "submission" in name:
+        return person.submission.message in body
     if name == "api:enrolment-list":
         return f'"person":{person.pk},' in body
     if name == "api:household-detail":

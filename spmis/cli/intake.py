@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    from spmis.access.models import User
     from spmis.intake.models import Submission
 
 
@@ -125,3 +126,95 @@ def _print(s: Submission) -> None:
                f"rows={s.rows_total} loaded={s.rows_loaded} rejected={s.rows_rejected}")
     if s.message:
         click.echo(s.message)
+
+
+def _user(username: str | None) -> User | None:
+    if username is None:
+        return None
+    from spmis.access.services import user_get_by_username
+
+    return user_get_by_username(username=username)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+@intake.command()
+@click.option("--period", required=True, type=click.DateTime(formats=["%Y-%m"]),
+              help="Reporting period, YYYY-MM.")
+@click.option("--level", type=int, default=None,
+              help="Only this area level (0 country, 1 region, 2 district, 3 commune).")
+@click.option("--as", "username", default=None,
+              help="Only the areas this user may see (default: everywhere).")
+def rates(period: dt.datetime, level: int | None, username: str | None) -> None:
+    """Reporting rates for a period: expected, received and on-time reports by area."""
+    setup_django()
+    from spmis.intake.rates import reporting_rates
+
+    rows = reporting_rates(user=_user(username), period=period.date())
+    if level is not None:
+        rows = [r for r in rows if r.level == level]
+    click.echo(f"{'area':<12} {'name':<24} {'expected':>8} {'received':>8} {'on time':>8} "
+               f"{'rate %':>7} {'on-time %':>9}")
+    for r in rows:
+        name = ("  " * r.level + r.area_name)[:24]
+        click.echo(f"{r.area_code:<12} {name:<24} {r.expected:>8} {r.received:>8} "
+                   f"{r.on_time:>8} {_pct(r.rate):>7} {_pct(r.on_time_rate):>9}")
+    if not rows:
+        click.echo("No reports were due for that period in these areas.")
+
+
+@intake.command()
+@click.option("--period", required=True, type=click.DateTime(formats=["%Y-%m"]),
+              help="Reporting period, YYYY-MM.")
+@click.option("--all", "show_all", is_flag=True,
+              help="Also list the sources that are on time or not yet due.")
+@click.option("--as", "username", default=None,
+              help="Only the sources this user may see (default: everywhere).")
+def late(period: dt.datetime, show_all: bool, username: str | None) -> None:
+    """Sources that are late or missing for a period, with their deadline."""
+    setup_django()
+    from spmis.core import clock
+    from spmis.intake.rates import STATE_LATE, STATE_MISSING, late_or_missing
+
+    states = late_or_missing(user=_user(username), period=period.date(), today=clock.today())
+    shown = [s for s in states if show_all or s.state in (STATE_LATE, STATE_MISSING)]
+    for s in shown:
+        received = f"{s.received_at:%Y-%m-%d %H:%M}" if s.received_at else "-"
+        click.echo(f"{s.state:<8}\t{s.source_code}\t{s.area_code}\tdeadline={s.deadline}\t"
+                   f"received={received}")
+    if not shown:
+        click.echo("No late or missing sources.")
+
+
+@intake.command()
+@click.option("--area", "area_code", required=True, help="District P-code.")
+@click.option("--period", required=True, type=click.DateTime(formats=["%Y-%m"]),
+              help="Reporting period, YYYY-MM.")
+@click.option("--as", "username", required=True, help="The acting user.")
+@click.option("--action", type=click.Choice(["request", "approve", "reject", "accept",
+                                             "unapprove"]),
+              default="request", show_default=True)
+@click.option("--reason", default="", help="Why (needed to reject or un-approve).")
+def approve(area_code: str, period: dt.datetime, username: str, action: str,
+            reason: str) -> None:
+    """Period approval: request, approve/reject, accept (region) or un-approve a district's
+    data for a month. While approved, no source in the district may submit for it."""
+    setup_django()
+    from spmis.intake import approvals
+
+    actor = _user(username)
+    assert actor is not None
+    day = period.date()
+    if action == "request":
+        done = approvals.period_approve_request(actor=actor, area_code=area_code, period=day)
+    elif action in ("approve", "reject"):
+        done = approvals.period_approve_decide(actor=actor, area_code=area_code, period=day,
+                                               approve=action == "approve", reason=reason)
+    elif action == "accept":
+        done = approvals.period_accept(actor=actor, area_code=area_code, period=day)
+    else:
+        done = approvals.period_unapprove(actor=actor, area_code=area_code, period=day,
+                                          reason=reason)
+    click.echo(f"{area_code} {day:%Y-%m}: {done.state}")

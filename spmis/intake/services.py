@@ -22,6 +22,7 @@ from spmis.core.errors import NotFound, ValidationFailed
 from spmis.geography.models import Area
 from spmis.intake import mapping as mappings
 from spmis.intake import parsers
+from spmis.intake.approvals import period_lock_area
 from spmis.intake.models import (
     LoadPolicy,
     Mapping,
@@ -91,6 +92,11 @@ def submission_submit(
     submission = Submission(source=source, period=period, content_hash=digest,
                             filename=filename[:255], file_format="", mapping=mapping,
                             received_at=clock.now(), created_by=actor)
+    locked = (period_lock_area(area_path=source.area.path, period=period)
+              if source.area is not None else None)
+    if locked is not None:
+        return _refuse(submission, actor, f"The period {period:%Y-%m} is approved for "
+                       f"{locked.code}; ask for it to be un-approved first.", None)
     try:
         checked = _check(submission, mapping, data)
     except _Refusal as refusal:

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
+from django.db import transaction
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, serializers
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
+from rest_framework import generics, serializers, status
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 from spmis.access.classification import masked_fields
 from spmis.access.policy import Permission
@@ -16,13 +27,18 @@ from spmis.audit.models import AuditEvent
 from spmis.audit.selectors import audit_search_for_user
 from spmis.audit.services import audit_record
 from spmis.core.auth import authenticated
-from spmis.core.errors import PermissionDenied
+from spmis.core.errors import NotFound, PermissionDenied, ValidationFailed
 from spmis.core.periods import parse_iso_date
 from spmis.geography.models import Area
+from spmis.intake import selectors as intake
+from spmis.intake.models import Source, Submission
+from spmis.intake.parsers import MAX_BYTES
+from spmis.intake.services import submission_submit
 from spmis.registry import selectors as registry
 from spmis.registry.models import Household, Person
 from spmis.schemes import selectors as schemes
 from spmis.schemes.models import Enrolment, Scheme
+from spmis.web.submission_views import parse_period
 
 
 class Classified(serializers.ModelSerializer[Any]):
@@ -246,3 +262,147 @@ class AuditEventList(generics.ListAPIView[AuditEvent]):
             until=parse_iso_date(p.get("until", "")),
         )
 
+
+
+class SubmissionSerializer(serializers.ModelSerializer[Submission]):
+    # A field named like Field.source: fine at run time (the metaclass collects it), not to mypy.
+    source = serializers.SlugRelatedField(  # type: ignore[assignment,var-annotated]
+        slug_field="code", read_only=True
+    )
+    period = serializers.SerializerMethodField()
+    counts = serializers.SerializerMethodField()
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Submission
+        fields = ["id", "source", "period", "status", "filename", "file_format", "received_at",
+                  "counts", "message", "supersedes", "links"]
+
+    def get_period(self, submission: Submission) -> str:
+        return f"{submission.period:%Y-%m}"
+
+    @extend_schema_field({"type": "object", "properties": {
+        "rows_total": {"type": "integer"}, "rows_loaded": {"type": "integer"},
+        "rows_rejected": {"type": "integer"}}})
+    def get_counts(self, submission: Submission) -> dict[str, int]:
+        return {"rows_total": submission.rows_total, "rows_loaded": submission.rows_loaded,
+                "rows_rejected": submission.rows_rejected}
+
+    @extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
+    def get_links(self, submission: Submission) -> dict[str, str]:
+        request = self.context.get("request")
+
+        def url(name: str, *args: Any) -> str:
+            path = reverse(name, args=[submission.pk, *args])
+            return request.build_absolute_uri(path) if request is not None else path
+
+        return {"self": url("api:submission-detail"), "page": url("web:submission-detail"),
+                "errors_csv": url("web:submission-errors", "csv"),
+                "errors_xlsx": url("web:submission-errors", "xlsx")}
+
+
+class SubmissionPushJson(serializers.Serializer[Any]):
+    source = serializers.CharField(max_length=40)  # type: ignore[assignment]
+    period = serializers.CharField(help_text="YYYY-MM")
+    records = serializers.ListField(child=serializers.DictField())
+
+
+class SubmissionPushFile(serializers.Serializer[Any]):
+    source = serializers.CharField(max_length=40)  # type: ignore[assignment]
+    period = serializers.CharField(help_text="YYYY-MM")
+    file = serializers.FileField()
+
+
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_:-]{1,100}")
+
+
+class SubmissionList(generics.ListAPIView[Submission]):
+    """Submissions of the sources in the caller's areas (GET); a system-to-system push (POST).
+
+    A push is a multipart file or a JSON list of records, and needs an ``Idempotency-Key``
+    header: the same key from the same user for the same source answers the first submission
+    again (200) instead of submitting twice; a new key answers 201.
+    """
+
+    serializer_class = SubmissionSerializer
+
+    @extend_schema(parameters=[OpenApiParameter("source", str), OpenApiParameter("period", str)])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Submission]:
+        p = self.request.query_params
+        period = p.get("period", "")
+        return intake.submission_list_for_user(
+            user=authenticated(self.request), source_code=p.get("source", ""),
+            period=parse_period(period) if period else None)
+
+    @extend_schema(
+        request={"multipart/form-data": SubmissionPushFile,
+                 "application/json": SubmissionPushJson},
+        parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR,
+                                     OpenApiParameter.HEADER, required=True,
+                                     description="Up to 100 letters, digits, '_', ':' or '-'.")],
+        responses={200: OpenApiResponse(SubmissionSerializer, "The key was seen: the same "
+                                        "submission."),
+                   201: OpenApiResponse(SubmissionSerializer, "A new submission.")},
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        user = authenticated(request)
+        if not user_has_permission(user=user, permission=Permission.SUBMIT_DATA):
+            audit_record(actor=user, action="access.denied", object_type="api",
+                         object_id=request.path[:64],
+                         detail={"permission": Permission.SUBMIT_DATA.value})
+            raise PermissionDenied("Your roles do not include submitting data.")
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not IDEMPOTENCY_KEY.fullmatch(key):
+            raise ValidationFailed("Send an Idempotency-Key header: up to 100 letters, digits, "
+                                   "'_', ':' or '-', the same again only to repeat a push.")
+        payload: dict[str, Any] = request.data if isinstance(request.data, dict) else {}
+        code = str(payload.get("source", "")).strip()
+        source = intake.source_list_for_user(user=user, permission=Permission.SUBMIT_DATA
+                                             ).filter(code=code).first()
+        if source is None:
+            raise NotFound(f"No source {code!r} among yours.")
+        period = parse_period(str(payload.get("period", "")))
+        if period is None:
+            raise ValidationFailed("Give the period as YYYY-MM.")
+        filename, data = _push_content(request, payload, key)
+        prefix = f"push-{key}."
+        with transaction.atomic():
+            # One push per source at a time, so a retried key cannot slip in twice.
+            list(Source.objects.select_for_update().filter(pk=source.pk))
+            done = (Submission.objects.filter(source=source, created_by=user,
+                                              filename__startswith=prefix)
+                    .order_by("id").first())
+            created = False
+            if done is None:
+                done = submission_submit(actor=user, source_code=source.code, period=period,
+                                         filename=filename, data=data)
+                created = done.filename == filename and done.created_by_id == user.pk
+        body = SubmissionSerializer(done, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+def _push_content(request: Request, payload: dict[str, Any], key: str) -> tuple[str, bytes]:
+    """The pushed file (name ``push-<key>.<its extension>``) or the JSON records as bytes."""
+    upload = request.FILES.get("file")
+    if upload is not None:
+        if upload.size is not None and upload.size > MAX_BYTES:
+            raise ValidationFailed(f"The file is larger than the limit of "
+                                   f"{MAX_BYTES // (1024 * 1024)} MB.")
+        name = upload.name or ""
+        ext = name[name.rfind("."):].lower()[:10] if "." in name else ".unknown"
+        return f"push-{key}{ext}", upload.read()
+    records = payload.get("records")
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise ValidationFailed("Send a file (multipart) or a JSON list of records in 'records'.")
+    return f"push-{key}.json", json.dumps(records, ensure_ascii=False, default=str).encode()
+
+
+class SubmissionDetail(generics.RetrieveAPIView[Submission]):
+    serializer_class = SubmissionSerializer
+
+    def get_object(self) -> Submission:
+        return intake.submission_get_for_user(user=authenticated(self.request),
+                                              submission_id=self.kwargs["pk"])

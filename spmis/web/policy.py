@@ -43,4 +43,11 @@ ROUTE_POLICY: dict[str, RoutePolicy] = {
     "web:audit-log": RoutePolicy("page", P.VIEW_AUDIT),
     "api:audit-list": RoutePolicy("page", P.VIEW_AUDIT),
     "web:access-review": RoutePolicy("page", P.REVIEW_ACCESS),
+    "web:reporting-rates": RoutePolicy("page", P.VIEW_COVERAGE),
+    "web:submission-list": RoutePolicy("page", P.VIEW_COVERAGE),
+    "web:submission-detail": RoutePolicy("object", P.VIEW_COVERAGE),
+    "web:submission-errors": RoutePolicy("object", P.VIEW_COVERAGE),
+    "web:submission-upload": RoutePolicy("page", P.SUBMIT_DATA),
+    "api:submission-list": RoutePolicy("list", P.VIEW_COVERAGE),
+    "api:submission-detail": RoutePolicy("object", P.VIEW_COVERAGE),
 }

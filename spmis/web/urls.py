@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from spmis.web import auth_views as login_views
-from spmis.web import views
+from spmis.web import intake_views, submission_views, views
 
 app_name = "web"
 urlpatterns = [
@@ -18,4 +18,11 @@ urlpatterns = [
     path("schemes/<str:code>/", views.scheme_detail, name="scheme-detail"),
     path("audit/", views.audit_log, name="audit-log"),
     path("access/review/", views.access_review, name="access-review"),
+    path("intake/rates/", intake_views.reporting_rates, name="reporting-rates"),
+    path("intake/submissions/", submission_views.submission_list, name="submission-list"),
+    path("intake/submissions/<int:submission_id>/", submission_views.submission_detail,
+         name="submission-detail"),
+    path("intake/submissions/<int:submission_id>/errors.<str:fmt>",
+         submission_views.submission_errors, name="submission-errors"),
+    path("intake/upload/", submission_views.submission_upload, name="submission-upload"),
 ]

@@ -1,0 +1,42 @@
+"""Pages about intake: reporting rates by area, with late and missing sources."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from spmis.access.policy import Permission
+from spmis.core import clock
+from spmis.core.periods import add_months, month_start
+from spmis.intake import rates
+from spmis.web.views import _require
+
+
+def _period(text: str) -> dt.date | None:
+    try:
+        return dt.datetime.strptime(text.strip(), "%Y-%m").date()
+    except ValueError:
+        return None
+
+
+@require_GET
+@login_required
+def reporting_rates(request: HttpRequest) -> HttpResponse:
+    """``?period=YYYY-MM`` (default: last month): rates rolled up by area level."""
+    user = _require(request, Permission.VIEW_COVERAGE)
+    today = clock.today()
+    period = _period(request.GET.get("period", "")) or add_months(month_start(today), -1)
+    rows = rates.reporting_rates(user=user, period=period)
+    levels: dict[str, list[rates.RateRow]] = {}
+    for row in rows:
+        levels.setdefault(row.level_name, []).append(row)
+    states = rates.late_or_missing(user=user, period=period, today=today)
+    flagged = [s for s in states if s.state in (rates.STATE_LATE, rates.STATE_MISSING)]
+    return render(request, "web/rates.html", {
+        "period": period, "levels": levels, "flagged": flagged, "states": states,
+        "previous": add_months(period, -1), "next": add_months(period, 1),
+    })

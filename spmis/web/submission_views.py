@@ -1,0 +1,157 @@
+"""Submission pages: the submissions a user may see, one submission, its error report, upload.
+
+(Kept apart from ``intake_views``, the reporting-rate pages, so each can change alone.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods
+
+from spmis.access.models import User
+from spmis.access.policy import Permission
+from spmis.audit.services import audit_record
+from spmis.core.auth import authenticated
+from spmis.core.errors import ApplicationError, NotFound, ValidationFailed
+from spmis.intake import selectors as intake
+from spmis.intake.models import Submission, SubmissionStatus
+from spmis.intake.parsers import MAX_BYTES
+from spmis.intake.services import submission_submit
+from spmis.web.views import _or_404, _require
+
+PAGE_SIZE = 50
+ISSUES_SHOWN = 100
+MAX_MB = MAX_BYTES // (1024 * 1024)
+REPORT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def parse_period(text: str) -> dt.date | None:
+    """``YYYY-MM`` (or a full ISO date) as the first day of the month; else None."""
+    text = text.strip()
+    try:
+        if len(text) == 7:
+            return dt.date.fromisoformat(text + "-01")
+        return dt.date.fromisoformat(text).replace(day=1)
+    except ValueError:
+        return None
+
+
+@require_GET
+@login_required
+def submission_list(request: HttpRequest) -> HttpResponse:
+    user = _require(request, Permission.VIEW_COVERAGE)
+    form = {k: request.GET.get(k, "").strip() for k in ("source", "period")}
+    period = parse_period(form["period"]) if form["period"] else None
+    if form["period"] and period is None:
+        messages.error(request, _("Type the period as YYYY-MM."))
+    submissions = intake.submission_list_for_user(user=user, source_code=form["source"],
+                                                  period=period)
+    page = Paginator(submissions, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = "&".join(f"{k}={v}" for k, v in form.items() if v)
+    return render(request, "web/submissions.html", {
+        "page": page, "form": form, "query": query,
+        "sources": intake.source_list_for_user(user=user, permission=Permission.VIEW_COVERAGE),
+    })
+
+
+@require_GET
+@login_required
+def submission_detail(request: HttpRequest, submission_id: int) -> HttpResponse:
+    user = authenticated(request)
+    submission = _or_404(intake.submission_get_for_user, user=user, submission_id=submission_id)
+    return render(request, "web/submission.html", _detail_context(user, submission))
+
+
+def _detail_context(user: User, submission: Submission) -> dict[str, Any]:
+    return {
+        "submission": submission,
+        "issues": submission.issues.order_by("row", "id")[:ISSUES_SHOWN],
+        "issue_count": submission.issues.count(),
+        "issues_shown": ISSUES_SHOWN,
+        "superseded_by": intake.submission_list_for_user(user=user)
+        .filter(supersedes=submission).order_by("id"),
+    }
+
+
+@require_GET
+@login_required
+def submission_errors(request: HttpRequest, submission_id: int, fmt: str) -> HttpResponse:
+    user = authenticated(request)
+    submission = _or_404(intake.submission_get_for_user, user=user, submission_id=submission_id)
+    if fmt not in REPORT_TYPES:
+        raise Http404(_("Use errors.csv or errors.xlsx."))
+    data = intake.submission_error_report(submission=submission, file_format=fmt)
+    audit_record(actor=user, action="submission.error_report", object_type="submission",
+                 object_id=submission.pk, detail={"format": fmt})
+    response = HttpResponse(data, content_type=REPORT_TYPES[fmt])
+    response["Content-Disposition"] = (
+        f'attachment; filename="submission-{submission.pk}-errors.{fmt}"')
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@csrf_protect
+def submission_upload(request: HttpRequest) -> HttpResponse:
+    user = _require(request, Permission.SUBMIT_DATA)
+    sources = intake.source_list_for_user(user=user, permission=Permission.SUBMIT_DATA)
+    form = {"source": "", "period": ""}
+    htmx = request.headers.get("HX-Request") == "true"
+    if request.method == "POST":
+        form = {k: request.POST.get(k, "").strip() for k in form}
+        try:
+            allowed = bool(form["source"]) and sources.filter(code=form["source"]).exists()
+            submission = _upload(request, user, form, allowed)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            url = reverse("web:submission-detail", args=[submission.pk])
+            if htmx:  # htmx follows HX-Redirect with a full page load
+                response = HttpResponse(status=200)
+                response["HX-Redirect"] = url
+                return response
+            return HttpResponseRedirect(url, status=303)
+    # htmx swaps only 2xx answers: a refused form goes back to it as 200, to a browser as 400.
+    status = 400 if request.method == "POST" and not htmx else 200
+    return render(request, "web/upload.html",
+                  {"sources": sources, "form": form, "max_mb": MAX_MB}, status=status)
+
+
+def _upload(request: HttpRequest, user: User, form: dict[str, str],
+            source_allowed: bool) -> Submission:
+    if not source_allowed:
+        raise NotFound(_("Choose one of your sources."))
+    period = parse_period(form["period"])
+    if period is None:
+        raise ValidationFailed(_("Type the period as YYYY-MM."))
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise ValidationFailed(_("Choose a file to upload."))
+    too_big = _("The file is larger than the limit of %(mb)d MB.") % {"mb": MAX_MB}
+    if upload.size is not None and upload.size > MAX_BYTES:
+        raise ValidationFailed(too_big)
+    data = upload.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise ValidationFailed(too_big)
+    submission = submission_submit(actor=user, source_code=form["source"], period=period,
+                                   filename=upload.name or "upload", data=data)
+    if submission.status == SubmissionStatus.REFUSED:
+        messages.warning(request, _("The submission was refused: %(why)s")
+                         % {"why": submission.message})
+    else:
+        messages.success(request, _("Submission received: %(status)s.")
+                         % {"status": submission.get_status_display()})
+    return submission
