@@ -17,7 +17,7 @@ from spmis.access.models import (
 )
 from spmis.access.policy import Permission, roles_with
 from spmis.core import clock
-from spmis.geography.selectors import area_ids_within
+from spmis.geography.selectors import ancestor_paths, area_ids_within
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def sod_violations() -> list[SodViolation]:
 
 def approval_checkers(*, request: ApprovalRequest) -> QuerySet[User]:
     """Active users who may decide ``request``: the approver role over its area, not the maker."""
-    ancestors = _ancestor_paths(request.area.path)
+    ancestors = ancestor_paths(request.area.path)
     live = RoleAssignment.objects.filter(
         Q(valid_until__isnull=True) | Q(valid_until__gte=clock.today()),
         role=request.approver_role,
@@ -134,11 +134,6 @@ def approval_checkers(*, request: ApprovalRequest) -> QuerySet[User]:
         .exclude(pk=request.maker_id)
     )
 
-
-def _ancestor_paths(path: str) -> list[str]:
-    """'XY/XY01/XY0101/' -> ['XY/', 'XY/XY01/', 'XY/XY01/XY0101/']."""
-    parts = path.strip("/").split("/")
-    return ["/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
 
 
 PRIVILEGED_ROLES = frozenset({"SECURITY_ADMIN", "SYSTEM_ADMIN"})

@@ -19,3 +19,9 @@ def area_ids_within(*, paths: Iterable[str]) -> QuerySet[Area, int]:
 
 def area_get(*, code: str) -> Area | None:
     return Area.objects.filter(code=code).first()
+
+
+def ancestor_paths(path: str) -> list[str]:
+    """'XY/XY01/XY0101/' -> ['XY/', 'XY/XY01/', 'XY/XY01/XY0101/'] (the area and its ancestors)."""
+    parts = path.strip("/").split("/")
+    return ["/".join(parts[: i + 1]) + "/" for i in range(len(parts))]

@@ -22,6 +22,7 @@ from spmis.core import clock
 from spmis.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from spmis.core.periods import month_start
 from spmis.geography.models import Area
+from spmis.geography.selectors import ancestor_paths
 from spmis.intake.models import ApprovalState, PeriodApproval
 
 LOCKING = (ApprovalState.APPROVED, ApprovalState.ACCEPTED)
@@ -36,16 +37,12 @@ def _area(code: str) -> Area:
     return area
 
 
-def _ancestor_paths(path: str) -> list[str]:
-    parts = path.strip("/").split("/")
-    return ["/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
-
 
 def _holds(user: User, roles: list[str] | tuple[str, ...], area: Area) -> bool:
     """Whether ``user`` holds one of ``roles``, live, over ``area`` (or an ancestor)."""
     return user.is_active and RoleAssignment.objects.filter(
         Q(valid_until__isnull=True) | Q(valid_until__gte=clock.today()),
-        user=user, role__in=roles, area__path__in=_ancestor_paths(area.path),
+        user=user, role__in=roles, area__path__in=ancestor_paths(area.path),
     ).exists()
 
 
@@ -169,7 +166,7 @@ def period_unapprove(*, actor: User, area_code: str, period: dt.date,
 def period_lock_area(*, area_path: str, period: dt.date) -> Area | None:
     """The area (``area_path``'s own or an ancestor) whose approval locks ``period``, if any."""
     approval = (PeriodApproval.objects.select_related("area")
-                .filter(area__path__in=_ancestor_paths(area_path), period=month_start(period),
+                .filter(area__path__in=ancestor_paths(area_path), period=month_start(period),
                         state__in=LOCKING)
                 .order_by("area__path").first())
     return approval.area if approval else None

@@ -150,3 +150,55 @@ class PeriodApproval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.area_id} {self.period:%Y-%m} {self.state}"
+
+
+class ValueType(models.TextChoices):
+    INTEGER = "INTEGER", _("whole number")
+    MONEY = "MONEY", _("money (minor units)")
+
+
+class DataElement(models.Model):
+    """One figure an institution without individual data reports (DHIS2-style aggregate
+    return), broken down by the categories in ``disaggregation`` (e.g. ``["SEX"]``)."""
+
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    value_type = models.CharField(_("value type"), max_length=10, choices=ValueType.choices,
+                                  default=ValueType.INTEGER)
+    disaggregation = models.JSONField(_("disaggregation (category codes)"), default=list,
+                                      blank=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class AggregateValue(models.Model):
+    """One reported figure: a source's value of an element for an area, month and category
+    option combination (``"SEX=F"``; ``""`` for the total)."""
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="aggregates")
+    area = models.ForeignKey("geography.Area", on_delete=models.PROTECT, related_name="+")
+    period = models.DateField(_("period"))
+    element = models.ForeignKey(DataElement, on_delete=models.PROTECT, related_name="values")
+    category_option_combo = models.CharField(_("category option combination"), max_length=200,
+                                             blank=True, default="")
+    value = models.BigIntegerField(_("value"))
+    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="aggregate_values")
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+")
+    entered_at = models.DateTimeField(_("entered at"))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(
+            fields=["source", "area", "period", "element", "category_option_combo"],
+            name="one_aggregate_value")]
+        indexes = [models.Index(fields=["element", "area", "category_option_combo", "period"])]
+
+    def __str__(self) -> str:
+        combo = self.category_option_combo or "total"
+        return f"{self.element_id} {self.area_id} {self.period:%Y-%m} {combo}={self.value}"

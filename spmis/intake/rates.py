@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import (
     Case,
@@ -30,14 +30,17 @@ from django.db.models import (
     When,
 )
 from django.utils import timezone
-from django_stubs_ext import WithAnnotations
 
 from spmis.access.models import User
 from spmis.access.policy import Permission
 from spmis.access.selectors import scope_for_user
 from spmis.core.periods import add_months, month_start
 from spmis.geography.models import Area, AreaLevel
+from spmis.geography.selectors import ancestor_paths
 from spmis.intake.models import Schedule, Source, Submission, SubmissionStatus
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 STATE_MISSING = "missing"
 STATE_LATE = "late"
@@ -145,7 +148,7 @@ def reporting_rates(*, user: User | None, period: dt.date) -> list[RateRow]:
                .order_by())
     totals: dict[str, list[int]] = {}
     for row in by_area:
-        for path in _ancestor_paths(row["area__path"]):
+        for path in ancestor_paths(row["area__path"]):
             counts = totals.setdefault(path, [0, 0, 0])
             counts[0] += row["expected"]
             counts[1] += row["received"]
@@ -184,8 +187,3 @@ def late_or_missing(*, user: User | None, period: dt.date, today: dt.date) -> li
                                   state=state))
     return states
 
-
-def _ancestor_paths(path: str) -> list[str]:
-    """'XY/XY01/XY0101/' -> ['XY/', 'XY/XY01/', 'XY/XY01/XY0101/']."""
-    parts = path.strip("/").split("/")
-    return ["/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
