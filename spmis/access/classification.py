@@ -60,6 +60,9 @@ CLASSIFICATION: dict[str, dict[str, Clearance]] = {
                                    "mapping rows_total rows_loaded rows_rejected message "
                                    "supersedes received_at created_by"),
     "intake.PeriodApproval": _levels(I="id area period state request reason updated_at"),
+    "intake.DataElement": _levels(P="id code name description value_type disaggregation"),
+    "intake.AggregateValue": _levels(I="id source area period element category_option_combo "
+                                       "value submission entered_by entered_at"),
     # The error report quotes cell values, which may be anyone's personal data.
     "intake.SubmissionIssue": _levels(I="id submission row column rule message", C="value"),
     "schemes.Scheme": _levels(P="id code name managing_institution function guarantee "

@@ -218,3 +218,48 @@ def approve(area_code: str, period: dt.datetime, username: str, action: str,
         done = approvals.period_unapprove(actor=actor, area_code=area_code, period=day,
                                           reason=reason)
     click.echo(f"{area_code} {day:%Y-%m}: {done.state}")
+
+
+@intake.command("aggregate-upload")
+@click.option("--source", "source_code", required=True, help="Source code.")
+@click.option("--area", "area_code", required=True, help="Area P-code the figures are for.")
+@click.option("--period", required=True, type=click.DateTime(formats=["%Y-%m"]),
+              help="Reporting period, YYYY-MM.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def aggregate_upload(source_code: str, area_code: str, period: dt.datetime, file: str) -> None:
+    """Load an aggregate return from FILE (columns element, combo, value); exits 1 when a
+    validation rule refuses it."""
+    setup_django()
+    from spmis.intake.aggregates import aggregate_upload as upload
+
+    path = Path(file)
+    result = upload(actor=None, source_code=source_code, area_code=area_code,
+                    period=period.date(), data=path.read_bytes(), filename=path.name)
+    if result.refused:
+        for violation in result.violations:
+            click.echo(f"- {violation}", err=True)
+        click.echo("The return was refused; nothing was saved.", err=True)
+        raise SystemExit(1)
+    assert result.submission is not None
+    click.echo(f"submission {result.submission.pk}: {result.saved} values saved for "
+               f"{source_code} {area_code} {period:%Y-%m}.")
+
+
+@intake.command()
+@click.option("--element", "element_code", required=True, help="Data element code.")
+@click.option("--area", "area_code", required=True, help="Area P-code.")
+@click.option("--combo", default="", help='Category option combo, e.g. "SEX=F" (default: '
+                                          "the total).")
+@click.option("--threshold", type=float, default=3.5, show_default=True,
+              help="Flag months whose modified z-score is above this (absolute value).")
+def outliers(element_code: str, area_code: str, combo: str, threshold: float) -> None:
+    """Months whose aggregate value is unusual for the area (modified z-score, median/MAD)."""
+    setup_django()
+    from spmis.intake.aggregates import aggregate_outliers
+
+    found = aggregate_outliers(element_code=element_code, area_code=area_code, combo=combo,
+                               threshold=threshold)
+    for o in found:
+        click.echo(f"{o.period:%Y-%m}\tvalue={o.value}\tz={o.z:.2f}")
+    if not found:
+        click.echo("No outliers.")

@@ -48,6 +48,7 @@ ROUTE_POLICY: dict[str, RoutePolicy] = {
     "web:submission-detail": RoutePolicy("object", P.VIEW_COVERAGE),
     "web:submission-errors": RoutePolicy("object", P.VIEW_COVERAGE),
     "web:submission-upload": RoutePolicy("page", P.SUBMIT_DATA),
+    "web:aggregate-entry": RoutePolicy("page", P.SUBMIT_DATA),
     "api:submission-list": RoutePolicy("list", P.VIEW_COVERAGE),
     "api:submission-detail": RoutePolicy("object", P.VIEW_COVERAGE),
 }

@@ -1,8 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from spmis.web import aggregate_views, intake_views, submission_views, views
 from spmis.web import auth_views as login_views
-from spmis.web import intake_views, submission_views, views
 
 app_name = "web"
 urlpatterns = [
@@ -25,4 +25,5 @@ urlpatterns = [
     path("intake/submissions/<int:submission_id>/errors.<str:fmt>",
          submission_views.submission_errors, name="submission-errors"),
     path("intake/upload/", submission_views.submission_upload, name="submission-upload"),
+    path("intake/aggregates/", aggregate_views.aggregate_entry, name="aggregate-entry"),
 ]

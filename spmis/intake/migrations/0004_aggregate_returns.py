@@ -5,6 +5,31 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+DEFAULT_ELEMENTS = [
+    ("BENEFICIARIES", "Beneficiaries", "People receiving a benefit in the month.", "INTEGER",
+     ["SEX"]),
+    ("EXPENDITURE", "Expenditure", "Benefits paid in the month, in minor currency units.",
+     "MONEY", []),
+    ("APPLICATIONS", "Applications", "Applications received in the month.", "INTEGER",
+     ["SEX"]),
+    ("COMPLAINTS", "Complaints", "Complaints received in the month.", "INTEGER", ["SEX"]),
+]
+
+
+def seed_elements(apps, schema_editor):
+    DataElement = apps.get_model("intake", "DataElement")
+    for code, name, description, value_type, disaggregation in DEFAULT_ELEMENTS:
+        DataElement.objects.get_or_create(code=code, defaults={
+            "name": name, "description": description, "value_type": value_type,
+            "disaggregation": disaggregation})
+
+
+def unseed_elements(apps, schema_editor):
+    DataElement = apps.get_model("intake", "DataElement")
+    DataElement.objects.filter(code__in=[e[0] for e in DEFAULT_ELEMENTS],
+                               values__isnull=True).delete()
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -47,4 +72,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('source', 'area', 'period', 'element', 'category_option_combo'), name='one_aggregate_value')],
             },
         ),
+        migrations.RunPython(seed_elements, unseed_elements),
     ]
