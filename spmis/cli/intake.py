@@ -79,9 +79,14 @@ def submit(source_code: str, period: dt.datetime, file: str) -> None:
     """Submit FILE for a source and period; exits 1 when the submission is refused."""
     setup_django()
     from spmis.intake.models import SubmissionStatus
+    from spmis.intake.parsers import MAX_BYTES
     from spmis.intake.services import submission_submit
 
     path = Path(file)
+    size = path.stat().st_size
+    if size > MAX_BYTES:  # refuse before reading a huge file into memory
+        raise click.ClickException(f"{path.name} is {size // 2**20} MB; the limit is "
+                                   f"{MAX_BYTES // 2**20} MB. Split it by area or month.")
     submission = submission_submit(actor=None, source_code=source_code, period=period.date(),
                                    filename=path.name, data=path.read_bytes())
     _print(submission)

@@ -21,3 +21,14 @@ def parse_iso_date(text: str) -> dt.date | None:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
         return None
+
+
+def parse_period(text: str) -> dt.date | None:
+    """``YYYY-MM`` (or a full ISO date) as the first day of its month; anything else None."""
+    text = text.strip()
+    try:
+        if len(text) == 7:
+            return dt.date.fromisoformat(text + "-01")
+        return dt.date.fromisoformat(text).replace(day=1)
+    except ValueError:
+        return None

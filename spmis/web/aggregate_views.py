@@ -23,12 +23,12 @@ from spmis.access.models import User
 from spmis.access.policy import Permission
 from spmis.access.selectors import scope_for_user
 from spmis.core.errors import ApplicationError
+from spmis.core.periods import parse_period
 from spmis.geography.models import Area
 from spmis.intake import selectors as intake
 from spmis.intake.aggregates import aggregate_submit, aggregate_values, element_combos
 from spmis.intake.models import DataElement, Source
-from spmis.web.submission_views import parse_period
-from spmis.web.views import _require
+from spmis.web.views import require_permission
 
 FIELD = "v|"  # input names: v|ELEMENT|COMBO
 
@@ -84,7 +84,7 @@ def _lines(stored: dict[tuple[str, str], int], posted: dict[str, str] | None) ->
 @csrf_protect
 def aggregate_entry(request: HttpRequest) -> HttpResponse:
     """``?source=CODE&area=PCODE&period=YYYY-MM``: the return's form; POST saves it."""
-    user = _require(request, Permission.SUBMIT_DATA)
+    user = require_permission(request, Permission.SUBMIT_DATA)
     sources = intake.source_list_for_user(user=user, permission=Permission.SUBMIT_DATA)
     data = request.POST if request.method == "POST" else request.GET
     form = {k: data.get(k, "").strip() for k in ("source", "area", "period")}

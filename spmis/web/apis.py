@@ -28,7 +28,7 @@ from spmis.audit.selectors import audit_search_for_user
 from spmis.audit.services import audit_record
 from spmis.core.auth import authenticated
 from spmis.core.errors import NotFound, PermissionDenied, ValidationFailed
-from spmis.core.periods import parse_iso_date
+from spmis.core.periods import parse_iso_date, parse_period
 from spmis.geography.models import Area
 from spmis.intake import selectors as intake
 from spmis.intake.models import Source, Submission
@@ -38,7 +38,6 @@ from spmis.registry import selectors as registry
 from spmis.registry.models import Household, Person
 from spmis.schemes import selectors as schemes
 from spmis.schemes.models import Enrolment, Scheme
-from spmis.web.submission_views import parse_period
 
 
 class Classified(serializers.ModelSerializer[Any]):

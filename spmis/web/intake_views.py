@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -11,25 +9,18 @@ from django.views.decorators.http import require_GET
 
 from spmis.access.policy import Permission
 from spmis.core import clock
-from spmis.core.periods import add_months, month_start
+from spmis.core.periods import add_months, month_start, parse_period
 from spmis.intake import rates
-from spmis.web.views import _require
-
-
-def _period(text: str) -> dt.date | None:
-    try:
-        return dt.datetime.strptime(text.strip(), "%Y-%m").date()
-    except ValueError:
-        return None
+from spmis.web.views import require_permission
 
 
 @require_GET
 @login_required
 def reporting_rates(request: HttpRequest) -> HttpResponse:
     """``?period=YYYY-MM`` (default: last month): rates rolled up by area level."""
-    user = _require(request, Permission.VIEW_COVERAGE)
+    user = require_permission(request, Permission.VIEW_COVERAGE)
     today = clock.today()
-    period = _period(request.GET.get("period", "")) or add_months(month_start(today), -1)
+    period = parse_period(request.GET.get("period", "")) or add_months(month_start(today), -1)
     rows = rates.reporting_rates(user=user, period=period)
     levels: dict[str, list[rates.RateRow]] = {}
     for row in rows:

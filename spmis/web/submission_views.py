@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.contrib import messages
@@ -23,11 +22,12 @@ from spmis.access.policy import Permission
 from spmis.audit.services import audit_record
 from spmis.core.auth import authenticated
 from spmis.core.errors import ApplicationError, NotFound, ValidationFailed
+from spmis.core.periods import parse_period
 from spmis.intake import selectors as intake
 from spmis.intake.models import Submission, SubmissionStatus
 from spmis.intake.parsers import MAX_BYTES
 from spmis.intake.services import submission_submit
-from spmis.web.views import _or_404, _require
+from spmis.web.views import or_404, require_permission
 
 PAGE_SIZE = 50
 ISSUES_SHOWN = 100
@@ -38,21 +38,11 @@ REPORT_TYPES = {
 }
 
 
-def parse_period(text: str) -> dt.date | None:
-    """``YYYY-MM`` (or a full ISO date) as the first day of the month; else None."""
-    text = text.strip()
-    try:
-        if len(text) == 7:
-            return dt.date.fromisoformat(text + "-01")
-        return dt.date.fromisoformat(text).replace(day=1)
-    except ValueError:
-        return None
-
 
 @require_GET
 @login_required
 def submission_list(request: HttpRequest) -> HttpResponse:
-    user = _require(request, Permission.VIEW_COVERAGE)
+    user = require_permission(request, Permission.VIEW_COVERAGE)
     form = {k: request.GET.get(k, "").strip() for k in ("source", "period")}
     period = parse_period(form["period"]) if form["period"] else None
     if form["period"] and period is None:
@@ -71,7 +61,7 @@ def submission_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def submission_detail(request: HttpRequest, submission_id: int) -> HttpResponse:
     user = authenticated(request)
-    submission = _or_404(intake.submission_get_for_user, user=user, submission_id=submission_id)
+    submission = or_404(intake.submission_get_for_user, user=user, submission_id=submission_id)
     return render(request, "web/submission.html", _detail_context(user, submission))
 
 
@@ -90,7 +80,7 @@ def _detail_context(user: User, submission: Submission) -> dict[str, Any]:
 @login_required
 def submission_errors(request: HttpRequest, submission_id: int, fmt: str) -> HttpResponse:
     user = authenticated(request)
-    submission = _or_404(intake.submission_get_for_user, user=user, submission_id=submission_id)
+    submission = or_404(intake.submission_get_for_user, user=user, submission_id=submission_id)
     if fmt not in REPORT_TYPES:
         raise Http404(_("Use errors.csv or errors.xlsx."))
     data = intake.submission_error_report(submission=submission, file_format=fmt)
@@ -106,7 +96,7 @@ def submission_errors(request: HttpRequest, submission_id: int, fmt: str) -> Htt
 @login_required
 @csrf_protect
 def submission_upload(request: HttpRequest) -> HttpResponse:
-    user = _require(request, Permission.SUBMIT_DATA)
+    user = require_permission(request, Permission.SUBMIT_DATA)
     sources = intake.source_list_for_user(user=user, permission=Permission.SUBMIT_DATA)
     form = {"source": "", "period": ""}
     htmx = request.headers.get("HX-Request") == "true"

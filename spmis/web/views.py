@@ -33,7 +33,7 @@ T = TypeVar("T")
 PAGE_SIZE = 25
 
 
-def _or_404(fetch: Callable[..., T], **kwargs: Any) -> T:
+def or_404(fetch: Callable[..., T], **kwargs: Any) -> T:
     try:
         return fetch(**kwargs)
     except NotFound as exc:
@@ -80,7 +80,7 @@ def person_search(request: HttpRequest) -> HttpResponse:
 @login_required
 def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
     user = authenticated(request)
-    person = _or_404(registry.person_get_for_user, user=user, person_id=person_id)
+    person = or_404(registry.person_get_for_user, user=user, person_id=person_id)
     dob_hidden = "date_of_birth" in masked_fields(user=user, model=Person)
     return render(request, "web/person.html", {
         "person": person,
@@ -96,7 +96,7 @@ def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
 @require_GET
 @login_required
 def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
-    household = _or_404(registry.household_get_for_user, user=authenticated(request),
+    household = or_404(registry.household_get_for_user, user=authenticated(request),
                         household_id=household_id)
     return render(request, "web/household.html", {
         "household": household, "members": registry.household_members(household=household),
@@ -112,7 +112,7 @@ def scheme_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def scheme_detail(request: HttpRequest, code: str) -> HttpResponse:
-    scheme = _or_404(schemes.scheme_get, code=code)
+    scheme = or_404(schemes.scheme_get, code=code)
     counts = schemes.scheme_enrolment_counts(user=authenticated(request), scheme=scheme)
     return render(request, "web/scheme.html", {
         "scheme": scheme, "counts": counts, "total": sum(counts.values()),
@@ -123,7 +123,7 @@ def _age(born: dt.date, on: dt.date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-def _require(request: HttpRequest, permission: Permission) -> User:
+def require_permission(request: HttpRequest, permission: Permission) -> User:
     """The user, if they hold ``permission`` somewhere; else a logged 403."""
     user = authenticated(request)
     if not user_has_permission(user=user, permission=permission):
@@ -136,7 +136,7 @@ def _require(request: HttpRequest, permission: Permission) -> User:
 @require_GET
 @login_required
 def audit_log(request: HttpRequest) -> HttpResponse:
-    user = _require(request, Permission.VIEW_AUDIT)
+    user = require_permission(request, Permission.VIEW_AUDIT)
     form = {k: request.GET.get(k, "") for k in
             ("action", "actor", "object_type", "object_id", "area", "since", "until")}
     events = audit_search_for_user(
@@ -152,7 +152,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def access_review(request: HttpRequest) -> HttpResponse:
-    user = _require(request, Permission.REVIEW_ACCESS)
+    user = require_permission(request, Permission.REVIEW_ACCESS)
     audit_record(actor=user, action="access.review", object_type="page")
     return render(request, "web/access_review.html",
                   {"review": access_selectors.access_review(dormant_days=90)})

@@ -165,3 +165,15 @@ def test_cli_submit_sources_and_status(ngo, tmp_path):
     refused = runner.invoke(cli, ["intake", "submit", "--source", "NGO_X", "--period",
                                   "2026-05", str(path)])
     assert refused.exit_code == 1 and "REFUSED" in refused.output
+
+
+def test_cli_refuses_an_oversized_file_before_reading_it(ngo, tmp_path):
+    from spmis.intake import parsers
+
+    big = tmp_path / "huge.csv"
+    with big.open("wb") as handle:  # sparse: 2 GB on paper, nothing on disk
+        handle.truncate(parsers.MAX_BYTES + 1)
+    done = CliRunner().invoke(cli, ["intake", "submit", "--source", "NGO_X", "--period",
+                                    "2026-05", str(big)])
+    assert done.exit_code == 1 and "the limit is 512 MB" in done.output
+    assert not Submission.objects.exists()
