@@ -30,6 +30,7 @@ MiB = 1024 * 1024
 ROW = "_row"
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+UNIT_SEP = "\x1f"  # never in a CSV value: splits a text into lines with Polars' reader
 SNIFF_CHARS = 64 * 1024
 SNIFF_RECORDS = 50
 ZIP_MAGIC = b"PK\x03\x04"
@@ -252,6 +253,12 @@ def _detect_delimiter(text: str) -> str:
 
 def _check_shape(text: str, delimiter: str) -> int:
     """Check quoting and that every record has as many values as the header; count them."""
+    if '"' not in text and UNIT_SEP not in text and text.count("\r") == text.count("\r\n"):
+        return _check_shape_unquoted(text, delimiter)
+    return _check_shape_quoted(text, delimiter)
+
+
+def _check_shape_quoted(text: str, delimiter: str) -> int:
     width = 0
     row = 0
     try:
@@ -270,6 +277,27 @@ def _check_shape(text: str, delimiter: str) -> int:
             'the separator, a quote or a line break must be in double quotes, with " doubled.'
         ) from None
     return row
+
+
+def _check_shape_unquoted(text: str, delimiter: str) -> int:
+    """The same check, set-wise: without quotes a record is a line and a value a field."""
+    lines = pl.read_csv(io.BytesIO(text.encode("utf-8")), has_header=False, separator=UNIT_SEP,
+                        quote_char=None, infer_schema=False).to_series()
+    frame = pl.DataFrame({"line": lines.fill_null("").str.strip_chars_end("\r")})
+    frame = frame.with_row_index("row", offset=1).with_columns(
+        values=pl.col("line").str.count_matches(delimiter, literal=True) + 1,
+        blank=pl.col("line").str.replace_all(delimiter, "", literal=True).str.strip_chars()
+        == "",
+    )
+    width = frame.filter(pl.col("line") != "")["values"].first()
+    bad = frame.filter((pl.col("values") != width) & ~pl.col("blank")).head(1)
+    if bad.height:
+        raise ParseError(
+            f"Row {bad['row'][0]} has {bad['values'][0]} values but the header has {width} "
+            f"columns. Check for a {DELIMITER_NAMES[delimiter]} inside an unquoted value, or "
+            "a missing or extra separator."
+        )
+    return frame.height
 
 
 def _read_polars(text: str, delimiter: str) -> pl.DataFrame | None:

@@ -17,7 +17,7 @@ from django.db import transaction
 from spmis.access.models import User
 from spmis.audit.services import audit_record
 from spmis.core import clock
-from spmis.core.bulk import upsert
+from spmis.core.bulk import load_transaction, upsert
 from spmis.core.errors import NotFound, ValidationFailed
 from spmis.geography.models import Area
 from spmis.intake import mapping as mappings
@@ -35,6 +35,7 @@ from spmis.payments.models import BenefitPayment
 from spmis.registry.models import Household, Person
 from spmis.schemes.models import Enrolment, Scheme
 
+LOADED_MODELS = (Household, Person, Enrolment, BenefitPayment)
 ISSUE_COLUMNS = ["_row", "column", "value", "rule", "message"]
 
 
@@ -191,7 +192,7 @@ def _save_issues(submission: Submission, issues: pl.DataFrame) -> None:
 def _load(submission: Submission, actor: User | None, checked: _Checked,
           invalid: int) -> Submission:
     valid = checked.mapped.join(checked.issues.select("_row").unique(), on="_row", how="anti")
-    with transaction.atomic():
+    with load_transaction(LOADED_MODELS):
         earlier = (Submission.objects.select_for_update()
                    .filter(source=submission.source, period=submission.period,
                            status__in=[SubmissionStatus.LOADED, SubmissionStatus.PARTIAL]))

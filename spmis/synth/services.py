@@ -5,14 +5,21 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from django.db import connection, models, transaction
+from django.db import connection, models
 
 from spmis.access.models import ApprovalRequest, RoleAssignment, User
 from spmis.audit.services import audit_record
-from spmis.core.bulk import bulk_insert, reset_sequences
+from spmis.core.bulk import bulk_insert, load_transaction, reset_sequences
 from spmis.core.errors import Conflict
 from spmis.geography.models import Area, AreaLevel, PopulationDenominator
-from spmis.intake.models import Source
+from spmis.intake.models import (
+    AggregateValue,
+    Mapping,
+    PeriodApproval,
+    Source,
+    Submission,
+    SubmissionIssue,
+)
 from spmis.payments.models import BenefitPayment
 from spmis.registry.models import Household, Person
 from spmis.schemes.models import Enrolment, Scheme
@@ -31,6 +38,12 @@ LOAD_ORDER: list[tuple[str, type[models.Model]]] = [
     ("population", PopulationDenominator),
 ]
 
+# Intake history refers to the country's sources and areas: it goes with them.
+INTAKE_HISTORY: list[type[models.Model]] = [
+    SubmissionIssue, AggregateValue, PeriodApproval, Submission, Mapping,
+    Source.schemes.through,
+]
+
 StepProgress = Callable[[str, int, int], None]  # (step, rows just loaded, rows in step)
 
 
@@ -46,7 +59,7 @@ def country_synthesise(
 ) -> Country:
     """Generate a country and load it. Refuses to mix with existing data unless ``replace``."""
     country = generate_country(persons=persons, seed=seed, as_of=as_of, months=months)
-    with transaction.atomic():
+    with load_transaction(model for _, model in LOAD_ORDER):
         existing = Person.objects.count() + Area.objects.count() + Scheme.objects.count()
         if existing and not replace:
             raise Conflict(
@@ -86,5 +99,6 @@ def _delete_country() -> None:
     RoleAssignment.objects.all().delete()  # their areas are about to go
     with connection.cursor() as cursor:
         # One statement per table; foreign keys are checked at commit, when all are gone.
-        for _, model in reversed(LOAD_ORDER):
+        tables = [*INTAKE_HISTORY, *(model for _, model in reversed(LOAD_ORDER))]
+        for model in tables:
             cursor.execute(f'DELETE FROM "{model._meta.db_table}"')

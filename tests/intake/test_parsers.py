@@ -439,3 +439,21 @@ def test_round_trip(
     expected = [tuple(v or None for v in r) for r in rows]
     assert _values(parsed) == expected
     assert parsed.frame["_row"].to_list() == list(range(2, len(rows) + 2))
+
+
+def _shape(check, text: str) -> object:
+    try:
+        return check(text, ";")
+    except ParseError as exc:
+        return str(exc)
+
+
+@given(text=st.text(alphabet="a; \n", max_size=60).filter(lambda t: t.strip()),
+       crlf=st.booleans())
+def test_set_wise_shape_check_agrees_with_the_csv_reader(text: str, crlf: bool) -> None:
+    """Files without quotes take a vectorised path; it must say exactly what csv says."""
+    from spmis.intake.parsers import _check_shape_quoted, _check_shape_unquoted
+
+    if crlf:
+        text = text.replace("\n", "\r\n")
+    assert _shape(_check_shape_unquoted, text) == _shape(_check_shape_quoted, text)

@@ -177,3 +177,15 @@ def test_cli_refuses_an_oversized_file_before_reading_it(ngo, tmp_path):
                                     "2026-05", str(big)])
     assert done.exit_code == 1 and "the limit is 512 MB" in done.output
     assert not Submission.objects.exists()
+
+
+def test_a_new_synthetic_country_replaces_intake_history_too(ngo):
+    import datetime as dt
+
+    from spmis.synth.services import country_synthesise
+
+    assert submit(csv_bytes([row()])).status == SubmissionStatus.LOADED
+    country_synthesise(actor=None, persons=200, seed=2, as_of=dt.date(2026, 6, 30),
+                       replace=True)
+    assert not Submission.objects.exists() and not Source.objects.filter(code="NGO_X").exists()
+    assert Person.objects.count() == 200
