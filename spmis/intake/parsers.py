@@ -292,8 +292,9 @@ def _check_shape_unquoted(text: str, delimiter: str) -> int:
     width = frame.filter(pl.col("line") != "")["values"].first()
     bad = frame.filter((pl.col("values") != width) & ~pl.col("blank")).head(1)
     if bad.height:
+        row, values = bad.select("row", "values").row(0)
         raise ParseError(
-            f"Row {bad['row'][0]} has {bad['values'][0]} values but the header has {width} "
+            f"Row {row} has {values} values but the header has {width} "
             f"columns. Check for a {DELIMITER_NAMES[delimiter]} inside an unquoted value, or "
             "a missing or extra separator."
         )
