@@ -289,7 +289,7 @@ def _check_shape_unquoted(text: str, delimiter: str) -> int:
         blank=pl.col("line").str.replace_all(delimiter, "", literal=True).str.strip_chars()
         == "",
     )
-    width: int = frame.filter(pl.col("line") != "")["values"].first()
+    width = frame.filter(pl.col("line") != "").select(pl.col("values").first()).item()
     bad = frame.filter((pl.col("values") != width) & ~pl.col("blank")).head(1)
     if bad.height:
         row, values = bad.select("row", "values").row(0)
