@@ -111,6 +111,9 @@ def main() -> None:
                              filename="bench.csv", data=data)
     seconds = time.perf_counter() - t0
     rate = args.rows / seconds
+    from spmis.intake.services import LOADED_MODELS
+
+    written = sum(m.objects.filter(source__code="BENCH").count() for m in LOADED_MODELS)
     print(json.dumps({
         "benchmark": "intake_submission",
         "database": connection.vendor,
@@ -121,6 +124,8 @@ def main() -> None:
         "loaded": done.message,
         "seconds": round(seconds, 2),
         "rows_per_second": round(rate),
+        "database_rows_written": written,
+        "database_rows_per_second": round(written / seconds),
         "bare_copy_rows_per_second": round(copy_rate) if copy_rate else None,
         "ratio_to_bare_copy": round(rate / copy_rate, 3) if copy_rate else None,
         "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),

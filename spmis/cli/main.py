@@ -11,6 +11,7 @@ import getpass
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -104,15 +105,40 @@ def migrate() -> None:
 @click.option("--months", type=click.IntRange(1, 120), default=12, show_default=True,
               help="Months of payment history up to --as-of.")
 @click.option("--replace", is_flag=True, help="Delete the existing country first.")
-def synth(persons: int, seed: int, as_of: dt.datetime | None, months: int, replace: bool) -> None:
+@click.option("--office-files", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Hold a few districts back and write them here as the messy monthly files "
+                   "(CSV, XLSX, ODK export) and mappings their offices send; take them in with "
+                   "`spmis intake submit` or `spmis synth-ingest DIR`.")
+def synth(persons: int, seed: int, as_of: dt.datetime | None, months: int, replace: bool,
+          office_files: Path | None) -> None:
     """Generate a synthetic country and load it into the registry."""
     setup_django()
-    counts = _synthesise(persons=persons, seed=seed, as_of=as_of, months=months, replace=replace)
+    counts = _synthesise(persons=persons, seed=seed, as_of=as_of, months=months, replace=replace,
+                         office_files=office_files)
     click.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
+    if office_files is not None:
+        click.echo(f"Office files and mappings written to {office_files}", err=True)
+
+
+@cli.command("synth-ingest")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def synth_ingest(directory: Path) -> None:
+    """Register the offices written by `spmis synth --office-files` and submit their files."""
+    setup_django()
+    _ingest_office_files(directory)
+
+
+def _ingest_office_files(directory: Path) -> None:
+    from spmis.synth.services import office_files_ingest
+
+    for done in office_files_ingest(actor=None, directory=directory,
+                                    progress=lambda name: click.echo(f"  {name}", err=True)):
+        click.echo(f"{done.pk}\t{done.source.code}\t{done.period:%Y-%m}\t{done.status}\t"
+                   f"rows={done.rows_total} rejected={done.rows_rejected}")
 
 
 def _synthesise(*, persons: int, seed: int, as_of: dt.datetime | None, months: int,
-                replace: bool) -> dict[str, int]:
+                replace: bool, office_files: Path | None = None) -> dict[str, int]:
     from spmis.core import clock
     from spmis.synth.country import default_as_of
     from spmis.synth.services import country_synthesise
@@ -121,7 +147,8 @@ def _synthesise(*, persons: int, seed: int, as_of: dt.datetime | None, months: i
     click.echo(f"Synthesising {persons:,} persons (seed {seed}, as of {day}) ...", err=True)
     with _StepBars() as bars:
         country = country_synthesise(actor=None, persons=persons, seed=seed, as_of=day,
-                                     months=months, replace=replace, progress=bars.update)
+                                     months=months, replace=replace, progress=bars.update,
+                                     office_files=office_files)
     return country.counts()
 
 
@@ -276,9 +303,14 @@ def demo(persons: int, host: str, port: int, no_serve: bool) -> None:
     if Person.objects.exists():
         click.echo("A country is already loaded; keeping it.", err=True)
     else:
+        from django.conf import settings
+
+        files = Path(settings.VAR_DIR) / "demo-office-files"
         counts = _synthesise(persons=persons, seed=DEMO_SEED, as_of=None, months=12,
-                             replace=False)
+                             replace=False, office_files=files)
         click.echo(" ".join(f"{k}={v}" for k, v in counts.items()), err=True)
+        click.echo(f"Taking in the district offices' files from {files} ...", err=True)
+        _ingest_office_files(files)
     logins = _demo_users()
     click.echo(f"\nOpen http://{host}:{port}/ and log in as one of (password {DEMO_PASSWORD}):")
     for username, what in logins:

@@ -79,9 +79,14 @@ def submission_submit(
     period: dt.date,
     filename: str,
     data: bytes,
+    received_at: dt.datetime | None = None,
 ) -> Submission:
     """Take in one file for a source and period. The same content again changes nothing; a
-    different content for the same period supersedes the earlier submission."""
+    different content for the same period supersedes the earlier submission.
+
+    ``received_at`` is when the file reached the MIS unit if that was before now (a file
+    sent by e-mail and entered later); it counts for timeliness and is audited.
+    """
     source = source_get(code=source_code)
     period = period.replace(day=1)
     digest = hashlib.sha256(data).hexdigest()
@@ -92,7 +97,7 @@ def submission_submit(
     mapping = source.mappings.order_by("-version").first()
     submission = Submission(source=source, period=period, content_hash=digest,
                             filename=filename[:255], file_format="", mapping=mapping,
-                            received_at=clock.now(), created_by=actor)
+                            received_at=_received(received_at), created_by=actor)
     locked = (period_lock_area(area_path=source.area.path, period=period)
               if source.area is not None else None)
     if locked is not None:
@@ -109,6 +114,17 @@ def submission_submit(
                        f"({share:.1f}% > the source's limit of {source.error_threshold}%).",
                        checked.issues)
     return _load(submission, actor, checked, invalid)
+
+
+def _received(when: dt.datetime | None) -> dt.datetime:
+    now = clock.now()
+    if when is None:
+        return now
+    if when.tzinfo is None:
+        raise ValidationFailed("The time a file was received needs a time zone.")
+    if when > now:
+        raise ValidationFailed(f"A file cannot be received in the future ({when:%Y-%m-%d}).")
+    return when
 
 
 class _Refusal(Exception):
@@ -213,6 +229,7 @@ def _load(submission: Submission, actor: User | None, checked: _Checked,
                      object_id=submission.pk,
                      detail={"source": submission.source.code,
                              "period": f"{submission.period:%Y-%m}", "counts": counts,
+                             "received_at": submission.received_at.isoformat(),
                              "rejected_rows": invalid,
                              "supersedes": [s.pk for s in superseded]})
     return submission
@@ -264,6 +281,7 @@ def _upsert_records(submission: Submission, rows: pl.DataFrame) -> dict[str, int
                                       key="source_ref", stamp=stamp, created_stamp=created))
     rows = rows.join(persons.select(person_ref="source_ref", person_id="id"), on="person_ref")
     if "scheme_id" in rows.columns:
+        rows = rows.filter(pl.col("scheme_id").is_not_null())  # registered, not enrolled
         enrol = rows.unique(["person_ref", "scheme"], keep="last", maintain_order=True).select(
             source_ref=pl.col("person_ref") + ":" + pl.col("scheme"),
             person_id="person_id", scheme_id="scheme_id",

@@ -3,26 +3,33 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
+from pathlib import Path
 
 from django.db import connection, models
 
 from spmis.access.models import ApprovalRequest, RoleAssignment, User
 from spmis.audit.services import audit_record
+from spmis.core import clock
 from spmis.core.bulk import bulk_insert, load_transaction, reset_sequences
 from spmis.core.errors import Conflict
 from spmis.geography.models import Area, AreaLevel, PopulationDenominator
+from spmis.geography.selectors import area_get
 from spmis.intake.models import (
     AggregateValue,
     Mapping,
     PeriodApproval,
     Source,
+    SourceKind,
     Submission,
     SubmissionIssue,
 )
+from spmis.intake.services import mapping_save, submission_submit
 from spmis.payments.models import BenefitPayment
 from spmis.registry.models import Household, Person
 from spmis.schemes.models import Enrolment, Scheme
+from spmis.synth import sources
 from spmis.synth.country import Country, generate_country
 
 # Parents before children, so foreign keys hold at every step.
@@ -56,9 +63,18 @@ def country_synthesise(
     months: int = 12,
     replace: bool = False,
     progress: StepProgress | None = None,
+    office_files: Path | None = None,
 ) -> Country:
-    """Generate a country and load it. Refuses to mix with existing data unless ``replace``."""
+    """Generate a country and load it. Refuses to mix with existing data unless ``replace``.
+
+    With ``office_files``, a few districts are not loaded but written there as the files
+    their offices send (see :mod:`spmis.synth.sources`); :func:`office_files_ingest` takes
+    them in through intake.
+    """
     country = generate_country(persons=persons, seed=seed, as_of=as_of, months=months)
+    if office_files is not None:
+        country, held = sources.hold_back(country)
+        sources.write_office_files(country, held, office_files, now=clock.now())
     with load_transaction(model for _, model in LOAD_ORDER):
         existing = Person.objects.count() + Area.objects.count() + Scheme.objects.count()
         if existing and not replace:
@@ -85,6 +101,34 @@ def country_synthesise(
                     "counts": country.counts()},
         )
     return country
+
+
+def office_files_ingest(*, actor: User | None, directory: Path,
+                        progress: Callable[[str], None] | None = None) -> list[Submission]:
+    """Register the offices of a manifest written by ``country_synthesise(office_files=…)``,
+    save their mappings and submit their files, each with the time it was received."""
+    manifest = json.loads((directory / sources.MANIFEST).read_text(encoding="utf-8"))
+    schemes = list(Scheme.objects.all())
+    for entry in manifest["sources"]:
+        source, created = Source.objects.get_or_create(code=entry["code"], defaults={
+            "name": entry["name"], "institution": entry["name"],
+            "kind": SourceKind.LOCAL_GOVERNMENT, "area": area_get(code=entry["area"]),
+            "deadline_days": manifest["deadline_days"]})
+        if created:
+            source.schemes.set(schemes)
+            mapping_save(actor=actor, source_code=source.code,
+                         text=(directory / entry["mapping"]).read_text(encoding="utf-8"))
+    done = []
+    for item in manifest["files"]:
+        path = directory / item["file"]
+        if progress:
+            progress(path.name)
+        period = dt.date.fromisoformat(item["period"] + "-01")
+        done.append(submission_submit(
+            actor=actor, source_code=item["source"], period=period, filename=path.name,
+            data=path.read_bytes(),
+            received_at=dt.datetime.fromisoformat(item["received_at"])))
+    return done
 
 
 def _step_progress(progress: StepProgress | None, step: str,

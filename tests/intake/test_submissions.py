@@ -138,6 +138,11 @@ def test_above_the_threshold_the_whole_submission_is_refused(ngo):
     (b"", "x.csv", "empty"),
     (HEADER.encode("cp1252") + b"\n", "x.csv", "header"),
     (b"PK\x03\x04garbage", "x.xlsx", "damaged"),
+    # Colons are no separator anyone should use: say so rather than guess.
+    (csv_bytes([row()]).replace(b";", b":"), "x.csv", "not separated by"),
+    # Semicolons in the header, commas in the rows: the rows do not fit the header.
+    (csv_bytes([row().replace(";", ",")]), "x.csv", "values but the header has"),
+    (b"\x81\x8d\x8f\x90\x9d;x\n", "x.csv", "cannot read the file as text"),
 ])
 def test_bad_files_are_refused_with_a_reason_and_nothing_loaded(ngo, data, name, words):
     done = submit(data, name=name)

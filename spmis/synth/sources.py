@@ -1,0 +1,284 @@
+"""Commune offices that send their data as files: the messy half of a synthetic country.
+
+A few communes' registrations, enrolments and payments are held back from the direct load and
+written instead as the monthly files their offices would send: each office with its own format
+(a Windows-1252 CSV with French headers, an XLSX workbook, an ODK Central export), column
+names, code lists and date formats, a handful of bad rows, and a mapping that reads them. One
+office sends its last month late and one never sends it, so reporting rates have something to
+show. Pure Polars; writing files is the only side effect. :mod:`spmis.synth.services` loads them
+through intake like any other submission.
+
+The held-back persons exist only in these files, so no one is counted twice before linkage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import polars as pl
+
+from spmis.core.periods import add_months, month_start
+from spmis.synth.country import SCHEMES, Country
+
+MANIFEST = "manifest.json"
+DEADLINE_DAYS = 10
+MONTHS_SENT = 3
+BAD_ROW_EVERY = 250  # one row in this many carries an error an office would make
+
+
+@dataclass(frozen=True)
+class Office:
+    """How one office writes its file."""
+
+    key: str  # A, B or C: the format family
+    extension: str
+    columns: dict[str, str]  # minimum-dataset field -> the office's column name
+    sex: dict[str, str]  # M/F -> the office's code
+    relationship: dict[str, str]
+    schemes: dict[str, str]
+    date_format: str
+    amount_unit: str  # major or minor
+
+
+_SCHEME_CODES = [s.code for s in SCHEMES]
+_RELATIONSHIPS = ["HEAD", "SPOUSE", "CHILD", "PARENT", "SIBLING", "GRANDCHILD",
+                  "OTHER_RELATIVE", "NON_RELATIVE"]
+
+OFFICES = [
+    Office(
+        key="A", extension="csv",
+        columns={"person_ref": "Code bénéficiaire", "household_ref": "Ménage",
+                 "national_id": "NIN", "given_name": "Prénom", "family_name": "Nom",
+                 "sex": "Sexe", "date_of_birth": "Né(e) le", "area": "Commune",
+                 "relationship_to_head": "Lien CM", "disability_level": "Handicap",
+                 "date_of_death": "Décédé(e) le", "scheme": "Programme",
+                 "enrolment_status": "Statut", "enrolment_start": "Inscrit le",
+                 "period": "Mois", "amount": "Montant"},
+        sex={"M": "H", "F": "F"},
+        relationship=dict(zip(_RELATIONSHIPS, ["CM", "EP", "EN", "PA", "FS", "PE", "AP", "NP"],
+                              strict=True)),
+        schemes=dict(zip(_SCHEME_CODES, ["AE", "PS", "RC", "AH", "HIMO", "MAT", "FES", "AMU"],
+                         strict=True)),
+        date_format="%d/%m/%Y", amount_unit="major"),
+    Office(
+        key="B", extension="xlsx",
+        columns={"person_ref": "Beneficiary ID", "household_ref": "Household no",
+                 "national_id": "National ID", "given_name": "First name",
+                 "family_name": "Surname", "sex": "Gender", "date_of_birth": "DOB",
+                 "area": "Village code", "relationship_to_head": "Relation",
+                 "disability_level": "WG level", "date_of_death": "Died",
+                 "scheme": "Programme", "enrolment_status": "Status",
+                 "enrolment_start": "Since", "period": "Pay month", "amount": "Paid (cents)"},
+        sex={"M": "1", "F": "2"},
+        relationship={r: str(i) for i, r in enumerate(_RELATIONSHIPS, start=1)},
+        schemes={c: c.lower() for c in _SCHEME_CODES},
+        date_format="%Y-%m-%d", amount_unit="minor"),
+    Office(
+        key="C", extension="csv",
+        columns={"person_ref": "household/member/member_id", "household_ref": "household/hh_id",
+                 "national_id": "household/member/nin",
+                 "given_name": "household/member/name_first",
+                 "family_name": "household/member/name_last", "sex": "household/member/sex",
+                 "date_of_birth": "household/member/dob", "area": "household/commune",
+                 "relationship_to_head": "household/member/relation",
+                 "disability_level": "household/member/wg_level",
+                 "date_of_death": "household/member/dod", "scheme": "benefit/programme",
+                 "enrolment_status": "benefit/status", "enrolment_start": "benefit/start",
+                 "period": "benefit/month", "amount": "benefit/amount"},
+        sex={"M": "male", "F": "female"},
+        relationship={r: r.lower() for r in _RELATIONSHIPS},
+        schemes={c: c.lower().replace("_", "-") for c in _SCHEME_CODES},
+        date_format="%Y-%m-%d", amount_unit="major"),
+]
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    rows: pl.DataFrame  # one per person and enrolment, with area and office area codes
+    payments: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class OfficeFile:
+    source: str
+    period: dt.date
+    path: Path
+    received_at: dt.datetime
+
+
+def hold_back(country: Country, offices: int = 3) -> tuple[Country, HeldBack]:
+    """Take the people of the first ``offices`` communes out of the direct load.
+
+    Returns the country without them, and their records for :func:`write_office_files`.
+    Keeps at least two thirds of the communes in the direct load.
+    """
+    all_communes = country.areas.filter(pl.col("level") == 3).sort("code")
+    chosen = all_communes.head(min(offices, all_communes.height // 3, len(OFFICES)))
+    communes = chosen.select(area_id="id", area="code", office_area="code")
+    people = country.persons.join(communes, on="area_id")
+    kept = country.persons.join(communes, on="area_id", how="anti")
+    gone = people["id"]
+    held = people.join(country.households.select(household_id="id", hh_ref="source_ref"),
+                       on="household_id", how="left")
+    enrolments = country.enrolments.filter(pl.col("person_id").is_in(gone.implode()))
+    payments = country.payments.filter(pl.col("person_id").is_in(gone.implode()))
+    direct = replace(
+        country,
+        persons=kept,
+        households=country.households.filter(
+            pl.col("id").is_in(kept["household_id"].unique().implode())),
+        enrolments=country.enrolments.filter(~pl.col("person_id").is_in(gone.implode())),
+        payments=country.payments.filter(~pl.col("person_id").is_in(gone.implode())),
+    )
+    direct.truth["offices"] = held.select("id", "office_area")
+    return direct, _with_benefits(held, enrolments, payments, country)
+
+
+def _with_benefits(held: pl.DataFrame, enrolments: pl.DataFrame, payments: pl.DataFrame,
+                   country: Country) -> HeldBack:
+    """One row per person and enrolment (persons with none get one row without a scheme)."""
+    schemes = country.schemes.select(scheme_id="id", scheme="code")
+    enrolled = enrolments.join(schemes, on="scheme_id").select(
+        person_id="person_id", scheme_id="scheme_id", scheme="scheme", status="status",
+        start_date="start_date")
+    rows = held.join(enrolled, left_on="id", right_on="person_id", how="left")
+    return HeldBack(rows.with_columns(pl.col("scheme_id").cast(pl.Int64)), payments.select(
+        "person_id", pl.col("scheme_id").cast(pl.Int64), "period", "amount_minor"))
+
+
+def write_office_files(country: Country, held: HeldBack, directory: Path, *,
+                       now: dt.datetime) -> list[OfficeFile]:
+    """Write each office's monthly files, its mapping and a manifest into ``directory``."""
+    rows, payments = held.rows, held.payments
+    directory.mkdir(parents=True, exist_ok=True)
+    last = month_start(country.as_of)
+    periods = [add_months(last, -k) for k in reversed(range(MONTHS_SENT))]
+    areas = sorted(rows["office_area"].unique())
+    files: list[OfficeFile] = []
+    sources = []
+    for office, area in zip(OFFICES, areas, strict=False):
+        code = f"CSW_{area}"
+        sources.append({"code": code, "name": f"Commune social welfare office {area}",
+                        "area": area, "mapping": f"{code}.yaml"})
+        (directory / f"{code}.yaml").write_text(mapping_text(office, code), encoding="utf-8")
+        mine = rows.filter(pl.col("office_area") == area)
+        for period in periods:
+            sent = _received(office, period, last, now)
+            if sent is None:
+                continue  # office C never sends the last month
+            frame = _month(mine, payments, period)
+            path = directory / f"{code}_{period:%Y-%m}.{office.extension}"
+            _write(office, frame, path)
+            files.append(OfficeFile(code, period, path, sent))
+    manifest = {"sources": sources, "deadline_days": DEADLINE_DAYS,
+                "files": [{"source": f.source, "period": f"{f.period:%Y-%m}",
+                           "file": f.path.name, "received_at": f.received_at.isoformat()}
+                          for f in files]}
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return files
+
+
+def _received(office: Office, period: dt.date, last: dt.date,
+              now: dt.datetime) -> dt.datetime | None:
+    if period == last and office.key == "C":
+        return None
+    due = add_months(period, 1) + dt.timedelta(days=DEADLINE_DAYS - 1)
+    days = DEADLINE_DAYS + 9 if (period == last and office.key == "B") else -6
+    sent = dt.datetime.combine(due + dt.timedelta(days=days), dt.time(10), tzinfo=now.tzinfo)
+    return min(sent, now)
+
+
+def _month(rows: pl.DataFrame, payments: pl.DataFrame, period: dt.date) -> pl.DataFrame:
+    """The office's roster as of the end of ``period``, with that month's payments."""
+    end = add_months(period, 1) - dt.timedelta(days=1)
+    started = pl.col("start_date") <= end
+    frame = rows.filter(pl.col("date_of_birth") <= end).with_columns(
+        scheme=pl.when(started).then("scheme"),
+        scheme_id=pl.when(started).then("scheme_id"),
+        status=pl.when(started).then("status"),
+        start_date=pl.when(started).then("start_date"),
+        date_of_death=pl.when(pl.col("date_of_death") <= end).then("date_of_death"),
+    ).unique(["id", "scheme"], maintain_order=True)
+    paid = payments.filter(pl.col("period") == period)
+    return frame.join(paid, left_on=["id", "scheme_id"], right_on=["person_id", "scheme_id"],
+                      how="left").with_columns(
+        period=pl.when(pl.col("amount_minor").is_not_null()).then(pl.lit(period)))
+
+
+def _write(office: Office, frame: pl.DataFrame, path: Path) -> None:
+    c, fmt = office.columns, office.date_format
+    amount = (pl.col("amount_minor").cast(pl.String) if office.amount_unit == "minor" else
+              (pl.col("amount_minor") // 100).cast(pl.String) + "."
+              + (pl.col("amount_minor") % 100).cast(pl.String).str.zfill(2))
+    out = frame.with_row_index("_n").select(
+        pl.col("source_ref").str.replace("^P", office.key).alias(c["person_ref"]),
+        pl.col("hh_ref").str.replace("^HH", "M").alias(c["household_ref"]),
+        pl.col("national_id").alias(c["national_id"]),
+        pl.col("given_name").alias(c["given_name"]),
+        pl.col("family_name").alias(c["family_name"]),
+        # A few rows carry a code the office's own list does not have.
+        pl.when(pl.col("_n") % BAD_ROW_EVERY == BAD_ROW_EVERY - 1).then(pl.lit("?"))
+        .otherwise(pl.col("sex").replace_strict(office.sex)).alias(c["sex"]),
+        pl.col("date_of_birth").dt.strftime(fmt).alias(c["date_of_birth"]),
+        pl.col("area").alias(c["area"]),
+        pl.col("relationship_to_head").replace_strict(office.relationship)
+        .alias(c["relationship_to_head"]),
+        pl.col("disability_level").cast(pl.String).alias(c["disability_level"]),
+        pl.col("date_of_death").dt.strftime(fmt).alias(c["date_of_death"]),
+        pl.col("scheme").replace_strict(office.schemes, default=None)
+        .alias(c["scheme"]),
+        pl.col("status").alias(c["enrolment_status"]),
+        pl.col("start_date").dt.strftime(fmt).alias(c["enrolment_start"]),
+        pl.col("period").dt.strftime("%Y-%m").alias(c["period"]),
+        amount.alias(c["amount"]),
+    )
+    if office.key == "A":  # Excel on a French Windows: semicolons and Windows-1252
+        text = out.write_csv(separator=";", null_value="")
+        path.write_bytes(text.encode("cp1252", errors="replace"))
+    elif office.key == "B":
+        out.write_excel(path, worksheet="Beneficiaries", autofit=False)
+    else:  # ODK Central: UTF-8 with BOM, commas, an instance id column first
+        odk = out.select(pl.concat_str(pl.lit("uuid:"), pl.col(c["person_ref"]))
+                         .alias("meta/instanceID"), pl.all())
+        path.write_bytes(b"\xef\xbb\xbf" + odk.write_csv(null_value="").encode("utf-8"))
+
+
+def mapping_text(office: Office, source: str) -> str:
+    """The YAML mapping that reads ``office``'s files."""
+    # ODK group prefixes (household/member/...) are dropped when the file is read.
+    c = {field: column.rsplit("/", 1)[-1] for field, column in office.columns.items()}
+
+    def codes(table: dict[str, str]) -> str:
+        return _q({v: k for k, v in table.items()})
+
+    date = _q(office.date_format)
+    lines = [
+        "version: 1", f"source: {source}", "record: beneficiary", "fields:",
+        f"  person_ref: {{from: {_q(c['person_ref'])}}}",
+        f"  household_ref: {{from: {_q(c['household_ref'])}}}",
+        f"  national_id: {{from: {_q(c['national_id'])}}}",
+        f"  given_name: {{from: {_q(c['given_name'])}}}",
+        f"  family_name: {{from: {_q(c['family_name'])}}}",
+        f"  sex: {{from: {_q(c['sex'])}, codes: {codes(office.sex)}}}",
+        f"  date_of_birth: {{from: {_q(c['date_of_birth'])}, date_format: {date}}}",
+        f"  area: {{from: {_q(c['area'])}}}",
+        f"  relationship_to_head: {{from: {_q(c['relationship_to_head'])}, "
+        f"codes: {codes(office.relationship)}}}",
+        f"  disability_level: {{from: {_q(c['disability_level'])}}}",
+        f"  date_of_death: {{from: {_q(c['date_of_death'])}, date_format: {date}}}",
+        f"  scheme: {{from: {_q(c['scheme'])}, codes: {codes(office.schemes)}}}",
+        f"  enrolment_status: {{from: {_q(c['enrolment_status'])}}}",
+        f"  enrolment_start: {{from: {_q(c['enrolment_start'])}, date_format: {date}}}",
+        f"  period: {{from: {_q(c['period'])}, date_format: \"%Y-%m\"}}",
+        f"  amount: {{from: {_q(c['amount'])}, unit: {office.amount_unit}}}",
+        "  currency: {constant: USD}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _q(value: object) -> str:
+    """A YAML flow value (JSON is YAML), readable for non-ASCII column names."""
+    return json.dumps(value, ensure_ascii=False)
