@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "spmis.registry",
     "spmis.schemes",
     "spmis.payments",
+    "spmis.linkage",
     "spmis.web",
 ]
 

@@ -49,6 +49,12 @@ CLASSIFICATION: dict[str, dict[str, Clearance]] = {
                                   "object_type area_code", C="object_id purpose detail"),
     "audit.AuditLogHead": _levels(P="id size frontier"),
     "audit.AuditCheckpoint": _levels(P="id size root note created_at"),
+    "linkage.LinkageModel": _levels(I="id version spec upper lower records trained_at "
+                                      "trained_by"),
+    "linkage.LinkageRun": _levels(I="id model source started_at finished_at actor counts"),
+    "linkage.Link": _levels(I="id run match_probability match_weight state decided_at",
+                            C="person_l person_r weights decided_by reason"),
+    "linkage.PersonIdentity": _levels(C="person identity run"),
     "geography.AreaLevel": _levels(P="level name"),
     "geography.Area": _levels(P="id code name level parent path is_urban"),
     "geography.PopulationDenominator": _levels(P="id area year sex age_from age_to population "

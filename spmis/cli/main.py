@@ -358,10 +358,12 @@ def _demo_users() -> list[tuple[str, str]]:
 def _register_governance() -> None:
     from spmis.cli.governance import access, audit
     from spmis.cli.intake import intake
+    from spmis.cli.linkage import linkage
 
     cli.add_command(audit)
     cli.add_command(access)
     cli.add_command(intake)
+    cli.add_command(linkage)
 
 
 _register_governance()

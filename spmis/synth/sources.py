@@ -27,6 +27,8 @@ MANIFEST = "manifest.json"
 DEADLINE_DAYS = 10
 MONTHS_SENT = 3
 BAD_ROW_EVERY = 250  # one row in this many carries an error an office would make
+SEED = 7
+SURVEYED_PERCENT = 25  # of the offices' people, also in the national registry
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,11 @@ def hold_back(country: Country, offices: int = 3) -> tuple[Country, HeldBack]:
     chosen = all_communes.head(min(offices, all_communes.height // 3, len(OFFICES)))
     communes = chosen.select(area_id="id", area="code", office_area="code")
     people = country.persons.join(communes, on="area_id")
-    kept = country.persons.join(communes, on="area_id", how="anti")
+    # A share of them were also surveyed by the national registry: a second record of the
+    # same person (without benefits) for linkage to find.
+    surveyed = people.filter(pl.col("id").hash(SEED) % 100 < SURVEYED_PERCENT)
+    kept = pl.concat([country.persons.join(communes, on="area_id", how="anti"),
+                      surveyed.select(country.persons.columns)])
     gone = people["id"]
     held = people.join(country.households.select(household_id="id", hh_ref="source_ref"),
                        on="household_id", how="left")
@@ -133,7 +139,8 @@ def hold_back(country: Country, offices: int = 3) -> tuple[Country, HeldBack]:
         enrolments=country.enrolments.filter(~pl.col("person_id").is_in(gone.implode())),
         payments=country.payments.filter(~pl.col("person_id").is_in(gone.implode())),
     )
-    direct.truth["offices"] = held.select("id", "office_area")
+    direct.truth["offices"] = held.select("id", "office_area",
+                                          surveyed=pl.col("id").is_in(surveyed["id"].implode()))
     return direct, _with_benefits(held, enrolments, payments, country)
 
 
@@ -213,6 +220,23 @@ def _write(office: Office, frame: pl.DataFrame, path: Path) -> None:
     amount = (pl.col("amount_minor").cast(pl.String) if office.amount_unit == "minor" else
               (pl.col("amount_minor") // 100).cast(pl.String) + "."
               + (pl.col("amount_minor") % 100).cast(pl.String).str.zfill(2))
+    # Each office records some people a little differently from the national registry, the
+    # same way every month: a dropped letter, a doubled one, day and month swapped, no ID.
+    noise = pl.col("id").hash(SEED + 1) % 100
+    frame = frame.with_columns(
+        given_name=pl.when(noise < 8).then(pl.col("given_name").str.slice(0, 1)
+                                           + pl.col("given_name").str.slice(2))
+        .otherwise("given_name"),
+        family_name=pl.when((noise >= 8) & (noise < 12))
+        .then(pl.col("family_name") + pl.col("family_name").str.slice(-1))
+        .otherwise("family_name"),
+        date_of_birth=pl.when((noise >= 12) & (noise < 16) & (pl.col("date_of_birth").dt.day()
+                                                              <= 12))
+        .then(pl.date(pl.col("date_of_birth").dt.year(), pl.col("date_of_birth").dt.day(),
+                      pl.col("date_of_birth").dt.month()))
+        .otherwise("date_of_birth"),
+        national_id=pl.when((noise >= 16) & (noise < 40)).then(None).otherwise("national_id"),
+    )
     out = frame.with_row_index("_n").select(
         pl.col("source_ref").str.replace("^P", office.key).alias(c["person_ref"]),
         pl.col("hh_ref").str.replace("^HH", "M").alias(c["household_ref"]),

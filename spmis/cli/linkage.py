@@ -1,0 +1,105 @@
+"""`spmis linkage …`: one person across records and schemes."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+
+def setup_django() -> None:
+    from spmis.cli.main import setup_django as setup
+
+    setup()
+
+
+def _say(started: float) -> Callable[[str], None]:
+    return lambda step: click.echo(f"[{time.perf_counter() - started:6.1f}s] {step}", err=True)
+
+
+@click.group()
+def linkage() -> None:
+    """Find the records that are one person, within and across sources."""
+
+
+@linkage.command()
+@click.option("--input", "source", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV with id, given_name, surname, date_of_birth, sex, area "
+                   "(and optionally national_id, address).")
+@click.option("--output", "target", required=True,
+              type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Where to write id_l, id_r, match_probability.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Write the pairs at or above this match probability.")
+def dedupe(source: Path, target: Path, threshold: float) -> None:
+    """Link any CSV of person records (no database): train, score, write the pairs."""
+    from spmis.linkage.dedupe import dedupe_csv
+    from spmis.linkage.engine import LinkageError
+
+    started = time.perf_counter()
+    try:
+        written = dedupe_csv(source, target, threshold=threshold, progress=_say(started))
+    except LinkageError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{written} pairs at or above {threshold} written to {target} "
+               f"in {time.perf_counter() - started:.1f}s")
+
+
+@linkage.command()
+@click.option("--source", "source_code", default=None,
+              help="Only this source's records (default: every person record).")
+@click.option("--retrain", is_flag=True, help="Train a new model version first.")
+def run(source_code: str | None, retrain: bool) -> None:
+    """Score candidate pairs, keep the links, re-derive identities; print the counts."""
+    setup_django()
+    from spmis.linkage.services import linkage_run
+
+    started = time.perf_counter()
+    done = linkage_run(actor=None, source_code=source_code, retrain=retrain,
+                       progress=_say(started))
+    click.echo(f"run {done.pk} (model v{done.model.version})")
+    for key, value in done.counts.items():
+        click.echo(f"  {key:<34} {value:>10,}")
+
+
+@linkage.command()
+@click.option("--pair", nargs=2, type=int, required=True, metavar="A B",
+              help="Two person record ids.")
+def explain(pair: tuple[int, int]) -> None:
+    """Why two records are (or are not) one person: each comparison's match weight."""
+    setup_django()
+    from spmis.linkage.services import link_explain
+
+    why = link_explain(person_a=pair[0], person_b=pair[1])
+    click.echo(f"records {why['person_l']} and {why['person_r']}: {why['state']}, "
+               f"match probability {why['match_probability']:.4f} "
+               f"(model v{why['model']}: link at {why['upper']}, review from {why['lower']})")
+    click.echo(f"  {'prior':<16} {why['prior_weight']:+8.2f}")
+    for name, weight in sorted(why["weights"].items(), key=lambda kv: -abs(kv[1] or 0)):
+        bar = ("+" if (weight or 0) > 0 else "-") * min(int(abs(weight or 0)), 30)
+        click.echo(f"  {name:<16} {weight if weight is not None else 0:+8.2f} {bar}")
+    click.echo(f"  {'total':<16} {why['match_weight']:+8.2f}")
+    if why["decided_by"]:
+        click.echo(f"decided by {why['decided_by']}: {why['reason']}")
+
+
+@linkage.command()
+@click.argument("link_id", type=int)
+@click.argument("decision", type=click.Choice(["MATCH", "NON_MATCH", "UNSURE", "REOPEN"]))
+@click.option("--reason", default="", help="Required for NON_MATCH and UNSURE.")
+@click.option("--as", "username", required=True, help="The reviewer (a user name).")
+def decide(link_id: int, decision: str, reason: str, username: str) -> None:
+    """Record a clerical review decision on a link (identities follow)."""
+    setup_django()
+    from spmis.access.models import User
+    from spmis.linkage.services import link_decide
+
+    user = User.objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise click.ClickException(f"No active user {username!r}.")
+    link = link_decide(actor=user, link_id=link_id, decision=decision, reason=reason)
+    click.echo(json.dumps({"link": link.pk, "state": link.state}))

@@ -1,0 +1,104 @@
+"""Linkage: versioned models, runs, scored pairs of person records and the identities they make.
+
+Person records are never changed or deleted by linkage. An identity is derived, not stored as
+truth: the connected components of the links that hold (same national ID, automatic links,
+and pairs a reviewer confirmed), minus the pairs a reviewer refused. So any merge is undone by
+deciding its link "not a match", and undoing that decision restores the identity exactly.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class LinkageModel(models.Model):
+    """A trained Fellegi-Sunter model (splink settings with m, u and prior) and its
+    thresholds: at or above ``upper`` a pair links by itself, between ``lower`` and ``upper``
+    it goes to clerical review, below ``lower`` it is a non-match."""
+
+    version = models.PositiveIntegerField(unique=True)
+    spec = models.JSONField(help_text=_("the splink settings, with m, u and the prior"))
+    upper = models.FloatField(default=0.95)
+    lower = models.FloatField(default=0.5)
+    records = models.PositiveIntegerField(help_text=_("records it was trained on"))
+    trained_at = models.DateTimeField()
+    trained_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-version"]
+
+    def __str__(self) -> str:
+        return f"linkage model v{self.version}"
+
+
+class LinkageRun(models.Model):
+    model = models.ForeignKey(LinkageModel, on_delete=models.PROTECT, related_name="runs")
+    source = models.ForeignKey("intake.Source", on_delete=models.PROTECT, null=True,
+                               blank=True, related_name="+")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                              blank=True, related_name="+")
+    counts = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"linkage run {self.pk}"
+
+
+class LinkState(models.TextChoices):
+    AUTO = "AUTO", _("linked automatically")
+    REVIEW = "REVIEW", _("waiting for clerical review")
+    MATCH = "MATCH", _("a reviewer confirmed the match")
+    NON_MATCH = "NON_MATCH", _("a reviewer said: not a match")
+    UNSURE = "UNSURE", _("a reviewer was unsure")
+
+
+# States whose pairs join identities.
+JOINING = (LinkState.AUTO, LinkState.MATCH)
+
+
+class Link(models.Model):
+    """A scored pair of person records (``person_l`` has the lower id)."""
+
+    person_l = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="+")
+    person_r = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="+",
+                                 db_index=False)
+    run = models.ForeignKey(LinkageRun, on_delete=models.PROTECT, related_name="links")
+    match_probability = models.FloatField()
+    match_weight = models.FloatField()
+    weights = models.JSONField(help_text=_("match weight of each comparison"))
+    state = models.CharField(max_length=10, choices=LinkState.choices)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=400, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["person_l", "person_r"], name="link_pair_once"),
+            models.CheckConstraint(condition=models.Q(person_l__lt=models.F("person_r")),
+                                   name="link_lower_id_left"),
+        ]
+        indexes = [models.Index(fields=["state", "match_probability"])]
+
+    def __str__(self) -> str:
+        return f"link {self.person_l_id}-{self.person_r_id} {self.state}"
+
+
+class PersonIdentity(models.Model):
+    """Which identity a person record currently belongs to (the lowest record id in it)."""
+
+    person = models.OneToOneField("registry.Person", on_delete=models.PROTECT, primary_key=True,
+                                  related_name="identity")
+    identity = models.BigIntegerField(db_index=True)
+    run = models.ForeignKey(LinkageRun, on_delete=models.PROTECT, null=True, blank=True,
+                            related_name="+")
+
+    def __str__(self) -> str:
+        return f"person {self.pk} in identity {self.identity}"

@@ -1,0 +1,148 @@
+"""Linkage through its doors: the engine on files, the registry run, review, explain, unmerge."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from spmis.audit.models import AuditEvent
+from spmis.cli.main import cli
+from spmis.core.errors import ValidationFailed
+from spmis.linkage import engine
+from spmis.linkage.models import Link, LinkState, PersonIdentity
+from spmis.linkage.services import link_decide, link_explain, linkage_run
+from spmis.registry.models import Person
+from spmis.synth.services import country_synthesise, office_files_ingest
+
+AS_OF = dt.date(2026, 6, 30)
+
+
+@pytest.fixture
+def linked(tmp_path, django_db_blocker):
+    country_synthesise(actor=None, persons=20_000, seed=5, as_of=AS_OF, office_files=tmp_path)
+    office_files_ingest(actor=None, directory=tmp_path)
+    return linkage_run(actor=None)
+
+
+def identity_pairs(frame: pl.DataFrame, key: str) -> set[tuple[int, int]]:
+    pairs = frame.join(frame, on=key).filter(pl.col("id") < pl.col("id_right"))
+    return set(pairs.select("id", "id_right").iter_rows())
+
+
+@pytest.mark.django_db
+def test_run_finds_the_people_recorded_twice_with_known_truth(linked):
+    rows = pl.DataFrame(list(PersonIdentity.objects.values_list(
+        "person_id", "identity", "person__source_ref")), schema=["id", "identity", "ref"],
+        orient="row").with_columns(truth=pl.col("ref").str.slice(1))
+    found, truth = identity_pairs(rows, "identity"), identity_pairs(rows, "truth")
+    assert len(truth) > 500
+    precision = len(found & truth) / len(found)
+    recall = len(found & truth) / len(truth)
+    assert precision >= 0.99 and recall >= 0.97, (precision, recall)
+    assert linked.counts["records"] == Person.objects.count()
+    assert AuditEvent.objects.filter(action="linkage.run").exists()
+
+
+@pytest.mark.django_db
+def test_unmerge_restores_exactly_and_reopening_merges_again(linked, make_user):
+    reviewer = make_user("REGISTRAR", area="XY")
+    before = dict(PersonIdentity.objects.values_list("person_id", "identity"))
+    link = Link.objects.filter(state=LinkState.AUTO).order_by("id").first()
+    with pytest.raises(ValidationFailed, match="reason"):
+        link_decide(actor=reviewer, link_id=link.pk, decision="NON_MATCH")
+    link_decide(actor=reviewer, link_id=link.pk, decision="NON_MATCH", reason="twins")
+    split = dict(PersonIdentity.objects.values_list("person_id", "identity"))
+    assert split[link.person_l_id] != split[link.person_r_id]
+    # No record was changed or deleted by the merge or the split.
+    assert Person.objects.count() == len(before)
+    link_decide(actor=reviewer, link_id=link.pk, decision="REOPEN")
+    assert dict(PersonIdentity.objects.values_list("person_id", "identity")) == before
+    assert AuditEvent.objects.filter(action="linkage.decide").count() == 2
+
+
+@pytest.mark.django_db
+def test_a_three_record_chain_is_broken_by_the_review(linked, make_user):
+    reviewer = make_user("REGISTRAR", area="XY")
+    a, b, c = Person.objects.order_by("id")[:3]
+    run = linked
+    for left, right in ((a, b), (b, c)):
+        Link.objects.create(person_l=left, person_r=right, run=run, match_probability=0.99,
+                            match_weight=9, weights={}, state=LinkState.AUTO)
+    link_decide(actor=reviewer, link_id=Link.objects.get(person_l=a, person_r=b).pk,
+                decision="MATCH")
+    ids = dict(PersonIdentity.objects.filter(person__in=[a, b, c])
+               .values_list("person_id", "identity"))
+    assert len(set(ids.values())) == 1  # three records, one person
+    bc = Link.objects.get(person_l=b, person_r=c)
+    link_decide(actor=reviewer, link_id=bc.pk, decision="NON_MATCH", reason="other person")
+    ids = dict(PersonIdentity.objects.filter(person__in=[a, b, c])
+               .values_list("person_id", "identity"))
+    assert ids[a.pk] == ids[b.pk] != ids[c.pk]
+
+
+@pytest.mark.django_db
+def test_decisions_survive_a_new_run_and_explain_shows_the_weights(linked, make_user):
+    reviewer = make_user("REGISTRAR", area="XY")
+    link = Link.objects.filter(state=LinkState.AUTO).order_by("id").first()
+    link_decide(actor=reviewer, link_id=link.pk, decision="NON_MATCH", reason="checked")
+    linkage_run(actor=None)
+    assert Link.objects.get(person_l=link.person_l, person_r=link.person_r).state == \
+        LinkState.NON_MATCH
+    why = link_explain(person_a=link.person_r_id, person_b=link.person_l_id)
+    assert {"given_name", "surname", "date_of_birth"} <= set(why["weights"])
+    total = why["prior_weight"] + sum(why["weights"].values())
+    assert total == pytest.approx(why["match_weight"], abs=0.05)
+    out = CliRunner().invoke(cli, ["linkage", "explain", "--pair", str(link.person_l_id),
+                                   str(link.person_r_id)])
+    assert out.exit_code == 0 and "surname" in out.output and "checked" in out.output
+
+
+def write(path, rows: list[dict]) -> str:
+    pl.DataFrame(rows).write_csv(path)
+    return str(path)
+
+
+PERSON = {"id": "1", "given_name": "Amina", "surname": "Diallo", "date_of_birth": "1980-04-03",
+          "sex": "F", "area": "X1"}
+
+
+@pytest.mark.parametrize("rows,words", [
+    ([{k: v for k, v in PERSON.items() if k != "surname"}] * 2, "Missing column(s): surname"),
+    ([PERSON], "at least two"),
+    ([PERSON, {**PERSON, "id": "2"}, {**PERSON, "id": "2"}], "unique"),
+    ([{**PERSON, "given_name": "", "surname": ""}, {**PERSON, "id": "2", "given_name": "",
+                                                   "surname": ""}], "empty names"),
+])
+def test_dedupe_refuses_bad_files_with_a_message(tmp_path, rows, words):
+    out = CliRunner().invoke(cli, ["linkage", "dedupe", "--input",
+                                   write(tmp_path / "in.csv", rows), "--output",
+                                   str(tmp_path / "out.csv")])
+    assert out.exit_code == 1 and words in out.output
+
+
+def test_dedupe_on_a_small_file_with_impossible_dates_and_identical_records(tmp_path):
+    rows = [{**PERSON, "id": str(i)} for i in range(60)]  # sixty identical records
+    rows += [{**PERSON, "id": "x1", "given_name": "Kofi", "surname": "Mensah",
+              "date_of_birth": "1990-02-31"},
+             {**PERSON, "id": "x2", "given_name": "Kofi", "surname": "Mensah",
+              "date_of_birth": "31/02/1990"}]
+    target = tmp_path / "out.csv"
+    out = CliRunner().invoke(cli, ["linkage", "dedupe", "--input",
+                                   write(tmp_path / "in.csv", rows), "--output", str(target)])
+    assert out.exit_code == 0, out.output
+    pairs = pl.read_csv(target, schema_overrides={"id_l": pl.String, "id_r": pl.String})
+    identical = pairs.filter(~pl.col("id_l").str.starts_with("x"))
+    assert identical.height == 60 * 59 // 2  # every pair of the identical records
+    assert (pairs["match_probability"] <= 1).all()
+
+
+def test_phonetic_keys_group_spellings():
+    names = pl.DataFrame({"n": ["Robert", "Rupert", "Rubin", "Ashcraft", "Tymczak", None, ""]})
+    keys = names.select(engine.phonetic(pl.col("n"))).to_series().to_list()
+    assert keys[0] == keys[1] == "r163" and keys[2] == "r150"
+    assert keys[5] is None and keys[6] is None
+    assert json.dumps(keys)  # plain strings
