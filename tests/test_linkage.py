@@ -146,3 +146,40 @@ def test_phonetic_keys_group_spellings():
     assert keys[0] == keys[1] == "r163" and keys[2] == "r150"
     assert keys[5] is None and keys[6] is None
     assert json.dumps(keys)  # plain strings
+
+
+@pytest.mark.django_db
+def test_the_dead_still_paid_are_flagged_and_confirming_exits_them(linked, make_user):
+    from spmis.linkage.crosscheck import crosscheck_run, flag_decide
+    from spmis.linkage.models import FlagReason, VerificationFlag
+    from spmis.payments.models import BenefitPayment
+    from spmis.schemes.models import Enrolment
+
+    # Truth: records whose own registry knows the death, paid for a later month.
+    paid = pl.DataFrame(list(BenefitPayment.objects.filter(
+        person__date_of_death__isnull=False).values_list(
+        "person_id", "period", "person__date_of_death")), schema=["id", "period", "died"],
+        orient="row")
+    truth = set(paid.filter(pl.col("period") > pl.col("died").dt.month_start())["id"])
+    assert truth
+    counts = crosscheck_run(actor=None, registry_code="CRVS")
+    flagged = set(VerificationFlag.objects.filter(
+        reason_code=FlagReason.DECEASED_PAID).values_list("person_id", flat=True))
+    assert truth <= flagged, truth - flagged
+    assert counts["flags_raised"] == VerificationFlag.objects.count()
+    assert crosscheck_run(actor=None, registry_code="CRVS")["flags_raised"] == 0  # no repeats
+    flag = VerificationFlag.objects.filter(reason_code=FlagReason.DECEASED_ENROLLED).first()
+    officer = make_user("REGISTRAR", area="XY")
+    with pytest.raises(ValidationFailed):
+        flag_decide(actor=officer, flag_id=flag.pk, confirm=True, outcome=" ")
+    flag_decide(actor=officer, flag_id=flag.pk, confirm=True, outcome="death certificate seen")
+    assert not Enrolment.objects.filter(person_id=flag.person_id, scheme_id=flag.scheme_id,
+                                        status="ACTIVE").exists()
+    out = CliRunner().invoke(cli, ["crosscheck", "flags", "--all"])
+    assert out.exit_code == 0 and "CONFIRMED" in out.output
+
+
+@pytest.mark.django_db
+def test_crosscheck_refuses_a_source_that_is_not_a_registry(linked):
+    out = CliRunner().invoke(cli, ["crosscheck", "run", "--registry", "NSR"])
+    assert out.exit_code != 0 and "not an authoritative registry" in out.output

@@ -378,7 +378,7 @@ def test_demo_serves_with_the_second_factor_off_and_says_so(staff, monkeypatch):
 
     monkeypatch.setattr(django_settings, "SPMIS_REQUIRE_MFA", True)  # restored afterwards
     monkeypatch.setattr(main, "_synthesise", lambda **kw: {"persons": 0})
-    monkeypatch.setattr(main, "_ingest_office_files", lambda directory: None)
+    monkeypatch.setattr(main, "_ingest_office_files", lambda directory, link=False: None)
     served: list[bool] = []
     monkeypatch.setattr(main, "_serve", lambda *a: served.append(django_settings.SPMIS_REQUIRE_MFA))
     done = CliRunner().invoke(cli, ["demo", "--persons", "100"])

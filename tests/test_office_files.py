@@ -38,10 +38,10 @@ def test_held_back_districts_are_written_in_three_formats(offices):
     assert 0 < surveyed < held.height
     assert Person.objects.count() == PERSONS - held.height + surveyed
     names = sorted(p.name for p in files.iterdir())
-    assert len([n for n in names if n.endswith(".yaml")]) == 3
+    assert len([n for n in names if n.endswith(".yaml")]) == 4  # three offices, the CRVS
     formats = {}
     for path in files.iterdir():
-        if path.suffix in (".csv", ".xlsx"):
+        if path.suffix in (".csv", ".xlsx") and not path.name.startswith("CRVS"):
             parsed = parse_file(path.read_bytes(), filename=path.name)
             formats[path.name.split("_2026")[0]] = (parsed.format, parsed.encoding,
                                                     parsed.delimiter)
@@ -51,7 +51,10 @@ def test_held_back_districts_are_written_in_three_formats(offices):
 
 def test_ingest_loads_each_office_once_with_errors_reported(offices):
     country, files = offices
-    done = office_files_ingest(actor=None, directory=files)
+    everything = office_files_ingest(actor=None, directory=files)
+    crvs = [s for s in everything if s.source.code == "CRVS"]
+    assert [s.status for s in crvs] == [SubmissionStatus.LOADED]  # the civil registry
+    done = [s for s in everything if s.source.code != "CRVS"]
     assert len(done) == 8  # three months from three offices, one never sent
     assert {s.status for s in done} == {SubmissionStatus.PARTIAL}
     assert all(0 < s.rows_rejected < s.rows_total * 0.02 for s in done)
@@ -67,7 +70,7 @@ def test_ingest_loads_each_office_once_with_errors_reported(offices):
     assert 0.95 * held.height <= loaded <= held.height
     assert Enrolment.objects.filter(source__code__startswith="CSW_").exists()
     again = office_files_ingest(actor=None, directory=files)
-    assert [s.pk for s in again] == [s.pk for s in done]  # the same files change nothing
+    assert [s.pk for s in again] == [s.pk for s in everything]  # the same files: no change
 
 
 def test_late_and_missing_offices_show_in_reporting_rates(offices):

@@ -55,6 +55,9 @@ CLASSIFICATION: dict[str, dict[str, Clearance]] = {
     "linkage.Link": _levels(I="id run match_probability match_weight state decided_at",
                             C="person_l person_r weights decided_by reason"),
     "linkage.PersonIdentity": _levels(C="person identity run"),
+    "linkage.VerificationFlag": _levels(I="id reason_code registry raised_at due_on state "
+                                          "scheme decided_at",
+                                        C="person evidence detail decided_by outcome"),
     "geography.AreaLevel": _levels(P="level name"),
     "geography.Area": _levels(P="id code name level parent path is_urban"),
     "geography.PopulationDenominator": _levels(P="id area year sex age_from age_to population "

@@ -103,3 +103,36 @@ def decide(link_id: int, decision: str, reason: str, username: str) -> None:
         raise click.ClickException(f"No active user {username!r}.")
     link = link_decide(actor=user, link_id=link_id, decision=decision, reason=reason)
     click.echo(json.dumps({"link": link.pk, "state": link.state}))
+
+
+@click.group()
+def crosscheck() -> None:
+    """Check the registry against authoritative registries; verification flags."""
+
+
+@crosscheck.command("run")
+@click.option("--registry", "registry_code", required=True,
+              help="The code of a source of kind AUTHORITATIVE_REGISTRY (e.g. CRVS).")
+def crosscheck_run_command(registry_code: str) -> None:
+    """Raise verification flags (run `spmis linkage run` first so identities are current)."""
+    setup_django()
+    from spmis.linkage.crosscheck import crosscheck_run
+
+    for key, value in crosscheck_run(actor=None, registry_code=registry_code).items():
+        click.echo(f"  {key:<34} {value:>10,}")
+
+
+@crosscheck.command("flags")
+@click.option("--all", "show_all", is_flag=True, help="Decided flags too, not only open ones.")
+def crosscheck_flags(show_all: bool) -> None:
+    """The verification flags, one a line: id, reason, person record, scheme, due date, state."""
+    setup_django()
+    from spmis.linkage.models import FlagState, VerificationFlag
+
+    flags = VerificationFlag.objects.select_related("scheme").order_by("due_on", "id")
+    if not show_all:
+        flags = flags.filter(state=FlagState.OPEN)
+    for flag in flags:
+        scheme = flag.scheme.code if flag.scheme else "-"
+        click.echo(f"{flag.pk}\t{flag.reason_code}\tperson={flag.person_id}\t{scheme}\t"
+                   f"due={flag.due_on}\t{flag.state}")

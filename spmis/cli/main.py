@@ -128,13 +128,24 @@ def synth_ingest(directory: Path) -> None:
     _ingest_office_files(directory)
 
 
-def _ingest_office_files(directory: Path) -> None:
+def _ingest_office_files(directory: Path, *, link: bool = False) -> None:
+    """Take in the office files; with ``link``, then link records and cross-check deaths."""
     from spmis.synth.services import office_files_ingest
 
     for done in office_files_ingest(actor=None, directory=directory,
                                     progress=lambda name: click.echo(f"  {name}", err=True)):
         click.echo(f"{done.pk}\t{done.source.code}\t{done.period:%Y-%m}\t{done.status}\t"
                    f"rows={done.rows_total} rejected={done.rows_rejected}")
+    if link:
+        from spmis.linkage.crosscheck import crosscheck_run
+        from spmis.linkage.services import linkage_run
+        from spmis.synth.sources import CIVIL_REGISTRY
+
+        click.echo("Linking records into persons ...", err=True)
+        run = linkage_run(actor=None)
+        click.echo(" ".join(f"{k}={v}" for k, v in run.counts.items()), err=True)
+        flags = crosscheck_run(actor=None, registry_code=CIVIL_REGISTRY)
+        click.echo(" ".join(f"{k}={v}" for k, v in flags.items()), err=True)
 
 
 def _synthesise(*, persons: int, seed: int, as_of: dt.datetime | None, months: int,
@@ -310,7 +321,7 @@ def demo(persons: int, host: str, port: int, no_serve: bool) -> None:
                              replace=False, office_files=files)
         click.echo(" ".join(f"{k}={v}" for k, v in counts.items()), err=True)
         click.echo(f"Taking in the district offices' files from {files} ...", err=True)
-        _ingest_office_files(files)
+        _ingest_office_files(files, link=True)
     logins = _demo_users()
     click.echo(f"\nOpen http://{host}:{port}/ and log in as one of (password {DEMO_PASSWORD}):")
     for username, what in logins:
@@ -358,12 +369,13 @@ def _demo_users() -> list[tuple[str, str]]:
 def _register_governance() -> None:
     from spmis.cli.governance import access, audit
     from spmis.cli.intake import intake
-    from spmis.cli.linkage import linkage
+    from spmis.cli.linkage import crosscheck, linkage
 
     cli.add_command(audit)
     cli.add_command(access)
     cli.add_command(intake)
     cli.add_command(linkage)
+    cli.add_command(crosscheck)
 
 
 _register_governance()

@@ -102,3 +102,41 @@ class PersonIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"person {self.pk} in identity {self.identity}"
+
+
+class FlagReason(models.TextChoices):
+    DECEASED_PAID = "DECEASED_PAID", _("paid for a period after the date of death")
+    DECEASED_ENROLLED = "DECEASED_ENROLLED", _("still enrolled after the date of death")
+
+
+class FlagState(models.TextChoices):
+    OPEN = "OPEN", _("open")
+    CONFIRMED = "CONFIRMED", _("confirmed")
+    DISMISSED = "DISMISSED", _("dismissed")
+
+
+class VerificationFlag(models.Model):
+    """A case an authoritative registry raised against a person record, to be verified by
+    the office responsible for its area before the deadline."""
+
+    person = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="+")
+    scheme = models.ForeignKey("schemes.Scheme", on_delete=models.PROTECT, null=True,
+                               blank=True, related_name="+")
+    reason_code = models.CharField(max_length=20, choices=FlagReason.choices)
+    registry = models.ForeignKey("intake.Source", on_delete=models.PROTECT, related_name="+")
+    evidence = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="+",
+                                 help_text=_("the registry's record"))
+    detail = models.JSONField(default=dict)
+    raised_at = models.DateTimeField()
+    due_on = models.DateField()
+    state = models.CharField(max_length=10, choices=FlagState.choices, default=FlagState.OPEN)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=400, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "reason_code"])]
+
+    def __str__(self) -> str:
+        return f"{self.reason_code} on person {self.person_id}"

@@ -73,8 +73,10 @@ def country_synthesise(
     """
     country = generate_country(persons=persons, seed=seed, as_of=as_of, months=months)
     if office_files is not None:
+        everyone = country
         country, held = sources.hold_back(country)
-        sources.write_office_files(country, held, office_files, now=clock.now())
+        sources.write_office_files(country, held, office_files, now=clock.now(),
+                                   everyone=everyone)
     with load_transaction(model for _, model in LOAD_ORDER):
         existing = Person.objects.count() + Area.objects.count() + Scheme.objects.count()
         if existing and not replace:
@@ -112,10 +114,13 @@ def office_files_ingest(*, actor: User | None, directory: Path,
     for entry in manifest["sources"]:
         source, created = Source.objects.get_or_create(code=entry["code"], defaults={
             "name": entry["name"], "institution": entry["name"],
-            "kind": SourceKind.LOCAL_GOVERNMENT, "area": area_get(code=entry["area"]),
+            "kind": entry.get("kind", SourceKind.LOCAL_GOVERNMENT),
+            "schedule": entry.get("schedule", "MONTHLY"),
+            "area": area_get(code=entry["area"]) if entry.get("area") else None,
             "deadline_days": manifest["deadline_days"]})
         if created:
-            source.schemes.set(schemes)
+            if source.kind != SourceKind.AUTHORITATIVE_REGISTRY:
+                source.schemes.set(schemes)
             mapping_save(actor=actor, source_code=source.code,
                          text=(directory / entry["mapping"]).read_text(encoding="utf-8"))
     done = []

@@ -157,8 +157,9 @@ def _with_benefits(held: pl.DataFrame, enrolments: pl.DataFrame, payments: pl.Da
 
 
 def write_office_files(country: Country, held: HeldBack, directory: Path, *,
-                       now: dt.datetime) -> list[OfficeFile]:
-    """Write each office's monthly files, its mapping and a manifest into ``directory``."""
+                       now: dt.datetime, everyone: Country) -> list[OfficeFile]:
+    """Write each office's monthly files, its mapping, the civil registry's deaths of
+    ``everyone`` and a manifest into ``directory``."""
     rows, payments = held.rows, held.payments
     directory.mkdir(parents=True, exist_ok=True)
     last = month_start(country.as_of)
@@ -169,7 +170,8 @@ def write_office_files(country: Country, held: HeldBack, directory: Path, *,
     for office, area in zip(OFFICES, areas, strict=False):
         code = f"CSW_{area}"
         sources.append({"code": code, "name": f"Commune social welfare office {area}",
-                        "area": area, "mapping": f"{code}.yaml"})
+                        "area": area, "mapping": f"{code}.yaml", "kind": "LOCAL_GOVERNMENT",
+                        "schedule": "MONTHLY"})
         (directory / f"{code}.yaml").write_text(mapping_text(office, code), encoding="utf-8")
         mine = rows.filter(pl.col("office_area") == area)
         for period in periods:
@@ -180,12 +182,54 @@ def write_office_files(country: Country, held: HeldBack, directory: Path, *,
             path = directory / f"{code}_{period:%Y-%m}.{office.extension}"
             _write(office, frame, path)
             files.append(OfficeFile(code, period, path, sent))
+    sources.append({"code": CIVIL_REGISTRY, "name": "Civil registration and vital statistics",
+                    "area": None, "mapping": f"{CIVIL_REGISTRY}.yaml",
+                    "kind": "AUTHORITATIVE_REGISTRY", "schedule": "ANNUAL"})
     manifest = {"sources": sources, "deadline_days": DEADLINE_DAYS,
                 "files": [{"source": f.source, "period": f"{f.period:%Y-%m}",
                            "file": f.path.name, "received_at": f.received_at.isoformat()}
-                          for f in files]}
+                          for f in files] + [write_civil_registry(everyone, directory, now=now)]}
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return files
+
+
+CIVIL_REGISTRY = "CRVS"
+CIVIL_REGISTRY_MAPPING = """version: 1
+source: CRVS
+record: beneficiary
+fields:
+  person_ref: {from: "Death registration no"}
+  national_id: {from: "NIN"}
+  given_name: {from: "Given name"}
+  family_name: {from: "Family name"}
+  sex: {from: "Sex"}
+  date_of_birth: {from: "Date of birth"}
+  date_of_death: {from: "Date of death"}
+  area: {from: "Place of residence"}
+"""
+
+
+def write_civil_registry(country: Country, directory: Path, *,
+                         now: dt.datetime) -> dict[str, str]:
+    """The civil registry's deaths (everyone who died, whichever way they were registered),
+    as the authoritative file cross-checks use. Returns its manifest entry."""
+    communes = country.areas.select(area_id="id", area="code")
+    deaths = country.persons.filter(pl.col("date_of_death").is_not_null()).join(
+        communes, on="area_id").select(
+        pl.col("source_ref").str.replace("^P", "D").alias("Death registration no"),
+        pl.col("national_id").alias("NIN"), pl.col("given_name").alias("Given name"),
+        pl.col("family_name").alias("Family name"), pl.col("sex").alias("Sex"),
+        pl.col("date_of_birth").dt.strftime("%Y-%m-%d").alias("Date of birth"),
+        pl.col("date_of_death").dt.strftime("%Y-%m-%d").alias("Date of death"),
+        pl.col("area").alias("Place of residence"))
+    period = month_start(country.as_of)
+    name = f"{CIVIL_REGISTRY}_{period:%Y-%m}.csv"
+    deaths.write_csv(directory / name)
+    (directory / f"{CIVIL_REGISTRY}.yaml").write_text(CIVIL_REGISTRY_MAPPING, encoding="utf-8")
+    sent = min(dt.datetime.combine(add_months(period, 1) + dt.timedelta(days=4), dt.time(9),
+                                   tzinfo=now.tzinfo), now)
+    return {"source": CIVIL_REGISTRY, "period": f"{period:%Y-%m}", "file": name,
+            "received_at": sent.isoformat()}
 
 
 def _received(office: Office, period: dt.date, last: dt.date,

@@ -1,0 +1,167 @@
+"""Cross-checks against authoritative registries: verification flags with reason codes.
+
+A registry (a source of kind AUTHORITATIVE_REGISTRY, loaded through intake like any other) is
+matched to the rest of the registry by identity (linkage) and by national ID; every record of
+a person the civil registry says has died is checked for enrolments still active and
+payments for periods after the death. Each finding becomes a verification flag with a
+deadline, decided by an officer: confirmed (the enrolment is exited at the date of death) or
+dismissed with a reason. All set-wise: frames from a handful of queries, joins in Polars.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import polars as pl
+from django.db import transaction
+from django.db.models import QuerySet
+
+from spmis.access.models import User
+from spmis.audit.services import audit_record
+from spmis.core import clock
+from spmis.core.bulk import bulk_insert
+from spmis.core.errors import Conflict, NotFound, ValidationFailed
+from spmis.intake.models import Source, SourceKind
+from spmis.linkage.models import FlagReason, FlagState, PersonIdentity, VerificationFlag
+from spmis.payments.models import BenefitPayment
+from spmis.registry.models import Person
+from spmis.schemes.models import Enrolment, EnrolmentStatus
+
+DEADLINE_DAYS = 30
+ID_CHUNK = 10_000
+
+
+def crosscheck_run(*, actor: User | None, registry_code: str) -> dict[str, int]:
+    """Raise flags for the deaths in ``registry_code``; flags already open are not repeated."""
+    registry = Source.objects.filter(code=registry_code).first()
+    if registry is None:
+        raise NotFound(f"No source with code {registry_code!r}.")
+    if registry.kind != SourceKind.AUTHORITATIVE_REGISTRY:
+        raise ValidationFailed(f"{registry_code} is not an authoritative registry "
+                               f"(its kind is {registry.kind}).")
+    deaths = _deaths(registry)
+    matched = _matched_records(deaths, registry)
+    findings = pl.concat([_paid_after_death(matched), _enrolled_after_death(matched)],
+                         how="diagonal_relaxed")
+    with transaction.atomic():
+        open_flags = pl.DataFrame(
+            list(VerificationFlag.objects.filter(state=FlagState.OPEN).values_list(
+                "person_id", "reason_code", "scheme_id")),
+            schema={"person_id": pl.Int64, "reason_code": pl.String, "scheme_id": pl.Int64},
+            orient="row")
+        new = findings.join(open_flags, on=["person_id", "reason_code", "scheme_id"],
+                            how="anti", nulls_equal=True)
+        now = clock.now()
+        bulk_insert(VerificationFlag, new.select(
+            "person_id", "scheme_id", "reason_code", "evidence_id",
+            registry_id=pl.lit(registry.pk, pl.Int64), detail="detail",
+            raised_at=pl.lit(now), due_on=pl.lit(now.date() + dt.timedelta(days=DEADLINE_DAYS)),
+            state=pl.lit(FlagState.OPEN.value), decided_by_id=pl.lit(None, pl.Int64),
+            decided_at=pl.lit(None, pl.Datetime("us", "UTC")), outcome=pl.lit("")))
+        counts = {"deaths_in_registry": deaths.height,
+                  "records_matched": matched["person_id"].n_unique(),
+                  "flags_raised": new.height,
+                  **{f"flags_{code.lower()}": n
+                     for code, n in new.group_by("reason_code").len().iter_rows()}}
+        audit_record(actor=actor, action="crosscheck.run", object_type="source",
+                     object_id=registry.pk, detail={"registry": registry_code, **counts})
+    return counts
+
+
+def _deaths(registry: Source) -> pl.DataFrame:
+    rows = Person.objects.filter(source=registry, date_of_death__isnull=False).values_list(
+        "id", "national_id", "date_of_death")
+    return pl.DataFrame(list(rows), orient="row", schema={
+        "evidence_id": pl.Int64, "national_id": pl.String, "date_of_death": pl.Date})
+
+
+def _matched_records(deaths: pl.DataFrame, registry: Source) -> pl.DataFrame:
+    """Other sources' records of the dead: same identity (linkage) or same national ID."""
+    identity = pl.DataFrame(list(PersonIdentity.objects.values_list("person_id", "identity")),
+                            schema={"person_id": pl.Int64, "identity": pl.Int64}, orient="row")
+    others = pl.DataFrame(
+        list(Person.objects.exclude(source=registry).values_list("id", "national_id")),
+        schema={"person_id": pl.Int64, "national_id": pl.String}, orient="row")
+    by_identity = (deaths.join(identity.rename({"person_id": "evidence_id"}), on="evidence_id")
+                   .join(identity, on="identity")
+                   .join(others.select("person_id"), on="person_id")
+                   .select("person_id", "evidence_id", "date_of_death",
+                           how=pl.lit("identity")))
+    by_id = (deaths.filter(pl.col("national_id").is_not_null())
+             .join(others, on="national_id")
+             .select("person_id", "evidence_id", "date_of_death", how=pl.lit("national_id")))
+    return pl.concat([by_identity, by_id]).unique(["person_id"], keep="first",
+                                                  maintain_order=True)
+
+
+def _for_persons(rows: QuerySet[Any], ids: list[int], *fields: str) -> list[tuple[Any, ...]]:
+    """Rows of ``rows`` for these persons, asked in chunks (SQLite limits parameters)."""
+    found: list[tuple[Any, ...]] = []
+    for start in range(0, len(ids), ID_CHUNK):
+        found += rows.filter(person_id__in=ids[start:start + ID_CHUNK]).values_list(*fields)
+    return found
+
+
+def _paid_after_death(matched: pl.DataFrame) -> pl.DataFrame:
+    ids = matched["person_id"].to_list()
+    paid = pl.DataFrame(
+        _for_persons(BenefitPayment.objects.all(), ids,
+                     "person_id", "scheme_id", "period", "amount_minor"),
+        schema={"person_id": pl.Int64, "scheme_id": pl.Int64, "period": pl.Date,
+                "amount_minor": pl.Int64}, orient="row")
+    after = paid.join(matched, on="person_id").filter(
+        pl.col("period") > pl.col("date_of_death").dt.month_start())
+    return after.group_by("person_id", "scheme_id", "evidence_id", "date_of_death", "how").agg(
+        periods=pl.col("period").count(), amount_minor=pl.col("amount_minor").sum(),
+        first=pl.col("period").min()).select(
+        "person_id", "scheme_id", "evidence_id",
+        reason_code=pl.lit(FlagReason.DECEASED_PAID.value),
+        detail=_detail(periods_paid_after_death="periods", amount_minor="amount_minor",
+                       first_period=pl.col("first").dt.strftime("%Y-%m")))
+
+
+def _enrolled_after_death(matched: pl.DataFrame) -> pl.DataFrame:
+    ids = matched["person_id"].to_list()
+    active = pl.DataFrame(
+        _for_persons(Enrolment.objects.filter(status=EnrolmentStatus.ACTIVE), ids,
+                     "person_id", "scheme_id"),
+        schema={"person_id": pl.Int64, "scheme_id": pl.Int64}, orient="row")
+    return active.join(matched, on="person_id").select(
+        "person_id", "scheme_id", "evidence_id",
+        reason_code=pl.lit(FlagReason.DECEASED_ENROLLED.value), detail=_detail())
+
+
+def _detail(**extra: str | pl.Expr) -> pl.Expr:
+    fields = {"date_of_death": pl.col("date_of_death").dt.strftime("%Y-%m-%d"),
+              "matched_by": pl.col("how"), **extra}
+    return pl.struct([(pl.col(v) if isinstance(v, str) else v).alias(k)
+                      for k, v in fields.items()]).struct.json_encode()
+
+
+def flag_decide(*, actor: User | None, flag_id: int, confirm: bool,
+                outcome: str) -> VerificationFlag:
+    """Confirm (the scheme's enrolment is exited at the date of death) or dismiss a flag."""
+    if not outcome.strip():
+        raise ValidationFailed("Say what was found: an outcome is required.")
+    with transaction.atomic():
+        flag = VerificationFlag.objects.select_for_update().filter(pk=flag_id).first()
+        if flag is None:
+            raise NotFound(f"No verification flag {flag_id}.")
+        if flag.state != FlagState.OPEN:
+            raise Conflict(f"Flag {flag_id} is already {flag.state.lower()}.")
+        flag.state = FlagState.CONFIRMED if confirm else FlagState.DISMISSED
+        flag.decided_by, flag.decided_at, flag.outcome = actor, clock.now(), outcome[:400]
+        flag.save()
+        exited = 0
+        if confirm and flag.scheme_id is not None:
+            died = Person.objects.get(pk=flag.evidence_id).date_of_death
+            exited = Enrolment.objects.filter(
+                person_id=flag.person_id, scheme_id=flag.scheme_id,
+                status=EnrolmentStatus.ACTIVE).update(status=EnrolmentStatus.EXITED,
+                                                      end_date=died)
+        audit_record(actor=actor, action="crosscheck.decide", object_type="person",
+                     object_id=flag.person_id, detail={"flag": flag.pk, "state": flag.state,
+                                                       "reason": flag.reason_code,
+                                                       "enrolments_exited": exited})
+    return flag
