@@ -16,6 +16,7 @@ from spmis.access.policy import ROLE_PERMISSIONS
 from spmis.core import clock
 from spmis.geography.models import Area
 from spmis.intake.models import Source, Submission, SubmissionIssue, SubmissionStatus
+from spmis.linkage.models import Link, LinkageModel, LinkageRun
 from spmis.registry.models import Person
 from spmis.web.policy import ROUTE_POLICY
 from tests.test_web import logged_in
@@ -53,6 +54,11 @@ def world(country, make_user):
              for role in ROLES}
     inside.submission = _submission(home)
     outside.submission = _submission(away)
+    run = LinkageRun.objects.create(model=LinkageModel.objects.create(
+        version=1, spec={"probability_two_random_records_match": 0.001}, records=2,
+        trained_at=clock.now()), started_at=clock.now())
+    inside.link = _link(run, inside, home)
+    outside.link = _link(run, outside, away)
     return {"inside": inside, "outside": outside, "users": users}
 
 
@@ -69,11 +75,22 @@ def _submission(area: Area) -> Submission:
     return submission
 
 
+def _link(run: LinkageRun, person: Person, area: Area) -> Link:
+    """A pair waiting for review: ``person`` and another record of the same district."""
+    other = Person.objects.filter(area__path__startswith=area.path).exclude(
+        pk=person.pk).order_by("id").first()
+    low, high = sorted((person.pk, other.pk))
+    return Link.objects.create(person_l_id=low, person_r_id=high, run=run,
+                               match_probability=0.8, match_weight=3.0,
+                               weights={"surname": 4.0, "given_name": -1.0}, state="REVIEW")
+
+
 def url_for(name: str, person: Person) -> str:
     submission = person.submission  # set by the world fixture
     args = {
         "web:submission-detail": [submission.pk], "api:submission-detail": [submission.pk],
         "web:submission-errors": [submission.pk, "csv"],
+        "web:linkage_review_pair": [person.link.pk],
         "web:person-detail": [person.pk], "api:person-detail": [person.pk],
         "web:household-detail": [person.household_id],
         "api:household-detail": [person.household_id],
@@ -98,6 +115,8 @@ def expected(name: str, role: str, in_scope: bool) -> tuple[int, bool]:
         return 200, False
     if policy.kind == "page":
         return (200 if allowed else 403), False
+    if policy.kind == "scoped":
+        return (200, in_scope) if allowed else (403, False)
     if policy.kind == "object":
         return (200, True) if allowed and in_scope else (404, False)
     return 200, allowed and in_scope  # list
@@ -144,7 +163,7 @@ def test_matrix(world):
                     failures += 1
                     leaks.append(f"{name} {role} in_scope={in_scope}: "
                                  f"{response.status_code} != {status}")
-                elif ROUTE_POLICY[name].kind in ("object", "list") and shows != visible:
+                elif ROUTE_POLICY[name].kind in ("object", "list", "scoped") and shows != visible:
                     failures += 1
                     leaks.append(f"{name} {role} in_scope={in_scope}: shows={shows}")
     assert not leaks, "\n".join(leaks)

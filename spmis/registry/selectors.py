@@ -26,6 +26,12 @@ def _persons_in_scope(scope: Scope) -> QuerySet[Person]:
     return persons
 
 
+def persons_in_scope_for(*, user: User, permission: Permission) -> QuerySet[Person]:
+    """Persons inside ``user``'s scope for ``permission``, unaudited: a filter for other reads
+    (e.g. linkage pairs, whose two records must both be in scope)."""
+    return _persons_in_scope(scope_for_user(user=user, permission=permission))
+
+
 def person_list_for_user(*, user: User) -> QuerySet[Person]:
     """Persons the user may see, unaudited: for counting and for further filtering only."""
     return _persons_in_scope(scope_for_user(user=user, permission=Permission.VIEW_PERSONS))

@@ -3,7 +3,9 @@
 Every named route must be listed; a new route without an entry fails the suite. Kinds:
 ``public`` needs no login; ``any`` any logged-in user; ``page`` the permission, else 403;
 ``object`` the permission and the object inside the user's scope, else 404 (the same answer as
-a missing object); ``list`` the permission, and results only from inside the scope.
+a missing object); ``list`` results only from inside the scope of the permission (no 403: an
+empty scope lists nothing); ``scoped`` the permission, else 403, and results only from inside
+the scope.
 """
 
 from __future__ import annotations
@@ -51,4 +53,6 @@ ROUTE_POLICY: dict[str, RoutePolicy] = {
     "web:aggregate-entry": RoutePolicy("page", P.SUBMIT_DATA),
     "api:submission-list": RoutePolicy("list", P.VIEW_COVERAGE),
     "api:submission-detail": RoutePolicy("object", P.VIEW_COVERAGE),
+    "web:linkage_review": RoutePolicy("scoped", P.REGISTER_PERSONS),
+    "web:linkage_review_pair": RoutePolicy("object", P.REGISTER_PERSONS),
 }

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from spmis.web import aggregate_views, intake_views, submission_views, views
+from spmis.web import aggregate_views, intake_views, linkage_views, submission_views, views
 from spmis.web import auth_views as login_views
 
 app_name = "web"
@@ -26,4 +26,6 @@ urlpatterns = [
          submission_views.submission_errors, name="submission-errors"),
     path("intake/upload/", submission_views.submission_upload, name="submission-upload"),
     path("intake/aggregates/", aggregate_views.aggregate_entry, name="aggregate-entry"),
+    path("linkage/review/", linkage_views.review_list, name="linkage_review"),
+    path("linkage/review/<int:link_id>/", linkage_views.review_pair, name="linkage_review_pair"),
 ]
