@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -162,12 +163,53 @@ def _national_id() -> Any:
                            cll.DamerauLevenshteinLevel("national_id", 1), cll.ElseLevel()])
 
 
-def _linker(prepared: Prepared, model: dict[str, Any]) -> Any:
-    from splink import DuckDBAPI, Linker
+def _linker(prepared: Prepared, model: dict[str, Any], spark: Any = None) -> Any:
+    """A splink linker on DuckDB, or on Spark when given a SparkSession."""
+    from splink import DuckDBAPI, Linker, SparkAPI
 
-    db = DuckDBAPI()
-    table = db.register(prepared.frame.to_arrow())
+    if spark is None:
+        db: Any = DuckDBAPI()
+        table = db.register(prepared.frame.to_arrow())
+    else:
+        db = SparkAPI(spark_session=spark)  # type: ignore[no-untyped-call]
+        table = db.register(spark.createDataFrame(prepared.frame.to_pandas()))
+        model = for_dialect(model, "spark")
     return Linker(table, model, log_level="ERROR")
+
+
+_FUNCTIONS = ("levenshtein", "damerau_levenshtein", "jaro", "jaro_winkler")
+
+
+def for_dialect(model: dict[str, Any], dialect: str) -> dict[str, Any]:
+    """The same trained model written in another engine's SQL (m, u and the prior kept)."""
+    import sqlglot
+    from splink.internals.dialects import SplinkDialect
+
+    source = SplinkDialect.from_string(model["sql_dialect"])
+    target = SplinkDialect.from_string(dialect)
+    # Similarity functions go through sqlglot as placeholders: it would rename them itself.
+    names = [(getattr(source, f"{f}_function_name"), getattr(target, f"{f}_function_name"), f)
+             for f in sorted(_FUNCTIONS, key=len, reverse=True)]
+
+    def sql(text: str) -> str:
+        if text.strip().upper() == "ELSE":
+            return text
+        for old, _, key in names:
+            text = re.sub(rf"\b{old}\(", f"spmis_fn_{key}(", text, flags=re.IGNORECASE)
+        out: str = sqlglot.transpile(text, read=source.sqlglot_dialect,
+                                     write=target.sqlglot_dialect)[0]
+        for _, new, key in names:
+            out = re.sub(rf"\bspmis_fn_{key}\(", f"{new}(", out, flags=re.IGNORECASE)
+        return out
+
+    copy = json.loads(json.dumps(model))
+    copy["sql_dialect"] = dialect
+    for rule in copy["blocking_rules_to_generate_predictions"]:
+        rule["blocking_rule"], rule["sql_dialect"] = sql(rule["blocking_rule"]), dialect
+    for comparison in copy["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            level["sql_condition"] = sql(level["sql_condition"])
+    return copy
 
 
 def train(prepared: Prepared, *, seed: int = 1,
@@ -210,13 +252,15 @@ def train(prepared: Prepared, *, seed: int = 1,
     return model
 
 
-def score(prepared: Prepared, model: dict[str, Any], *,
-          threshold: float = 0.01) -> pl.DataFrame:
+def score(prepared: Prepared, model: dict[str, Any], *, threshold: float = 0.01,
+          spark: Any = None) -> pl.DataFrame:
     """Every blocked pair scoring at least ``threshold``: ``id_l, id_r, match_probability,
-    match_weight`` and ``weights`` (a JSON object: comparison -> its match weight)."""
-    linker = _linker(prepared, model)
+    match_weight`` and ``weights`` (a JSON object: comparison -> its match weight).
+    With ``spark`` (a SparkSession) the same model runs on Spark instead of DuckDB."""
+    linker = _linker(prepared, model, spark)
     predictions = linker.inference.predict(threshold_match_probability=threshold)
-    frame = pl.from_arrow(predictions.as_pyarrow_table())
+    frame = pl.from_pandas(predictions.as_pandas_dataframe()) if spark is not None else \
+        pl.from_arrow(predictions.as_pyarrow_table())
     assert isinstance(frame, pl.DataFrame)
     names = [c[3:] for c in frame.columns if c.startswith("mw_") and not c.startswith("mw_tf_")]
     weight_of = [
