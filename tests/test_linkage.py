@@ -183,3 +183,50 @@ def test_the_dead_still_paid_are_flagged_and_confirming_exits_them(linked, make_
 def test_crosscheck_refuses_a_source_that_is_not_a_registry(linked):
     out = CliRunner().invoke(cli, ["crosscheck", "run", "--registry", "NSR"])
     assert out.exit_code != 0 and "not an authoritative registry" in out.output
+
+
+@pytest.mark.django_db
+def test_internal_checks_find_duplicate_enrolment_and_double_dipping(linked):
+    from spmis.linkage.crosscheck import crosscheck_internal
+    from spmis.linkage.models import FlagReason, VerificationFlag
+    from spmis.schemes.models import Enrolment, IncompatibleSchemes, Scheme
+
+    # Two records of one person (an automatic link), each enrolled in the child grant; the
+    # second also in the social pension, declared incompatible with the contributory one.
+    link = Link.objects.filter(state=LinkState.AUTO).order_by("id").first()
+    child, social, contrib = (Scheme.objects.get(code=c) for c in
+                              ("CHILD_GRANT", "SOCIAL_PENSION", "CONTRIB_PENSION"))
+    IncompatibleSchemes.objects.create(scheme_a=contrib, scheme_b=social,
+                                       reason="the social pension is for those without one")
+    Enrolment.objects.filter(person_id__in=[link.person_l_id, link.person_r_id]).delete()
+    for person, scheme, ref in ((link.person_l, child, "t1"), (link.person_r, child, "t2"),
+                                (link.person_r, social, "t3"), (link.person_l, contrib, "t4")):
+        Enrolment.objects.create(person=person, scheme=scheme, status="ACTIVE",
+                                 start_date=AS_OF, source=person.source, source_ref=ref)
+    counts = crosscheck_internal(actor=None)
+    flags = {(f.reason_code, f.person_id, f.scheme_id, f.evidence_id)
+             for f in VerificationFlag.objects.all()}
+    assert (FlagReason.DUPLICATE_ENROLMENT, link.person_r_id, child.pk,
+            link.person_l_id) in flags
+    assert (FlagReason.DOUBLE_DIPPING, link.person_r_id, social.pk, link.person_l_id) in flags
+    assert counts["flags_raised"] == len(flags)
+    assert crosscheck_internal(actor=None)["flags_raised"] == 0
+
+
+@pytest.mark.django_db
+def test_quality_indicators(linked):
+    from spmis.linkage.crosscheck import crosscheck_run
+    from spmis.linkage.quality import linkage_quality
+
+    crosscheck_run(actor=None, registry_code="CRVS")
+    quality = linkage_quality()
+    shared = linked.counts["records_in_shared_identities"]
+    assert quality["records"] == linked.counts["records"]
+    assert quality["duplicate_record_rate"] == pytest.approx(
+        1 - linked.counts["identities"] / linked.counts["records"], abs=1e-4)
+    by_source = {row["source"]: row for row in quality["linkage_rate_by_source"]}
+    assert sum(row["linked"] for row in by_source.values()) <= shared
+    assert by_source["CRVS"]["linkage_rate"] > 0.9  # deaths of registered people
+    assert {row["age"] for row in quality["open_flags"]} == {"0-7 days"}
+    out = CliRunner().invoke(cli, ["linkage", "quality"])
+    assert out.exit_code == 0 and "duplicate_record_rate" in out.output

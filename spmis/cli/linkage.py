@@ -88,6 +88,15 @@ def explain(pair: tuple[int, int]) -> None:
 
 
 @linkage.command()
+def quality() -> None:
+    """Data-quality indicators: duplicate-record rate, linkage rate per source, open flags."""
+    setup_django()
+    from spmis.linkage.quality import linkage_quality
+
+    click.echo(json.dumps(linkage_quality(), indent=2))
+
+
+@linkage.command()
 @click.argument("link_id", type=int)
 @click.argument("decision", type=click.Choice(["MATCH", "NON_MATCH", "UNSURE", "REOPEN"]))
 @click.option("--reason", default="", help="Required for NON_MATCH and UNSURE.")
@@ -111,14 +120,23 @@ def crosscheck() -> None:
 
 
 @crosscheck.command("run")
-@click.option("--registry", "registry_code", required=True,
+@click.option("--registry", "registry_code", default=None,
               help="The code of a source of kind AUTHORITATIVE_REGISTRY (e.g. CRVS).")
-def crosscheck_run_command(registry_code: str) -> None:
+@click.option("--internal", is_flag=True,
+              help="The registry's own checks: duplicate enrolment, double dipping.")
+def crosscheck_run_command(registry_code: str | None, internal: bool) -> None:
     """Raise verification flags (run `spmis linkage run` first so identities are current)."""
+    if not registry_code and not internal:
+        raise click.UsageError("Give --registry CODE, --internal, or both.")
     setup_django()
-    from spmis.linkage.crosscheck import crosscheck_run
+    from spmis.linkage.crosscheck import crosscheck_internal, crosscheck_run
 
-    for key, value in crosscheck_run(actor=None, registry_code=registry_code).items():
+    counts: dict[str, int] = {}
+    if registry_code:
+        counts |= crosscheck_run(actor=None, registry_code=registry_code)
+    if internal:
+        counts |= {f"internal {k}": v for k, v in crosscheck_internal(actor=None).items()}
+    for key, value in counts.items():
         click.echo(f"  {key:<34} {value:>10,}")
 
 

@@ -26,7 +26,7 @@ from spmis.intake.models import Source, SourceKind
 from spmis.linkage.models import FlagReason, FlagState, PersonIdentity, VerificationFlag
 from spmis.payments.models import BenefitPayment
 from spmis.registry.models import Person
-from spmis.schemes.models import Enrolment, EnrolmentStatus
+from spmis.schemes.models import Enrolment, EnrolmentStatus, IncompatibleSchemes
 
 DEADLINE_DAYS = 30
 ID_CHUNK = 10_000
@@ -45,28 +45,73 @@ def crosscheck_run(*, actor: User | None, registry_code: str) -> dict[str, int]:
     findings = pl.concat([_paid_after_death(matched), _enrolled_after_death(matched)],
                          how="diagonal_relaxed")
     with transaction.atomic():
-        open_flags = pl.DataFrame(
-            list(VerificationFlag.objects.filter(state=FlagState.OPEN).values_list(
-                "person_id", "reason_code", "scheme_id")),
-            schema={"person_id": pl.Int64, "reason_code": pl.String, "scheme_id": pl.Int64},
-            orient="row")
-        new = findings.join(open_flags, on=["person_id", "reason_code", "scheme_id"],
-                            how="anti", nulls_equal=True)
-        now = clock.now()
-        bulk_insert(VerificationFlag, new.select(
-            "person_id", "scheme_id", "reason_code", "evidence_id",
-            registry_id=pl.lit(registry.pk, pl.Int64), detail="detail",
-            raised_at=pl.lit(now), due_on=pl.lit(now.date() + dt.timedelta(days=DEADLINE_DAYS)),
-            state=pl.lit(FlagState.OPEN.value), decided_by_id=pl.lit(None, pl.Int64),
-            decided_at=pl.lit(None, pl.Datetime("us", "UTC")), outcome=pl.lit("")))
+        new = _raise(findings, registry)
         counts = {"deaths_in_registry": deaths.height,
                   "records_matched": matched["person_id"].n_unique(),
-                  "flags_raised": new.height,
-                  **{f"flags_{code.lower()}": n
-                     for code, n in new.group_by("reason_code").len().iter_rows()}}
+                  **_counted(new)}
         audit_record(actor=actor, action="crosscheck.run", object_type="source",
                      object_id=registry.pk, detail={"registry": registry_code, **counts})
     return counts
+
+
+def crosscheck_internal(*, actor: User | None) -> dict[str, int]:
+    """The registry's own checks over identities: a person enrolled twice in one scheme (two
+    records), or in two schemes declared incompatible (double dipping)."""
+    active = pl.DataFrame(
+        list(Enrolment.objects.filter(status=EnrolmentStatus.ACTIVE).values_list(
+            "person_id", "scheme_id", "person__identity__identity")),
+        schema={"person_id": pl.Int64, "scheme_id": pl.Int64, "identity": pl.Int64},
+        orient="row").with_columns(pl.col("identity").fill_null(pl.col("person_id")))
+    twice = active.with_columns(
+        evidence_id=pl.col("person_id").min().over("identity", "scheme_id")).filter(
+        pl.col("person_id") != pl.col("evidence_id")).select(
+        "person_id", "scheme_id", "evidence_id",
+        reason_code=pl.lit(FlagReason.DUPLICATE_ENROLMENT.value),
+        detail=pl.struct(identity="identity").struct.json_encode())
+    pairs = pl.DataFrame(list(IncompatibleSchemes.objects.values_list("scheme_a_id",
+                                                                      "scheme_b_id")),
+                         schema={"a": pl.Int64, "b": pl.Int64}, orient="row")
+    both = (active.join(pairs, left_on="scheme_id", right_on="b")
+            .join(active.select("identity", evidence_id="person_id", a="scheme_id"),
+                  on=["identity", "a"])
+            .group_by("person_id", "scheme_id").agg(pl.col("evidence_id").min(),
+                                                    pl.col("a").min())
+            .select("person_id", "scheme_id", "evidence_id",
+                    reason_code=pl.lit(FlagReason.DOUBLE_DIPPING.value),
+                    detail=pl.struct(incompatible_with_scheme="a").struct.json_encode()))
+    with transaction.atomic():
+        new = _raise(pl.concat([twice, both]), None)
+        counts = {"active_enrolments": active.height, **_counted(new)}
+        audit_record(actor=actor, action="crosscheck.internal", object_type="registry",
+                     detail=counts)
+    return counts
+
+
+def _raise(findings: pl.DataFrame, registry: Source | None) -> pl.DataFrame:
+    """Insert the findings not already open as flags; returns what was inserted."""
+    open_flags = pl.DataFrame(
+        list(VerificationFlag.objects.filter(state=FlagState.OPEN).values_list(
+            "person_id", "reason_code", "scheme_id")),
+        schema={"person_id": pl.Int64, "reason_code": pl.String, "scheme_id": pl.Int64},
+        orient="row")
+    if findings.height == 0:
+        return findings.with_columns(reason_code=pl.lit("", pl.String)).head(0)
+    new = findings.join(open_flags, on=["person_id", "reason_code", "scheme_id"],
+                        how="anti", nulls_equal=True)
+    now = clock.now()
+    bulk_insert(VerificationFlag, new.select(
+        "person_id", "scheme_id", "reason_code", "evidence_id",
+        registry_id=pl.lit(registry.pk if registry else None, pl.Int64), detail="detail",
+        raised_at=pl.lit(now), due_on=pl.lit(now.date() + dt.timedelta(days=DEADLINE_DAYS)),
+        state=pl.lit(FlagState.OPEN.value), decided_by_id=pl.lit(None, pl.Int64),
+        decided_at=pl.lit(None, pl.Datetime("us", "UTC")), outcome=pl.lit("")))
+    return new
+
+
+def _counted(new: pl.DataFrame) -> dict[str, int]:
+    return {"flags_raised": new.height,
+            **{f"flags_{code.lower()}": n for code, n in new.group_by("reason_code").len()
+               .sort("reason_code").iter_rows()}}
 
 
 def _deaths(registry: Source) -> pl.DataFrame:
@@ -155,7 +200,8 @@ def flag_decide(*, actor: User | None, flag_id: int, confirm: bool,
         flag.save()
         exited = 0
         if confirm and flag.scheme_id is not None:
-            died = Person.objects.get(pk=flag.evidence_id).date_of_death
+            # A death exits at its date; a duplicate or double dipping from today.
+            died = Person.objects.get(pk=flag.evidence_id).date_of_death or clock.today()
             exited = Enrolment.objects.filter(
                 person_id=flag.person_id, scheme_id=flag.scheme_id,
                 status=EnrolmentStatus.ACTIVE).update(status=EnrolmentStatus.EXITED,

@@ -107,6 +107,8 @@ class PersonIdentity(models.Model):
 class FlagReason(models.TextChoices):
     DECEASED_PAID = "DECEASED_PAID", _("paid for a period after the date of death")
     DECEASED_ENROLLED = "DECEASED_ENROLLED", _("still enrolled after the date of death")
+    DUPLICATE_ENROLMENT = "DUPLICATE_ENROLMENT", _("enrolled twice in one scheme")
+    DOUBLE_DIPPING = "DOUBLE_DIPPING", _("enrolled in two incompatible schemes")
 
 
 class FlagState(models.TextChoices):
@@ -123,9 +125,12 @@ class VerificationFlag(models.Model):
     scheme = models.ForeignKey("schemes.Scheme", on_delete=models.PROTECT, null=True,
                                blank=True, related_name="+")
     reason_code = models.CharField(max_length=20, choices=FlagReason.choices)
-    registry = models.ForeignKey("intake.Source", on_delete=models.PROTECT, related_name="+")
+    registry = models.ForeignKey("intake.Source", on_delete=models.PROTECT, related_name="+",
+                                 null=True, blank=True,
+                                 help_text=_("none for the registry's own checks"))
     evidence = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="+",
-                                 help_text=_("the registry's record"))
+                                 help_text=_("the other record: the registry's, or the "
+                                             "person's other enrolment"))
     detail = models.JSONField(default=dict)
     raised_at = models.DateTimeField()
     due_on = models.DateField()

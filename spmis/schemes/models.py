@@ -101,3 +101,19 @@ class Enrolment(SourcedModel):
                 name="enrolment_ends_after_start",
             ),
         ]
+
+
+class IncompatibleSchemes(models.Model):
+    """Two schemes one person may not receive at the same time (e.g. the social pension is for
+    those without a contributory pension): enrolment in both is *double dipping*."""
+
+    scheme_a = models.ForeignKey(Scheme, on_delete=models.CASCADE, related_name="+")
+    scheme_b = models.ForeignKey(Scheme, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(_("reason"), max_length=300)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scheme_a", "scheme_b"],
+                                               name="incompatible_schemes_once")]
+
+    def __str__(self) -> str:
+        return f"{self.scheme_a_id} x {self.scheme_b_id}"
