@@ -6,6 +6,8 @@ entry fails here, so no door can be added without deciding who may use it.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.authtoken.models import Token
@@ -16,7 +18,7 @@ from spmis.access.policy import ROLE_PERMISSIONS
 from spmis.core import clock
 from spmis.geography.models import Area
 from spmis.intake.models import Source, Submission, SubmissionIssue, SubmissionStatus
-from spmis.linkage.models import Link, LinkageModel, LinkageRun
+from spmis.linkage.models import FlagReason, Link, LinkageModel, LinkageRun, VerificationFlag
 from spmis.registry.models import Person
 from spmis.web.policy import ROUTE_POLICY
 from tests.test_web import logged_in
@@ -59,6 +61,11 @@ def world(country, make_user):
         trained_at=clock.now()), started_at=clock.now())
     inside.link = _link(run, inside, home)
     outside.link = _link(run, outside, away)
+    registry = Source.objects.create(code="CRVS_MATRIX", name="Civil registry",
+                                     institution="Civil registration",
+                                     kind="AUTHORITATIVE_REGISTRY")
+    inside.flag = _flag(registry, inside)
+    outside.flag = _flag(registry, outside)
     return {"inside": inside, "outside": outside, "users": users}
 
 
@@ -85,12 +92,24 @@ def _link(run: LinkageRun, person: Person, area: Area) -> Link:
                                weights={"surname": 4.0, "given_name": -1.0}, state="REVIEW")
 
 
+def _flag(registry: Source, person: Person) -> VerificationFlag:
+    """An open verification flag on ``person``: paid after a death the registry knows of."""
+    enrolment = person.enrolments.order_by("id").first()
+    return VerificationFlag.objects.create(
+        person=person, scheme_id=enrolment.scheme_id, reason_code=FlagReason.DECEASED_PAID,
+        registry=registry, evidence=person, raised_at=clock.now(),
+        due_on=clock.today() + dt.timedelta(days=30),
+        detail={"date_of_death": "2024-01-31", "matched_by": "national_id",
+                "periods_paid_after_death": 2, "amount_minor": 5000, "first_period": "2024-02"})
+
+
 def url_for(name: str, person: Person) -> str:
     submission = person.submission  # set by the world fixture
     args = {
         "web:submission-detail": [submission.pk], "api:submission-detail": [submission.pk],
         "web:submission-errors": [submission.pk, "csv"],
         "web:linkage_review_pair": [person.link.pk],
+        "web:crosscheck-flag": [person.flag.pk],
         "web:person-detail": [person.pk], "api:person-detail": [person.pk],
         "web:household-detail": [person.household_id],
         "api:household-detail": [person.household_id],
@@ -138,6 +157,8 @@ def reveals(name: str, person: Person, body: str) -> bool:
         return person.submission.message in body
     if name == "api:enrolment-list":
         return f'"person":{person.pk},' in body
+    if name.startswith("web:crosscheck"):  # the flag's link (list) or its form (detail)
+        return f"/crosscheck/flags/{person.flag.pk}/" in body
     if name == "api:household-detail":
         return f'"id":{person.household_id},' in body
     if name in ("web:household-detail", "web:person-search"):  # the search echoes its query

@@ -230,3 +230,28 @@ def test_quality_indicators(linked):
     assert {row["age"] for row in quality["open_flags"]} == {"0-7 days"}
     out = CliRunner().invoke(cli, ["linkage", "quality"])
     assert out.exit_code == 0 and "duplicate_record_rate" in out.output
+
+
+@pytest.mark.django_db
+def test_incomes_above_a_means_test_are_flagged(linked):
+    from spmis.linkage.crosscheck import crosscheck_run
+    from spmis.linkage.models import FlagReason, VerificationFlag
+    from spmis.schemes.models import Enrolment
+
+    # Truth from the registry itself: a record whose own identity has a tax record above the
+    # threshold of a scheme it is actively enrolled in.
+    taxed = pl.DataFrame(list(Person.objects.filter(source__code="TAX").values_list(
+        "national_id", "annual_income_minor")), schema=["national_id", "income"], orient="row")
+    enrolled = pl.DataFrame(list(Enrolment.objects.filter(
+        status="ACTIVE", scheme__income_threshold_minor__isnull=False).values_list(
+        "person_id", "person__national_id", "scheme__income_threshold_minor")),
+        schema=["id", "national_id", "threshold"], orient="row")
+    truth = set(enrolled.join(taxed.filter(pl.col("national_id").is_not_null()),
+                              on="national_id").filter(pl.col("income") > pl.col("threshold"))
+                ["id"])
+    assert truth  # inclusion errors exist among the formally employed
+    counts = crosscheck_run(actor=None, registry_code="TAX")
+    flagged = set(VerificationFlag.objects.filter(
+        reason_code=FlagReason.INCOME_ABOVE_THRESHOLD).values_list("person_id", flat=True))
+    assert truth <= flagged
+    assert counts["incomes_in_registry"] == taxed.height

@@ -38,10 +38,10 @@ def test_held_back_districts_are_written_in_three_formats(offices):
     assert 0 < surveyed < held.height
     assert Person.objects.count() == PERSONS - held.height + surveyed
     names = sorted(p.name for p in files.iterdir())
-    assert len([n for n in names if n.endswith(".yaml")]) == 4  # three offices, the CRVS
+    assert len([n for n in names if n.endswith(".yaml")]) == 5  # offices, CRVS, tax
     formats = {}
     for path in files.iterdir():
-        if path.suffix in (".csv", ".xlsx") and not path.name.startswith("CRVS"):
+        if path.suffix in (".csv", ".xlsx") and path.name.startswith("CSW_"):
             parsed = parse_file(path.read_bytes(), filename=path.name)
             formats[path.name.split("_2026")[0]] = (parsed.format, parsed.encoding,
                                                     parsed.delimiter)
@@ -52,9 +52,10 @@ def test_held_back_districts_are_written_in_three_formats(offices):
 def test_ingest_loads_each_office_once_with_errors_reported(offices):
     country, files = offices
     everything = office_files_ingest(actor=None, directory=files)
-    crvs = [s for s in everything if s.source.code == "CRVS"]
-    assert [s.status for s in crvs] == [SubmissionStatus.LOADED]  # the civil registry
-    done = [s for s in everything if s.source.code != "CRVS"]
+    registries = {s.source.code: s.status for s in everything if not s.source.code.startswith(
+        "CSW_")}
+    assert registries == {"CRVS": SubmissionStatus.LOADED, "TAX": SubmissionStatus.LOADED}
+    done = [s for s in everything if s.source.code.startswith("CSW_")]
     assert len(done) == 8  # three months from three offices, one never sent
     assert {s.status for s in done} == {SubmissionStatus.PARTIAL}
     assert all(0 < s.rows_rejected < s.rows_total * 0.02 for s in done)

@@ -77,7 +77,7 @@ CLASSIFICATION: dict[str, dict[str, Clearance]] = {
     "intake.SubmissionIssue": _levels(I="id submission row column rule message", C="value"),
     "schemes.Scheme": _levels(P="id code name managing_institution function guarantee "
                                 "contributory means_tested benefit_nature periodicity "
-                                "legal_basis currency description"),
+                                "legal_basis currency description income_threshold_minor"),
     # Person data: identity is confidential, health (disability) is secret.
     "registry.Household": _levels(I="id source source_ref area registered_on "
                                     "created_by_submission changed_by_submission", C="address"),
@@ -85,7 +85,7 @@ CLASSIFICATION: dict[str, dict[str, Clearance]] = {
         I="id source source_ref sex area household relationship_to_head registered_on "
           "created_by_submission changed_by_submission",
         C="national_id given_name family_name date_of_birth date_of_death",
-        S="disability_level",
+        S="disability_level annual_income_minor",
     ),
     "schemes.Enrolment": _levels(I="id source source_ref person scheme status start_date "
                                    "end_date created_by_submission changed_by_submission"),

@@ -30,7 +30,8 @@ A mapping is versioned data that an MIS officer edits, as YAML or JSON. Example:
 
 Target fields: person_ref, household_ref, national_id, given_name, family_name, sex,
 date_of_birth, date_of_death, area, address, relationship_to_head, disability_level,
-registered_on, scheme, enrolment_status, enrolment_start, period, amount, currency, paid_on.
+registered_on, scheme, enrolment_status, enrolment_start, period, amount, currency, paid_on,
+annual_income (a registry's figure, e.g. from tax records; needs currency and a unit).
 A mapping must give person_ref, sex, date_of_birth, area and given_name or family_name;
 amount needs currency, period and scheme; enrolment_status/enrolment_start need scheme.
 
@@ -48,8 +49,9 @@ Each field spec has exactly one of ``from`` (a column name) or ``constant``, and
 ``date_format``
     strptime format of a date field (default ``%Y-%m-%d``); needs a year and a month.
 ``unit``
-    amount only, required: ``major`` (15.10 USD -> 1510 minor units, using the currency's
-    ISO 4217 exponent, 2 when unknown; exact, never through floats) or ``minor``.
+    amount and annual_income only, required: ``major`` (15.10 USD -> 1510 minor units,
+    using the currency's ISO 4217 exponent, 2 when unknown; exact, never through floats) or
+    ``minor``.
 
 Extensions allow ``from``/``constant``, ``codes``, ``default``, ``strip`` and ``upper``.
 
@@ -95,8 +97,10 @@ TARGET_FIELDS = (
     "person_ref", "household_ref", "national_id", "given_name", "family_name", "sex",
     "date_of_birth", "date_of_death", "area", "address", "relationship_to_head",
     "disability_level", "registered_on", "scheme", "enrolment_status", "enrolment_start",
-    "period", "amount", "currency", "paid_on",
+    "period", "amount", "currency", "paid_on", "annual_income",
 )
+# Money fields, mapped to integer minor units of the row's currency.
+MONEY = {"amount": "amount_minor", "annual_income": "annual_income_minor"}
 REQUIRED = ("person_ref", "sex", "date_of_birth", "area")
 NAMES = ("given_name", "family_name")
 PERSON_FIELDS = ("national_id", "given_name", "family_name", "sex", "date_of_birth",
@@ -118,12 +122,12 @@ MIN_HEAD_AGE = 12
 
 _TYPES: dict[str, pl.DataType] = {
     **{t: pl.String() for t in TARGET_FIELDS}, **{t: pl.Date() for t in DATE_FIELDS},
-    "disability_level": pl.Int8(), "amount": pl.Int64(),
+    "disability_level": pl.Int8(), "amount": pl.Int64(), "annual_income": pl.Int64(),
 }
-# The mapped frame's columns: amount becomes amount_minor (integer minor units).
+# The mapped frame's columns: money fields become *_minor (integer minor units).
 OUTPUT_SCHEMA: dict[str, pl.DataType] = {
     "_row": pl.Int64(),
-    **{("amount_minor" if t == "amount" else t): _TYPES[t] for t in TARGET_FIELDS},
+    **{MONEY.get(t, t): _TYPES[t] for t in TARGET_FIELDS},
     "extension": pl.String(),
 }
 ISSUE_SCHEMA: dict[str, pl.DataType] = {
@@ -344,7 +348,7 @@ def _check_required_fields(targets: set[str], problems: list[str]) -> None:
                             "(map it from a column or give a constant)")
     if not targets & set(NAMES):
         problems.append("fields.given_name: required: map given_name or family_name (or both)")
-    needs = {"amount": ("currency", "period", "scheme"),
+    needs = {"amount": ("currency", "period", "scheme"), "annual_income": ("currency",),
              "enrolment_status": ("scheme",), "enrolment_start": ("scheme",)}
     for target, others in needs.items():
         for other in others:
@@ -438,8 +442,9 @@ def _check_date_format(path: str, target: str, raw: dict[Any, Any]) -> list[str]
 
 
 def _check_unit(path: str, target: str, raw: dict[Any, Any]) -> list[str]:
-    if target != "amount":
-        return [f"{path}.unit: only amount takes a unit"] if "unit" in raw else []
+    if target not in MONEY:
+        return [f"{path}.unit: only amount and annual_income take a unit"] if "unit" in raw \
+            else []
     if raw.get("unit") not in UNITS:
         return [f"{path}.unit: required: 'major' (15.10 means 15 dollars 10 cents) or "
                 "'minor' (1510 means the same)"]
@@ -498,7 +503,7 @@ def _did_you_mean(column: str, columns: list[str]) -> str:
 # --- converting ------------------------------------------------------------------------------
 
 def _out(target: str) -> str:
-    return "amount_minor" if target == "amount" else target
+    return MONEY.get(target, target)
 
 
 def _label(target: str) -> str:
@@ -538,7 +543,7 @@ def _typed(spec: FieldSpec, value: pl.Expr, currency: pl.Expr) -> pl.Expr:
         return pl.when(number.is_between(0, 3)).then(number)
     if target in CODE_LISTS:
         return pl.when(value.is_in(CODE_LISTS[target])).then(value)
-    if target == "amount":
+    if target in MONEY:
         return _amount(value, spec.unit or "minor", _exponent(currency))
     return value
 
@@ -649,7 +654,8 @@ def _conversion_issues(work: pl.DataFrame, specs: dict[str, FieldSpec] | None = 
 
 
 def _spec_for(name: str) -> FieldSpec:
-    target = "amount" if name == "amount_minor" else name.removeprefix("__ext__")
+    by_column = {column: target for target, column in MONEY.items()}
+    target = by_column.get(name, name.removeprefix("__ext__"))
     return FieldSpec(target=target)
 
 
@@ -683,9 +689,9 @@ def _bad_message(spec: FieldSpec) -> tuple[str, str]:
         example = date(1990, 12, 31).strftime(fmt)
         return "date", (f"{_label(target)} is not a date in the form {example} ({fmt}); "
                         f"{fix} or the mapping's date_format")
-    if target == "amount":
+    if target in MONEY:
         example = "15.10" if spec.unit == "major" else "1510"
-        return "number", (f"amount is not a number like {example} ({spec.unit} units, no "
+        return "number", (f"{target} is not a number like {example} ({spec.unit} units, no "
                           f"more decimals than the currency has); {fix} or the mapping's unit")
     if target in CODE_LISTS:
         allowed = ", ".join(CODE_LISTS[target])
@@ -746,6 +752,8 @@ def _date_checks(today: date) -> list[Check]:
     checks.append(("amount_minor", "range", pl.col("amount_minor") < 0,
                    "amount is negative; record payments as zero or more "
                    "(send refunds separately)"))
+    checks.append(("annual_income_minor", "range", pl.col("annual_income_minor") < 0,
+                   "annual income is negative; record zero or more"))
     return checks
 
 

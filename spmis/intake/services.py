@@ -276,6 +276,7 @@ def _upsert_records(submission: Submission, rows: pl.DataFrame) -> dict[str, int
         relationship_to_head=_col(people, "relationship_to_head", ""),
         disability_level=_col(people, "disability_level", 0, pl.Int64),
         registered_on=_col(people, "registered_on", today, pl.Date),
+        annual_income_minor=_col(people, "annual_income_minor", None, pl.Int64),
     )
     persons = count("persons", upsert(Person, frame, scope={"source_id": source_id},
                                       key="source_ref", stamp=stamp, created_stamp=created))

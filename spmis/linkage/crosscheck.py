@@ -1,11 +1,13 @@
 """Cross-checks against authoritative registries: verification flags with reason codes.
 
 A registry (a source of kind AUTHORITATIVE_REGISTRY, loaded through intake like any other) is
-matched to the rest of the registry by identity (linkage) and by national ID; every record of
+matched to the rest of the registry by identity (linkage) and by national ID. Every record of
 a person the civil registry says has died is checked for enrolments still active and
-payments for periods after the death. Each finding becomes a verification flag with a
-deadline, decided by an officer: confirmed (the enrolment is exited at the date of death) or
-dismissed with a reason. All set-wise: frames from a handful of queries, joins in Polars.
+payments for periods after the death; every record of a person whose income (tax records)
+is above a means-tested scheme's threshold, for an active enrolment in that scheme. Each
+finding becomes a verification flag with a deadline, decided by an officer: confirmed (the
+enrolment is exited) or dismissed with a reason. All set-wise: frames from a handful of
+queries, joins in Polars.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from spmis.intake.models import Source, SourceKind
 from spmis.linkage.models import FlagReason, FlagState, PersonIdentity, VerificationFlag
 from spmis.payments.models import BenefitPayment
 from spmis.registry.models import Person
-from spmis.schemes.models import Enrolment, EnrolmentStatus, IncompatibleSchemes
+from spmis.schemes.models import Enrolment, EnrolmentStatus, IncompatibleSchemes, Scheme
 
 DEADLINE_DAYS = 30
 ID_CHUNK = 10_000
@@ -40,13 +42,15 @@ def crosscheck_run(*, actor: User | None, registry_code: str) -> dict[str, int]:
     if registry.kind != SourceKind.AUTHORITATIVE_REGISTRY:
         raise ValidationFailed(f"{registry_code} is not an authoritative registry "
                                f"(its kind is {registry.kind}).")
-    deaths = _deaths(registry)
-    matched = _matched_records(deaths, registry)
-    findings = pl.concat([_paid_after_death(matched), _enrolled_after_death(matched)],
-                         how="diagonal_relaxed")
+    facts = _facts(registry)
+    matched = _matched_records(facts, registry)
+    dead = matched.filter(pl.col("date_of_death").is_not_null())
+    findings = pl.concat([_paid_after_death(dead), _enrolled_after_death(dead),
+                          _income_above_threshold(matched)], how="diagonal_relaxed")
     with transaction.atomic():
         new = _raise(findings, registry)
-        counts = {"deaths_in_registry": deaths.height,
+        counts = {"deaths_in_registry": facts["date_of_death"].count(),
+                  "incomes_in_registry": facts["annual_income_minor"].count(),
                   "records_matched": matched["person_id"].n_unique(),
                   **_counted(new)}
         audit_record(actor=actor, action="crosscheck.run", object_type="source",
@@ -114,28 +118,31 @@ def _counted(new: pl.DataFrame) -> dict[str, int]:
                .sort("reason_code").iter_rows()}}
 
 
-def _deaths(registry: Source) -> pl.DataFrame:
-    rows = Person.objects.filter(source=registry, date_of_death__isnull=False).values_list(
-        "id", "national_id", "date_of_death")
+def _facts(registry: Source) -> pl.DataFrame:
+    """The registry's records that say something: a death, or a yearly income."""
+    rows = Person.objects.filter(source=registry).exclude(
+        date_of_death__isnull=True, annual_income_minor__isnull=True).values_list(
+        "id", "national_id", "date_of_death", "annual_income_minor")
     return pl.DataFrame(list(rows), orient="row", schema={
-        "evidence_id": pl.Int64, "national_id": pl.String, "date_of_death": pl.Date})
+        "evidence_id": pl.Int64, "national_id": pl.String, "date_of_death": pl.Date,
+        "annual_income_minor": pl.Int64})
 
 
-def _matched_records(deaths: pl.DataFrame, registry: Source) -> pl.DataFrame:
-    """Other sources' records of the dead: same identity (linkage) or same national ID."""
+def _matched_records(facts: pl.DataFrame, registry: Source) -> pl.DataFrame:
+    """Other sources' records of the same persons: same identity (linkage) or national ID."""
     identity = pl.DataFrame(list(PersonIdentity.objects.values_list("person_id", "identity")),
                             schema={"person_id": pl.Int64, "identity": pl.Int64}, orient="row")
     others = pl.DataFrame(
         list(Person.objects.exclude(source=registry).values_list("id", "national_id")),
         schema={"person_id": pl.Int64, "national_id": pl.String}, orient="row")
-    by_identity = (deaths.join(identity.rename({"person_id": "evidence_id"}), on="evidence_id")
+    carried = ["person_id", "evidence_id", "date_of_death", "annual_income_minor"]
+    by_identity = (facts.join(identity.rename({"person_id": "evidence_id"}), on="evidence_id")
                    .join(identity, on="identity")
                    .join(others.select("person_id"), on="person_id")
-                   .select("person_id", "evidence_id", "date_of_death",
-                           how=pl.lit("identity")))
-    by_id = (deaths.filter(pl.col("national_id").is_not_null())
+                   .select(*carried, how=pl.lit("identity")))
+    by_id = (facts.filter(pl.col("national_id").is_not_null())
              .join(others, on="national_id")
-             .select("person_id", "evidence_id", "date_of_death", how=pl.lit("national_id")))
+             .select(*carried, how=pl.lit("national_id")))
     return pl.concat([by_identity, by_id]).unique(["person_id"], keep="first",
                                                   maintain_order=True)
 
@@ -175,6 +182,25 @@ def _enrolled_after_death(matched: pl.DataFrame) -> pl.DataFrame:
     return active.join(matched, on="person_id").select(
         "person_id", "scheme_id", "evidence_id",
         reason_code=pl.lit(FlagReason.DECEASED_ENROLLED.value), detail=_detail())
+
+
+def _income_above_threshold(matched: pl.DataFrame) -> pl.DataFrame:
+    earning = matched.filter(pl.col("annual_income_minor").is_not_null())
+    thresholds = pl.DataFrame(
+        list(Scheme.objects.filter(income_threshold_minor__isnull=False).values_list(
+            "id", "income_threshold_minor")),
+        schema={"scheme_id": pl.Int64, "threshold": pl.Int64}, orient="row")
+    active = pl.DataFrame(
+        _for_persons(Enrolment.objects.filter(status=EnrolmentStatus.ACTIVE),
+                     earning["person_id"].to_list(), "person_id", "scheme_id"),
+        schema={"person_id": pl.Int64, "scheme_id": pl.Int64}, orient="row")
+    return (active.join(thresholds, on="scheme_id").join(earning, on="person_id")
+            .filter(pl.col("annual_income_minor") > pl.col("threshold"))
+            .select("person_id", "scheme_id", "evidence_id",
+                    reason_code=pl.lit(FlagReason.INCOME_ABOVE_THRESHOLD.value),
+                    detail=pl.struct(annual_income_minor="annual_income_minor",
+                                     threshold_minor="threshold",
+                                     matched_by="how").struct.json_encode()))
 
 
 def _detail(**extra: str | pl.Expr) -> pl.Expr:

@@ -159,8 +159,15 @@ def _national_id() -> Any:
 
     return CustomComparison(
         output_column_name="national_id",
-        comparison_levels=[cll.NullLevel("national_id"), cll.ExactMatchLevel("national_id"),
-                           cll.DamerauLevenshteinLevel("national_id", 1), cll.ElseLevel()])
+        # m is fixed, not estimated: where registries share IDs, EM otherwise learns that an ID
+        # never differs within a person, and one typo then vetoes a match.
+        comparison_levels=[
+            cll.NullLevel("national_id"),
+            cll.ExactMatchLevel("national_id").configure(m_probability=0.96,
+                                                         fix_m_probability=True),
+            cll.DamerauLevenshteinLevel("national_id", 1).configure(m_probability=0.02,
+                                                                    fix_m_probability=True),
+            cll.ElseLevel().configure(m_probability=0.02, fix_m_probability=True)])
 
 
 def _linker(prepared: Prepared, model: dict[str, Any], spark: Any = None) -> Any:
@@ -239,7 +246,12 @@ def train(prepared: Prepared, *, seed: int = 1,
     pairs = min(5e6, prepared.frame.height * 50.0)
     linker.training.estimate_u_using_random_sampling(max_pairs=pairs, seed=seed)
     if prepared.frame.height >= EM_MIN_RECORDS:
-        for rule in (block_on("date_of_birth"), block_on("surname_ph", "given_ph")):
+        # Within one national ID nearly every pair is a match: the cleanest place to learn
+        # how names, dates and areas differ within a person. Names then teach the rest.
+        em_rules = ([block_on("national_id"), block_on("given_name", "surname")]
+                    if prepared.has_national_id else
+                    [block_on("date_of_birth"), block_on("surname_ph", "given_ph")])
+        for rule in em_rules:
             say("expectation maximisation")
             try:
                 linker.training.estimate_parameters_using_expectation_maximisation(
@@ -249,6 +261,21 @@ def train(prepared: Prepared, *, seed: int = 1,
                 # the comparisons keep their starting m values.
                 say(f"expectation maximisation skipped: {str(exc)[:120]}")
     model: dict[str, Any] = linker.misc.save_model_to_json()
+    return _guarded(model, spec["probability_two_random_records_match"])
+
+
+M_FLOOR = 1e-4
+
+
+def _guarded(model: dict[str, Any], prior: float) -> dict[str, Any]:
+    """Keep the prior estimated from deterministic rules (EM inside one block may drag it to
+    nothing), and floor every m so that no single disagreement (a typo, a wrongly recorded
+    sex) can veto a match by itself: an m of 0 is a weight of minus infinity."""
+    model["probability_two_random_records_match"] = prior
+    for comparison in model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if level.get("m_probability") is not None:
+                level["m_probability"] = max(float(level["m_probability"]), M_FLOOR)
     return model
 
 

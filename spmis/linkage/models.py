@@ -109,6 +109,7 @@ class FlagReason(models.TextChoices):
     DECEASED_ENROLLED = "DECEASED_ENROLLED", _("still enrolled after the date of death")
     DUPLICATE_ENROLMENT = "DUPLICATE_ENROLMENT", _("enrolled twice in one scheme")
     DOUBLE_DIPPING = "DOUBLE_DIPPING", _("enrolled in two incompatible schemes")
+    INCOME_ABOVE_THRESHOLD = "INCOME_ABOVE_THRESHOLD", _("income above the scheme's threshold")
 
 
 class FlagState(models.TextChoices):
@@ -124,7 +125,7 @@ class VerificationFlag(models.Model):
     person = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="+")
     scheme = models.ForeignKey("schemes.Scheme", on_delete=models.PROTECT, null=True,
                                blank=True, related_name="+")
-    reason_code = models.CharField(max_length=20, choices=FlagReason.choices)
+    reason_code = models.CharField(max_length=24, choices=FlagReason.choices)
     registry = models.ForeignKey("intake.Source", on_delete=models.PROTECT, related_name="+",
                                  null=True, blank=True,
                                  help_text=_("none for the registry's own checks"))

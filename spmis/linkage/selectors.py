@@ -1,15 +1,22 @@
 """Reads of linkage pairs for clerical review: only pairs whose two records are both inside
-the reviewer's scope for registering persons. Every read leaves an audit trace."""
+the reviewer's scope for registering persons; and of the verification flags an authoritative
+registry raised, only those whose person is inside that scope. Every read leaves an audit
+trace."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
 
 from spmis.access.models import User
 from spmis.access.policy import Permission
 from spmis.audit.services import audit_record
+from spmis.core import clock
 from spmis.core.errors import NotFound
-from spmis.linkage.models import Link, LinkState
+from spmis.geography.selectors import area_get, area_ids_within
+from spmis.linkage.models import FlagReason, FlagState, Link, LinkState, VerificationFlag
 from spmis.registry.selectors import persons_in_scope_for
 
 REVIEW_PERMISSION = Permission.REGISTER_PERSONS
@@ -42,3 +49,75 @@ def link_get_for_user(*, user: User, link_id: int) -> Link:
     audit_record(actor=user, action="linkage.view", object_type="link", object_id=link.pk,
                  area_code=link.person_l.area.code)
     return link
+
+
+def _flags_in_scope(user: User) -> QuerySet[VerificationFlag]:
+    persons = persons_in_scope_for(user=user, permission=REVIEW_PERMISSION)
+    return VerificationFlag.objects.filter(person__in=persons).select_related(
+        "person__area", "person__source", "evidence__area", "evidence__source", "scheme",
+        "registry", "decided_by")
+
+
+def _in_area(flags: QuerySet[VerificationFlag], area_code: str) -> QuerySet[VerificationFlag]:
+    """Flags whose person lives in the subtree of the area with P-code ``area_code`` (an
+    unknown code matches nothing)."""
+    area_code = area_code.replace("\x00", "").strip()
+    if not area_code:
+        return flags
+    area = area_get(code=area_code)
+    if area is None:
+        return flags.none()
+    return flags.filter(person__area__in=area_ids_within(paths=[area.path]))
+
+
+def flag_list_for_user(*, user: User, state: str = FlagState.OPEN, reason: str = "",
+                       area_code: str = "") -> QuerySet[VerificationFlag]:
+    """Flags in ``state`` (and of ``reason``, and in the area subtree of ``area_code``, when
+    given) whose person the user may register, the earliest deadline first."""
+    if state not in FlagState.values:
+        raise NotFound(f"No flag state {state!r}.")
+    if reason and reason not in FlagReason.values:
+        raise NotFound(f"No flag reason {reason!r}.")
+    audit_record(actor=user, action="crosscheck.flag_list", object_type="verification_flag",
+                 area_code=area_code.strip()[:32],
+                 detail={"state": state, "reason": reason, "area": bool(area_code.strip())})
+    flags = _in_area(_flags_in_scope(user).filter(state=state), area_code)
+    if reason:
+        flags = flags.filter(reason_code=reason)
+    return flags.order_by("due_on", "id")
+
+
+@dataclass(frozen=True)
+class FlagSummary:
+    """Open flags in scope: how many of each reason (every reason listed, zeros included),
+    and how many are past their deadline."""
+
+    by_reason: list[tuple[str, str, int]]  # (code, label, count)
+    total: int
+    overdue: int
+
+
+def flag_summary_for_user(*, user: User, area_code: str = "",
+                          today: dt.date | None = None) -> FlagSummary:
+    """Counts only (no personal data): unaudited, like the other counts."""
+    today = today or clock.today()
+    open_flags = _in_area(_flags_in_scope(user).filter(state=FlagState.OPEN), area_code)
+    counts = open_flags.aggregate(
+        total=Count("id"), overdue=Count("id", filter=Q(due_on__lt=today)),
+        **{f"r_{code}": Count("id", filter=Q(reason_code=code)) for code in FlagReason.values})
+    return FlagSummary(
+        by_reason=[(code, str(label), counts[f"r_{code}"]) for code, label in FlagReason.choices],
+        total=counts["total"], overdue=counts["overdue"])
+
+
+def flag_get_for_user(*, user: User, flag_id: int) -> VerificationFlag:
+    """One flag, if its person is in scope; else (logged) not found."""
+    flag = _flags_in_scope(user).filter(pk=flag_id).first()
+    if flag is None:
+        audit_record(actor=user, action="crosscheck.view_refused",
+                     object_type="verification_flag", object_id=flag_id,
+                     detail={"exists": VerificationFlag.objects.filter(pk=flag_id).exists()})
+        raise NotFound("No such verification flag.")
+    audit_record(actor=user, action="crosscheck.view", object_type="verification_flag",
+                 object_id=flag.pk, area_code=flag.person.area.code)
+    return flag

@@ -93,6 +93,8 @@ class Person(SourcedModel):
         default=DisabilityLevel.NO_DIFFICULTY,
     )
     registered_on = models.DateField(_("registered on"))
+    # A registry's figure (e.g. tax records), in minor units of the country's currency.
+    annual_income_minor = models.BigIntegerField(_("annual income"), null=True, blank=True)
 
     class Meta:
         constraints = [

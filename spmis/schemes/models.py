@@ -63,6 +63,9 @@ class Scheme(models.Model):
     legal_basis = models.CharField(_("legal basis"), max_length=300, blank=True)
     currency = models.CharField(_("currency"), max_length=3, blank=True)
     description = models.TextField(_("description"), blank=True)
+    # Means test: yearly income (minor units) above which a person is not eligible.
+    income_threshold_minor = models.BigIntegerField(_("income threshold (yearly)"), null=True,
+                                                    blank=True)
 
     class Meta:
         ordering = ["code"]

@@ -39,12 +39,13 @@ class SchemeSpec:
     legal_basis: str
     monthly_amount_minor: int  # 0 for schemes that pay no cash
     description: str
+    income_threshold_minor: int | None = None  # yearly, for the means test
 
 
 SCHEMES = [
     SchemeSpec("CHILD_GRANT", "Child Support Grant", "Ministry of Social Welfare", "FAMILY_CHILD",
                "CHILDREN", False, True, "CASH", "MONTHLY", "Social Assistance Act 2015, s. 12",
-               1500, "Monthly cash grant for children under 18 in poor households."),
+               1500, "Monthly cash grant for children under 18 in poor households.", 300_000),
     SchemeSpec("SOCIAL_PENSION", "Universal Social Pension", "Ministry of Social Welfare",
                "OLD_AGE", "OLD_AGE", False, False, "CASH", "MONTHLY",
                "Social Pension Decree 2017", 2500,
@@ -60,14 +61,15 @@ SCHEMES = [
     SchemeSpec("PUBLIC_WORKS", "Rural Public Works Programme", "Ministry of Rural Development",
                "UNEMPLOYMENT", "WORKING_AGE", False, True, "CASH", "SEASONAL",
                "Rural Employment Guarantee Regulation 2018", 4000,
-               "Paid work for one adult of poor rural households in the lean season (Jan-Apr)."),
+               "Paid work for one adult of poor rural households in the lean season (Jan-Apr).",
+               300_000),
     SchemeSpec("MATERNITY", "Maternity Cash Benefit", "National Social Security Fund",
                "MATERNITY", "WORKING_AGE", True, False, "CASH", "MONTHLY",
                "Social Security Law 2002, Part VIII", 9000,
                "Cash benefit for insured women for six months after giving birth."),
     SchemeSpec("HEALTH_EQUITY", "Health Equity Fund", "Ministry of Health", "HEALTH", "HEALTH",
                False, True, "SERVICE", "CONTINUOUS", "Health Financing Decree 2016", 0,
-               "Free essential health care for all members of poor households."),
+               "Free essential health care for all members of poor households.", 300_000),
     SchemeSpec("NHI", "National Health Insurance", "National Social Security Fund", "HEALTH",
                "HEALTH", True, False, "SERVICE", "CONTINUOUS", "Health Insurance Law 2020", 0,
                "Contributory health insurance for formal workers and their households."),

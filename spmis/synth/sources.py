@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from spmis.core.periods import add_months, month_start
@@ -185,10 +186,15 @@ def write_office_files(country: Country, held: HeldBack, directory: Path, *,
     sources.append({"code": CIVIL_REGISTRY, "name": "Civil registration and vital statistics",
                     "area": None, "mapping": f"{CIVIL_REGISTRY}.yaml",
                     "kind": "AUTHORITATIVE_REGISTRY", "schedule": "ANNUAL"})
+    sources.append({"code": TAX_REGISTRY, "name": "Revenue authority: declared incomes",
+                    "area": None, "mapping": f"{TAX_REGISTRY}.yaml",
+                    "kind": "AUTHORITATIVE_REGISTRY", "schedule": "ANNUAL"})
+    registries = [write_civil_registry(everyone, directory, now=now),
+                  write_tax_registry(everyone, directory, seed=country.seed, now=now)]
     manifest = {"sources": sources, "deadline_days": DEADLINE_DAYS,
                 "files": [{"source": f.source, "period": f"{f.period:%Y-%m}",
                            "file": f.path.name, "received_at": f.received_at.isoformat()}
-                          for f in files] + [write_civil_registry(everyone, directory, now=now)]}
+                          for f in files] + registries}
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return files
 
@@ -229,6 +235,54 @@ def write_civil_registry(country: Country, directory: Path, *,
     sent = min(dt.datetime.combine(add_months(period, 1) + dt.timedelta(days=4), dt.time(9),
                                    tzinfo=now.tzinfo), now)
     return {"source": CIVIL_REGISTRY, "period": f"{period:%Y-%m}", "file": name,
+            "received_at": sent.isoformat()}
+
+
+TAX_REGISTRY = "TAX"
+TAX_MAPPING = """version: 1
+source: TAX
+record: beneficiary
+fields:
+  person_ref: {from: "TIN"}
+  national_id: {from: "NIN"}
+  given_name: {from: "First name"}
+  family_name: {from: "Last name"}
+  sex: {from: "Sex", codes: {"MALE": "M", "FEMALE": "F"}, upper: true}
+  date_of_birth: {from: "Birth date", date_format: "%d.%m.%Y"}
+  area: {from: "Residence"}
+  annual_income: {from: "Declared income", unit: major}
+  currency: {constant: USD}
+"""
+
+
+def write_tax_registry(country: Country, directory: Path, *, seed: int,
+                       now: dt.datetime) -> dict[str, str]:
+    """Yearly declared incomes of the formally employed (the tax authority's file): most
+    above the means tests' thresholds, lower for those in poor households."""
+    truth = country.truth["persons"].filter("formal", pl.col("age").is_between(18, 64))
+    rng = np.random.default_rng(seed)
+    median = np.where(truth["poor"].to_numpy(), 1_800_00, 9_000_00)
+    income = (median * rng.lognormal(0, 0.35, truth.height)).round().astype(np.int64)
+    workers = country.persons.join(truth.select(id="person_id"), on="id").filter(
+        pl.col("date_of_death").is_null()).join(
+        country.areas.select(area_id="id", area="code"), on="area_id").join(
+        pl.DataFrame({"id": truth["person_id"], "income": income}), on="id")
+    out = workers.select(
+        pl.col("source_ref").str.replace("^P", "T").alias("TIN"),
+        pl.col("national_id").alias("NIN"), pl.col("given_name").alias("First name"),
+        pl.col("family_name").alias("Last name"),
+        pl.col("sex").replace_strict({"M": "MALE", "F": "FEMALE"}).alias("Sex"),
+        pl.col("date_of_birth").dt.strftime("%d.%m.%Y").alias("Birth date"),
+        pl.col("area").alias("Residence"),
+        ((pl.col("income") // 100).cast(pl.String) + "."
+         + (pl.col("income") % 100).cast(pl.String).str.zfill(2)).alias("Declared income"))
+    period = month_start(country.as_of)
+    name = f"{TAX_REGISTRY}_{period:%Y-%m}.csv"
+    out.write_csv(directory / name, separator="|")
+    (directory / f"{TAX_REGISTRY}.yaml").write_text(TAX_MAPPING, encoding="utf-8")
+    sent = min(dt.datetime.combine(add_months(period, 1) + dt.timedelta(days=6), dt.time(11),
+                                   tzinfo=now.tzinfo), now)
+    return {"source": TAX_REGISTRY, "period": f"{period:%Y-%m}", "file": name,
             "received_at": sent.isoformat()}
 
 

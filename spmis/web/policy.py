@@ -55,4 +55,6 @@ ROUTE_POLICY: dict[str, RoutePolicy] = {
     "api:submission-detail": RoutePolicy("object", P.VIEW_COVERAGE),
     "web:linkage_review": RoutePolicy("scoped", P.REGISTER_PERSONS),
     "web:linkage_review_pair": RoutePolicy("object", P.REGISTER_PERSONS),
+    "web:crosscheck-flags": RoutePolicy("scoped", P.REGISTER_PERSONS),
+    "web:crosscheck-flag": RoutePolicy("object", P.REGISTER_PERSONS),
 }

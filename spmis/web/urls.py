@@ -1,7 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from spmis.web import aggregate_views, intake_views, linkage_views, submission_views, views
+from spmis.web import (
+    aggregate_views,
+    crosscheck_views,
+    intake_views,
+    linkage_views,
+    submission_views,
+    views,
+)
 from spmis.web import auth_views as login_views
 
 app_name = "web"
@@ -28,4 +35,6 @@ urlpatterns = [
     path("intake/aggregates/", aggregate_views.aggregate_entry, name="aggregate-entry"),
     path("linkage/review/", linkage_views.review_list, name="linkage_review"),
     path("linkage/review/<int:link_id>/", linkage_views.review_pair, name="linkage_review_pair"),
+    path("crosscheck/flags/", crosscheck_views.flag_list, name="crosscheck-flags"),
+    path("crosscheck/flags/<int:flag_id>/", crosscheck_views.flag_detail, name="crosscheck-flag"),
 ]

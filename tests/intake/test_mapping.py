@@ -188,7 +188,8 @@ def test_unreadable_text(text: str, expected: str) -> None:
      "fields.date_of_birth.date_format: '%d/%m' is not a date format with a year and a month"),
     (with_fields(date_of_birth='{from: "DOB", date_format: "%Y-%m-%Q"}'),
      "fields.date_of_birth.date_format: '%Y-%m-%Q' is not a date format"),
-    (with_fields(sex='{from: "Sex", unit: "major"}'), "fields.sex.unit: only amount takes a unit"),
+    (with_fields(sex='{from: "Sex", unit: "major"}'),
+     "fields.sex.unit: only amount and annual_income take a unit"),
     (with_fields(amount='{from: "Paid"}', currency='{constant: "USD"}',
                  period='{from: "M"}', scheme='{constant: "S"}'),
      "fields.amount.unit: required: 'major' (15.10 means 15 dollars 10 cents) or 'minor'"),
@@ -259,7 +260,8 @@ def test_clean_row_maps_to_typed_columns_without_issues() -> None:
         "address": None, "relationship_to_head": "HEAD", "disability_level": 0,
         "registered_on": None, "scheme": "CHILD_GRANT", "enrolment_status": "ACTIVE",
         "enrolment_start": date(2024, 1, 1), "period": date(2025, 5, 1), "amount_minor": 1500,
-        "currency": "USD", "paid_on": None, "extension": '{"school_grade":"4"}',
+        "currency": "USD", "paid_on": None, "annual_income_minor": None,
+        "extension": '{"school_grade":"4"}',
     }
 
 
