@@ -137,15 +137,18 @@ def _ingest_office_files(directory: Path, *, link: bool = False) -> None:
         click.echo(f"{done.pk}\t{done.source.code}\t{done.period:%Y-%m}\t{done.status}\t"
                    f"rows={done.rows_total} rejected={done.rows_rejected}")
     if link:
-        from spmis.linkage.crosscheck import crosscheck_run
+        from spmis.linkage.crosscheck import crosscheck_internal, crosscheck_run
         from spmis.linkage.services import linkage_run
-        from spmis.synth.sources import CIVIL_REGISTRY
+        from spmis.synth.sources import CIVIL_REGISTRY, TAX_REGISTRY
 
         click.echo("Linking records into persons ...", err=True)
         run = linkage_run(actor=None)
         click.echo(" ".join(f"{k}={v}" for k, v in run.counts.items()), err=True)
-        flags = crosscheck_run(actor=None, registry_code=CIVIL_REGISTRY)
-        click.echo(" ".join(f"{k}={v}" for k, v in flags.items()), err=True)
+        for registry in (CIVIL_REGISTRY, TAX_REGISTRY):
+            flags = crosscheck_run(actor=None, registry_code=registry)
+            click.echo(f"{registry}: " + " ".join(f"{k}={v}" for k, v in flags.items()), err=True)
+        flags = crosscheck_internal(actor=None)
+        click.echo("internal: " + " ".join(f"{k}={v}" for k, v in flags.items()), err=True)
 
 
 def _synthesise(*, persons: int, seed: int, as_of: dt.datetime | None, months: int,

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from django.db import transaction
+from django.db import connection, transaction
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -31,19 +31,29 @@ from spmis.registry.models import Person
 
 Progress = Callable[[str], None]
 DECIDED = (LinkState.MATCH, LinkState.NON_MATCH, LinkState.UNSURE)
+ID_CHUNK = 10_000  # SQLite limits the parameters of one statement
+
+
+RECORDS_SQL = """
+SELECT p.id, p.given_name, p.family_name, CAST(p.date_of_birth AS TEXT), p.sex, p.area_id,
+       p.national_id, h.address
+FROM registry_person p LEFT JOIN registry_household h ON h.id = p.household_id
+"""
 
 
 def registry_records(*, source: Source | None = None) -> pl.DataFrame:
-    """Person records in the shape the engine reads (one query, no per-person work)."""
-    rows = Person.objects.all() if source is None else Person.objects.filter(source=source)
-    values = rows.values_list("id", "given_name", "family_name", "date_of_birth", "sex",
-                              "area_id", "national_id", "household__address")
-    frame = pl.DataFrame(list(values), orient="row", schema={
+    """Person records in the shape the engine reads: one query straight into a frame."""
+    sql, params = RECORDS_SQL, []
+    if source is not None:
+        sql, params = sql + " WHERE p.source_id = %s", [source.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    frame = pl.DataFrame(rows, orient="row", schema={
         "id": pl.Int64, "given_name": pl.String, "surname": pl.String,
-        "date_of_birth": pl.Date, "sex": pl.String, "area": pl.Int64,
+        "date_of_birth": pl.String, "sex": pl.String, "area": pl.Int64,
         "national_id": pl.String, "address": pl.String})
-    return frame.with_columns(pl.col("date_of_birth").dt.strftime("%Y-%m-%d"),
-                              pl.col("id", "area").cast(pl.String))
+    return frame.with_columns(pl.col("id", "area").cast(pl.String))
 
 
 def model_train(*, actor: User | None, prepared: engine.Prepared,
@@ -89,7 +99,8 @@ def linkage_run(*, actor: User | None, source_code: str | None = None, retrain: 
         say("storing links")
         stored = _store_links(run, model, pairs, source)
         say("deriving identities")
-        identities = identities_derive(run=run)
+        identities = identities_derive(run=run, persons=records.select(
+            pl.col("id").cast(pl.Int64), "national_id") if source is None else None)
         run.counts = {"records": records.height, "pairs_scored": pairs.height, **stored,
                       **identities}
         run.finished_at = clock.now()
@@ -130,11 +141,14 @@ def _ids() -> list[pl.Expr]:
     return [pl.col("id_l").cast(pl.Int64), pl.col("id_r").cast(pl.Int64)]
 
 
-def identities_derive(*, run: LinkageRun | None = None) -> dict[str, int]:
+def identities_derive(*, run: LinkageRun | None = None,
+                      persons: pl.DataFrame | None = None) -> dict[str, int]:
     """Connected components of (same national ID) + automatic and confirmed links, without
-    the pairs a reviewer refused. Each identity is named by its lowest person record id."""
-    persons = pl.DataFrame(list(Person.objects.values_list("id", "national_id")),
-                           schema={"id": pl.Int64, "national_id": pl.String}, orient="row")
+    the pairs a reviewer refused. Each identity is named by its lowest person record id.
+    ``persons`` (id, national_id of every record) saves reading them again."""
+    if persons is None:
+        persons = pl.DataFrame(list(Person.objects.values_list("id", "national_id")),
+                               schema={"id": pl.Int64, "national_id": pl.String}, orient="row")
     by_id = persons.filter(pl.col("national_id").is_not_null()).with_columns(
         first=pl.col("id").min().over("national_id")).filter(pl.col("id") != pl.col("first"))
     id_edges = by_id.select(a="first", b="id")
@@ -148,10 +162,8 @@ def identities_derive(*, run: LinkageRun | None = None) -> dict[str, int]:
     edges = pl.concat([id_edges, links]).join(refused, on=["a", "b"], how="anti")
     labels = _components(persons["id"], edges)
     frame = pl.DataFrame({"person_id": persons["id"], "label": labels}).with_columns(
-        identity=pl.col("person_id").min().over("label"),
-        run_id=pl.lit(run.pk if run else None, pl.Int64))
-    PersonIdentity.objects.all().delete()
-    bulk_insert(PersonIdentity, frame.select("person_id", "identity", "run_id"))
+        identity=pl.col("person_id").min().over("label"))
+    _write_identities(frame.select("person_id", "identity"), run)
     sizes = frame.group_by("identity").len()
     conflicts = refused.join(frame.select(a="person_id", ia="identity"), on="a").join(
         frame.select(b="person_id", ib="identity"), on="b").filter(pl.col("ia") == pl.col("ib"))
@@ -159,6 +171,27 @@ def identities_derive(*, run: LinkageRun | None = None) -> dict[str, int]:
             "identities_with_several_records": sizes.filter(pl.col("len") > 1).height,
             "records_in_shared_identities": int(sizes.filter(pl.col("len") > 1)["len"].sum()),
             "refused_pairs_still_joined": conflicts.height}
+
+
+def _write_identities(new: pl.DataFrame, run: LinkageRun | None) -> None:
+    """Rewrite only the records whose identity changed (usually a handful)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT person_id, identity FROM linkage_personidentity")
+        old = pl.DataFrame(cursor.fetchall(), orient="row",
+                           schema={"person_id": pl.Int64, "identity": pl.Int64})
+        changed = new.join(old, on=["person_id", "identity"], how="anti")
+        gone = old.join(new, on="person_id", how="anti")["person_id"].to_list()
+        stale = [*changed["person_id"].to_list(), *gone]
+        if len(stale) > old.height // 2:
+            cursor.execute("DELETE FROM linkage_personidentity")
+            changed = new
+        else:
+            for start in range(0, len(stale), ID_CHUNK):
+                chunk = stale[start:start + ID_CHUNK]
+                cursor.execute("DELETE FROM linkage_personidentity WHERE person_id IN ("
+                               + ", ".join(["%s"] * len(chunk)) + ")", chunk)
+    bulk_insert(PersonIdentity, changed.with_columns(
+        run_id=pl.lit(run.pk if run else None, pl.Int64)))
 
 
 def _components(ids: pl.Series, edges: pl.DataFrame) -> np.ndarray:
