@@ -51,9 +51,13 @@ def main() -> None:
     t0 = time.perf_counter()
     trained = linkage_run(actor=None, retrain=True)
     train_seconds = time.perf_counter() - t0
+    marks: list[tuple[str, float]] = []
     t0 = time.perf_counter()
-    run = linkage_run(actor=None)  # end to end with the saved model
+    run = linkage_run(actor=None,  # end to end with the saved model
+                      progress=lambda step: marks.append((step, time.perf_counter())))
     seconds = time.perf_counter() - t0
+    marks.append(("done", time.perf_counter()))
+    steps = {step: round(marks[i + 1][1] - at, 2) for i, (step, at) in enumerate(marks[:-1])}
     # The yardstick: bare splink scoring the same prepared records with the same model.
     from splink import DuckDBAPI, Linker
 
@@ -85,6 +89,7 @@ def main() -> None:
         "records_per_second": round(run.counts["records"] / seconds),
         "bare_splink_seconds": round(bare_seconds, 2), "bare_splink_pairs": bare_rows,
         "ratio_to_bare_splink": round(seconds / bare_seconds, 2),
+        "run_steps_seconds": steps,
         "counts": run.counts,
         "cluster_pair_precision": round(hit / len(found), 4) if found else None,
         "cluster_pair_recall": round(hit / len(truth), 4) if truth else None,

@@ -255,3 +255,19 @@ def test_incomes_above_a_means_test_are_flagged(linked):
         reason_code=FlagReason.INCOME_ABOVE_THRESHOLD).values_list("person_id", flat=True))
     assert truth <= flagged
     assert counts["incomes_in_registry"] == taxed.height
+
+
+@pytest.mark.django_db
+def test_reviewers_labels_re_estimate_the_model(linked):
+    from spmis.linkage.models import LinkageModel
+
+    ids = list(Link.objects.filter(state=LinkState.AUTO).order_by("id")
+               .values_list("id", flat=True)[:25])
+    Link.objects.filter(id__in=ids).update(state=LinkState.MATCH)
+    again = linkage_run(actor=None, retrain=True)
+    assert again.model.version == 2
+    event = AuditEvent.objects.filter(action="linkage.model_train").order_by("-seq").first()
+    assert event.detail["confirmed_matches"] == 25
+    first = LinkageModel.objects.get(version=1).spec
+    assert first["comparisons"] != again.model.spec["comparisons"]  # m learnt from labels
+    assert Link.objects.filter(id__in=ids, state=LinkState.MATCH).count() == 25

@@ -81,16 +81,18 @@ def _clean(column: str) -> pl.Expr:
     return pl.when(text != "").then(text).alias(column)
 
 
+_SOUNDEX = {**dict.fromkeys("bfpv", "1"), **dict.fromkeys("cgjkqsxz", "2"),
+            **dict.fromkeys("dt", "3"), "l": "4", **dict.fromkeys("mn", "5"), "r": "6",
+            **dict.fromkeys("hw", ""), **dict.fromkeys("aeiouy", "0")}
+
+
 def phonetic(name: pl.Expr) -> pl.Expr:
     """A Soundex-style key, set-wise: the first letter, then up to three consonant classes."""
     letters = name.str.to_lowercase().str.replace_all(r"[^a-z]", "")
-    digits = letters.str.slice(1)
-    for pattern, code in (("[bfpv]", "1"), ("[cgjkqsxz]", "2"), ("[dt]", "3"), ("l", "4"),
-                          ("[mn]", "5"), ("r", "6"), ("[hw]", ""), ("[aeiouy]", "0")):
-        digits = digits.str.replace_all(pattern, code)
+    digits = letters.str.slice(1).str.replace_many(list(_SOUNDEX), list(_SOUNDEX.values()))
     for code in "123456":
         digits = digits.str.replace_all(f"{code}+", code)
-    key = letters.str.slice(0, 1) + digits.str.replace_all("0", "").str.slice(0, 3)
+    key = letters.str.slice(0, 1) + digits.str.replace_all("0", "", literal=True).str.slice(0, 3)
     return pl.when(letters != "").then(key.str.pad_end(4, "0"))
 
 
@@ -219,9 +221,15 @@ def for_dialect(model: dict[str, Any], dialect: str) -> dict[str, Any]:
     return copy
 
 
-def train(prepared: Prepared, *, seed: int = 1,
-          progress: Progress | None = None) -> dict[str, Any]:
-    """Estimate the model on these records; returns the trained splink settings (JSON)."""
+MIN_LABELS = 20  # confirmed matches needed before they may re-estimate m
+
+
+def train(prepared: Prepared, *, seed: int = 1, progress: Progress | None = None,
+          matches: pl.DataFrame | None = None) -> dict[str, Any]:
+    """Estimate the model on these records; returns the trained splink settings (JSON).
+
+    ``matches`` (``id_l, id_r``: pairs reviewers confirmed) re-estimate m after EM when
+    there are at least ``MIN_LABELS`` of them: the reviewers' labels teach the model."""
     from splink import block_on
 
     say = progress or (lambda _: None)
@@ -260,6 +268,13 @@ def train(prepared: Prepared, *, seed: int = 1,
                 # Too few matches inside the blocks to estimate m (e.g. no duplicates at all):
                 # the comparisons keep their starting m values.
                 say(f"expectation maximisation skipped: {str(exc)[:120]}")
+    if matches is not None and matches.height >= MIN_LABELS:
+        say(f"estimating m from {matches.height} confirmed matches")
+        labels = linker.table_management.register_table(
+            matches.select(unique_id_l=pl.col("id_l").cast(pl.String),
+                           unique_id_r=pl.col("id_r").cast(pl.String)).to_arrow(),
+            "spmis_confirmed_matches", overwrite=True)
+        linker.training.estimate_m_from_pairwise_labels(labels)
     model: dict[str, Any] = linker.misc.save_model_to_json()
     return _guarded(model, spec["probability_two_random_records_match"])
 

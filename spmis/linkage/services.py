@@ -58,7 +58,13 @@ def registry_records(*, source: Source | None = None) -> pl.DataFrame:
 
 def model_train(*, actor: User | None, prepared: engine.Prepared,
                 progress: Progress | None = None) -> LinkageModel:
-    spec = engine.train(prepared, progress=progress)
+    confirmed = pl.DataFrame(
+        list(Link.objects.filter(state=LinkState.MATCH).values_list("person_l_id",
+                                                                    "person_r_id")),
+        schema={"id_l": pl.Int64, "id_r": pl.Int64}, orient="row")
+    ids = prepared.frame["unique_id"].cast(pl.Int64).implode()
+    confirmed = confirmed.filter(pl.col("id_l").is_in(ids) & pl.col("id_r").is_in(ids))
+    spec = engine.train(prepared, progress=progress, matches=confirmed)
     with transaction.atomic():
         last = LinkageModel.objects.order_by("-version").first()
         model = LinkageModel.objects.create(
@@ -67,7 +73,8 @@ def model_train(*, actor: User | None, prepared: engine.Prepared,
             records=prepared.frame.height, trained_at=clock.now(), trained_by=actor)
         audit_record(actor=actor, action="linkage.model_train", object_type="linkage_model",
                      object_id=model.pk, detail={"version": model.version,
-                                                 "records": model.records})
+                                                 "records": model.records,
+                                                 "confirmed_matches": confirmed.height})
     return model
 
 
@@ -83,6 +90,7 @@ def linkage_run(*, actor: User | None, source_code: str | None = None, retrain: 
             raise NotFound(f"No source with code {source_code!r}.")
     say("reading person records")
     records = registry_records(source=source)
+    say("preparing records")
     try:
         prepared = engine.prepare(records)
     except engine.LinkageError as exc:
