@@ -271,3 +271,28 @@ def test_reviewers_labels_re_estimate_the_model(linked):
     first = LinkageModel.objects.get(version=1).spec
     assert first["comparisons"] != again.model.spec["comparisons"]  # m learnt from labels
     assert Link.objects.filter(id__in=ids, state=LinkState.MATCH).count() == 25
+
+
+@pytest.mark.django_db
+def test_with_maker_checker_a_decision_waits_for_an_approver(linked, make_user, settings):
+    from spmis.access.services import SeparationOfDuties
+    from spmis.linkage.services import link_decision_check
+
+    settings.SPMIS_LINKAGE_CHECKER = True
+    reviewer = make_user("REGISTRAR", area="XY")
+    approver = make_user("APPROVER", area="XY")
+    before = dict(PersonIdentity.objects.values_list("person_id", "identity"))
+    link = Link.objects.filter(state=LinkState.AUTO).order_by("id").first()
+    waiting = link_decide(actor=reviewer, link_id=link.pk, decision="NON_MATCH",
+                          reason="different fathers' names")
+    assert (waiting.state, waiting.pending_state) == (LinkState.AUTO, LinkState.NON_MATCH)
+    assert dict(PersonIdentity.objects.values_list("person_id", "identity")) == before
+    with pytest.raises(SeparationOfDuties):
+        link_decision_check(checker=reviewer, link_id=link.pk, approve=True)
+    out = CliRunner().invoke(cli, ["linkage", "approve", str(link.pk), "--as",
+                                   approver.username])
+    assert out.exit_code == 0, out.output
+    link.refresh_from_db()
+    assert link.state == LinkState.NON_MATCH and link.decided_by == reviewer
+    after = dict(PersonIdentity.objects.values_list("person_id", "identity"))
+    assert after[link.person_l_id] != after[link.person_r_id]

@@ -99,6 +99,8 @@ AUTHENTICATION_BACKENDS = ["spmis.access.auth.LockoutBackend"]
 SPMIS_LOGIN_MAX_FAILURES = 5  # consecutive failed passwords or codes before the account locks
 SPMIS_LOGIN_LOCK_MINUTES = 15
 SPMIS_REQUIRE_MFA = env.get_bool("SPMIS_REQUIRE_MFA", default=True)
+# Maker-checker on clerical review decisions: an approver confirms each one.
+SPMIS_LINKAGE_CHECKER = env.get_bool("SPMIS_LINKAGE_CHECKER", default=False)
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:login"

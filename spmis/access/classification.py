@@ -52,8 +52,10 @@ CLASSIFICATION: dict[str, dict[str, Clearance]] = {
     "linkage.LinkageModel": _levels(I="id version spec upper lower records trained_at "
                                       "trained_by"),
     "linkage.LinkageRun": _levels(I="id model source started_at finished_at actor counts"),
-    "linkage.Link": _levels(I="id run match_probability match_weight state decided_at",
-                            C="person_l person_r weights decided_by reason"),
+    "linkage.Link": _levels(I="id run match_probability match_weight state decided_at "
+                              "pending_state request",
+                            C="person_l person_r weights decided_by reason pending_reason "
+                              "pending_by"),
     "schemes.IncompatibleSchemes": _levels(P="id scheme_a scheme_b reason"),
     "linkage.PersonIdentity": _levels(C="person identity run"),
     "linkage.VerificationFlag": _levels(I="id reason_code registry raised_at due_on state "

@@ -114,6 +114,26 @@ def decide(link_id: int, decision: str, reason: str, username: str) -> None:
     click.echo(json.dumps({"link": link.pk, "state": link.state}))
 
 
+@linkage.command()
+@click.argument("link_id", type=int)
+@click.option("--as", "username", required=True, help="The approver (a user name).")
+@click.option("--reject", is_flag=True, help="Reject the waiting decision instead.")
+@click.option("--reason", default="")
+def approve(link_id: int, username: str, reject: bool, reason: str) -> None:
+    """Approve (or reject) a review decision waiting for a checker (SPMIS_LINKAGE_CHECKER)."""
+    setup_django()
+    from spmis.access.models import User
+    from spmis.linkage.services import link_decision_check
+
+    user = User.objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise click.ClickException(f"No active user {username!r}.")
+    link = link_decision_check(checker=user, link_id=link_id, approve=not reject,
+                               reason=reason)
+    click.echo(json.dumps({"link": link.pk, "state": link.state,
+                           "waiting": link.pending_state or None}))
+
+
 @click.group()
 def crosscheck() -> None:
     """Check the registry against authoritative registries; verification flags."""

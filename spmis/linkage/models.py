@@ -78,6 +78,13 @@ class Link(models.Model):
                                    null=True, blank=True, related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
     reason = models.CharField(max_length=400, blank=True)
+    # Maker-checker: a decision waiting for an approver (SPMIS_LINKAGE_CHECKER).
+    pending_state = models.CharField(max_length=10, choices=LinkState.choices, blank=True)
+    pending_reason = models.CharField(max_length=400, blank=True)
+    pending_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+")
+    request = models.ForeignKey("access.ApprovalRequest", on_delete=models.PROTECT, null=True,
+                                blank=True, related_name="+")
 
     class Meta:
         constraints = [

@@ -8,15 +8,17 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from django.conf import settings
 from django.db import connection, transaction
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from spmis.access.models import User
+from spmis.access.models import ApprovalStatus, Role, User
+from spmis.access.services import approval_decide, approval_request
 from spmis.audit.services import audit_record
 from spmis.core import clock
 from spmis.core.bulk import bulk_insert
-from spmis.core.errors import NotFound, ValidationFailed
+from spmis.core.errors import Conflict, NotFound, ValidationFailed
 from spmis.intake.models import Source
 from spmis.linkage import engine
 from spmis.linkage.models import (
@@ -137,7 +139,8 @@ def _store_links(run: LinkageRun, model: LinkageModel, pairs: pl.DataFrame,
         state=pl.when(pl.col("match_probability") >= model.upper)
         .then(pl.lit(LinkState.AUTO.value)).otherwise(pl.lit(LinkState.REVIEW.value)),
         decided_by_id=pl.lit(None, pl.Int64), decided_at=pl.lit(None, pl.Datetime("us", "UTC")),
-        reason=pl.lit(""),
+        reason=pl.lit(""), pending_state=pl.lit(""), pending_reason=pl.lit(""),
+        pending_by_id=pl.lit(None, pl.Int64), request_id=pl.lit(None, pl.Int64),
     )
     bulk_insert(Link, frame)
     counts = dict(frame.group_by("state").len().iter_rows())
@@ -217,32 +220,86 @@ def _components(ids: pl.Series, edges: pl.DataFrame) -> np.ndarray:
 def link_decide(*, actor: User | None, link_id: int, decision: str,
                 reason: str = "") -> Link:
     """A reviewer's decision on a pair: MATCH, NON_MATCH or UNSURE; REOPEN returns the pair
-    to what its score says. Identities are re-derived in the same transaction."""
+    to what its score says. Identities are re-derived in the same transaction. With
+    maker-checker configured, MATCH and NON_MATCH wait for an approver instead."""
     allowed = {*(s.value for s in DECIDED), "REOPEN"}
     if decision not in allowed:
         raise ValidationFailed(f"Decision must be one of {', '.join(sorted(allowed))}.")
     if decision in (LinkState.NON_MATCH, LinkState.UNSURE) and not reason.strip():
         raise ValidationFailed("Say why: a reason is required for this decision.")
     with transaction.atomic():
-        link = Link.objects.select_for_update().select_related("run__model").filter(
-            pk=link_id).first()
-        if link is None:
-            raise NotFound(f"No link {link_id}.")
-        before = link.state
-        if decision == "REOPEN":
-            model = link.run.model
-            link.state = (LinkState.AUTO if link.match_probability >= model.upper
-                          else LinkState.REVIEW)
-            link.decided_by, link.decided_at, link.reason = None, None, ""
-        else:
-            link.state = decision
-            link.decided_by, link.decided_at, link.reason = actor, clock.now(), reason[:400]
-        link.save()
-        identities = identities_derive()
-        audit_record(actor=actor, action="linkage.decide", object_type="link",
-                     object_id=link.pk, detail={"from": before, "to": link.state,
-                                                "reason": reason[:400], **identities})
+        link = _link_for_update(link_id)
+        if link.request_id is not None:
+            raise Conflict(f"Link {link_id} already has a decision waiting for an approver.")
+        if settings.SPMIS_LINKAGE_CHECKER and decision in CHECKED and actor is not None:
+            return _ask_checker(link, actor, decision, reason)
+        return _apply(link, actor, decision, reason)
+
+
+CHECKED = (LinkState.MATCH, LinkState.NON_MATCH)
+
+
+def _link_for_update(link_id: int) -> Link:
+    link = Link.objects.select_for_update().select_related("run__model").filter(
+        pk=link_id).first()
+    if link is None:
+        raise NotFound(f"No link {link_id}.")
     return link
+
+
+def _apply(link: Link, actor: User | None, decision: str, reason: str,
+           checker: User | None = None) -> Link:
+    before = link.state
+    if decision == "REOPEN":
+        model = link.run.model
+        link.state = LinkState.AUTO if link.match_probability >= model.upper else \
+            LinkState.REVIEW
+        link.decided_by, link.decided_at, link.reason = None, None, ""
+    else:
+        link.state = decision
+        link.decided_by, link.decided_at, link.reason = actor, clock.now(), reason[:400]
+    link.pending_state, link.pending_reason, link.pending_by, link.request = "", "", None, None
+    link.save()
+    identities = identities_derive()
+    audit_record(actor=checker or actor, action="linkage.decide", object_type="link",
+                 object_id=link.pk, detail={"from": before, "to": link.state,
+                                            "reason": reason[:400],
+                                            "maker": actor.username if actor else None,
+                                            **identities})
+    return link
+
+
+def _ask_checker(link: Link, maker: User, decision: str, reason: str) -> Link:
+    area = Person.objects.select_related("area").get(pk=link.person_l_id).area
+    request = approval_request(maker=maker, object_type="link", object_id=link.pk,
+                               action=f"linkage.decide:{decision}",
+                               approver_role=Role.APPROVER, area_code=area.code)
+    link.pending_state, link.pending_reason = decision, reason[:400]
+    link.pending_by, link.request = maker, request
+    link.save(update_fields=["pending_state", "pending_reason", "pending_by", "request"])
+    audit_record(actor=maker, action="linkage.decide_requested", object_type="link",
+                 object_id=link.pk, detail={"decision": decision, "request": request.pk})
+    return link
+
+
+def link_decision_check(*, checker: User, link_id: int, approve: bool,
+                        reason: str = "") -> Link:
+    """An approver (never the reviewer) approves or rejects a waiting review decision."""
+    with transaction.atomic():
+        link = _link_for_update(link_id)
+        if link.request_id is None:
+            raise NotFound(f"Link {link_id} has no decision waiting for an approver.")
+        request = approval_decide(checker=checker, request_id=link.request_id,
+                                  approve=approve, reason=reason)
+        if request.status == ApprovalStatus.APPROVED:
+            return _apply(link, link.pending_by, link.pending_state, link.pending_reason,
+                          checker=checker)
+        if request.status == ApprovalStatus.REJECTED:
+            link.pending_state, link.pending_reason, link.pending_by, link.request = (
+                "", "", None, None)
+            link.save(update_fields=["pending_state", "pending_reason", "pending_by",
+                                     "request"])
+        return link
 
 
 def link_explain(*, person_a: int, person_b: int) -> dict[str, Any]:
