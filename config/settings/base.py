@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "spmis.schemes",
     "spmis.payments",
     "spmis.linkage",
+    "spmis.indicators",
     "spmis.web",
 ]
 

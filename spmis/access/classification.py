@@ -61,6 +61,12 @@ CLASSIFICATION: dict[str, dict[str, Clearance]] = {
     "linkage.VerificationFlag": _levels(I="id reason_code registry raised_at due_on state "
                                           "scheme decided_at",
                                         C="person evidence detail decided_by outcome"),
+    # Published figures: aggregates (small cells are for disclosure control to handle).
+    "indicators.IndicatorRun": _levels(I="id period started_at finished_at actor lineage "
+                                         "counts"),
+    "indicators.IndicatorValue": _levels(I="id run indicator area_code area_level sex "
+                                           "age_band disability numerator denominator value "
+                                           "obs_status"),
     "geography.AreaLevel": _levels(P="level name"),
     "geography.Area": _levels(P="id code name level parent path is_urban"),
     "geography.PopulationDenominator": _levels(P="id area year sex age_from age_to population "

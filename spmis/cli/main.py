@@ -371,6 +371,7 @@ def _demo_users() -> list[tuple[str, str]]:
 
 def _register_governance() -> None:
     from spmis.cli.governance import access, audit
+    from spmis.cli.indicators import indicators, registry
     from spmis.cli.intake import intake
     from spmis.cli.linkage import crosscheck, linkage
 
@@ -379,6 +380,8 @@ def _register_governance() -> None:
     cli.add_command(intake)
     cli.add_command(linkage)
     cli.add_command(crosscheck)
+    cli.add_command(indicators)
+    cli.add_command(registry)
 
 
 _register_governance()

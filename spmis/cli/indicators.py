@@ -1,0 +1,98 @@
+"""`spmis indicators …` and `spmis registry export`: figures, their export, their inputs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import click
+
+
+def setup_django() -> None:
+    from spmis.cli.main import setup_django as setup
+
+    setup()
+
+
+def _period(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    from spmis.core.periods import parse_period
+
+    period = parse_period(text)
+    if period is None:
+        raise click.BadParameter(f"{text!r} is not a period; write YYYY-MM.")
+    return period
+
+
+@click.group()
+def indicators() -> None:
+    """Coverage indicators: compute a period, export a run."""
+
+
+@indicators.command("run")
+@click.option("--period", default=None, help="YYYY-MM (default: the latest complete month).")
+def run_command(period: str | None) -> None:
+    """Compute every indicator for a period across every disaggregation; print the run id."""
+    setup_django()
+    from spmis.indicators.services import indicators_run
+
+    started = time.perf_counter()
+    done = indicators_run(actor=None, period=_period(period), progress=lambda step: click.echo(
+        f"[{time.perf_counter() - started:6.1f}s] {step}", err=True))
+    click.echo(done.pk)
+    click.echo(f"period {done.period:%Y-%m}: {done.counts['values']} values in "
+               f"{time.perf_counter() - started:.1f}s", err=True)
+
+
+@indicators.command("export")
+@click.option("--run", "run_ref", default="latest", show_default=True,
+              help="A run id, or latest.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "sdmx-csv", "json"]),
+              default="csv", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A file (default: standard output).")
+def export_command(run_ref: str, fmt: str, output: Path | None) -> None:
+    """Export a run's values (SDMX-CSV 1.0: DATAFLOW, dimensions, OBS_VALUE, attributes)."""
+    setup_django()
+    from spmis.indicators.export import export
+    from spmis.indicators.models import IndicatorRun
+
+    runs = IndicatorRun.objects.filter(finished_at__isnull=False)
+    if run_ref == "latest":
+        run = runs.order_by("-id").first()
+    elif run_ref.isdigit():
+        run = runs.filter(pk=int(run_ref)).first()
+    else:
+        raise click.BadParameter("--run takes a run id or 'latest'.")
+    if run is None:
+        raise click.ClickException("No such indicator run: `spmis indicators run` makes one.")
+    text = export(run, fmt)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"run {run.pk} written to {output}", err=True)
+
+
+@click.group()
+def registry() -> None:
+    """The registry's person-level data, de-identified."""
+
+
+@registry.command("export")
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet",
+              show_default=True)
+@click.option("--output", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--period", default=None, help="YYYY-MM (default: the latest complete month).")
+def registry_export(fmt: str, output: Path, period: str | None) -> None:
+    """Write the de-identified inputs of the indicators so anyone can recompute a figure."""
+    setup_django()
+    from spmis.core import clock
+    from spmis.indicators.services import latest_complete_period
+    from spmis.indicators.snapshot import export_deidentified
+
+    day = _period(period) or latest_complete_period(clock.today())
+    for name, rows in export_deidentified(output, day, fmt).items():
+        click.echo(f"{name}: {rows} rows")

@@ -1,0 +1,89 @@
+"""Indicator definitions: versioned data (catalogue.yaml), checked when loaded.
+
+Definitions are engine-neutral: filters on a fixed snapshot schema, turned into SQL by
+:mod:`spmis.indicators.engine`, so the same catalogue can run on DuckDB today and Spark later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+GUARANTEES = ("HEALTH", "CHILDREN", "WORKING_AGE", "OLD_AGE")
+FUNCTIONS = ("SICKNESS", "HEALTH", "DISABILITY", "OLD_AGE", "SURVIVORS", "FAMILY_CHILD",
+             "MATERNITY", "UNEMPLOYMENT", "EMPLOYMENT_INJURY", "HOUSING",
+             "SOCIAL_EXCLUSION")
+UNITS = ("PERCENT", "NUMBER")
+
+
+class CatalogueError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Indicator:
+    code: str
+    name: str
+    description: str
+    age_from: int
+    age_to: int | None
+    sex: str | None
+    severe_disability: bool
+    benefits: dict[str, Any]  # empty = any benefit
+    missing_denominator: str | None  # why there is no denominator, or None
+    unit: str
+    reference: str
+    sdmx: dict[str, str]
+
+
+def load(text: str) -> list[Indicator]:
+    """Parse and check a catalogue; every problem is named."""
+    raw = yaml.safe_load(text)
+    if not isinstance(raw, list) or not raw:
+        raise CatalogueError("The catalogue must be a non-empty list of indicators.")
+    found, problems = [], []
+    for i, item in enumerate(raw):
+        try:
+            found.append(_indicator(item))
+        except (KeyError, TypeError, ValueError) as exc:
+            code = item.get("code", "?") if isinstance(item, dict) else "?"
+            problems.append(f"indicator {i + 1} ({code}): {exc}")
+    codes = [i.code for i in found]
+    problems += [f"code {c} is defined twice" for c in sorted({c for c in codes
+                                                                if codes.count(c) > 1})]
+    if problems:
+        raise CatalogueError("; ".join(problems))
+    return found
+
+
+def _indicator(item: dict[str, Any]) -> Indicator:
+    population = item["population"]
+    ages = population["ages"]
+    benefits = {} if item["benefits"] == "any" else dict(item["benefits"])
+    unknown = set(benefits) - {"guarantee", "function", "cash", "contributory"}
+    if unknown:
+        raise ValueError(f"unknown benefit filter(s) {sorted(unknown)}")
+    if benefits.get("guarantee", GUARANTEES[0]) not in GUARANTEES:
+        raise ValueError(f"guarantee must be one of {GUARANTEES}")
+    if benefits.get("function", FUNCTIONS[0]) not in FUNCTIONS:
+        raise ValueError(f"function must be one of {FUNCTIONS}")
+    denominator = item["denominator"]
+    missing = None if denominator == "population" else str(denominator["missing"])
+    if item["unit"] not in UNITS:
+        raise ValueError(f"unit must be one of {UNITS}")
+    return Indicator(
+        code=str(item["code"]), name=str(item["name"]),
+        description=" ".join(str(item.get("description", "")).split()),
+        age_from=int(ages[0]), age_to=None if ages[1] is None else int(ages[1]),
+        sex=population.get("sex"), severe_disability=population.get("disability") == "SEVERE",
+        benefits=benefits, missing_denominator=" ".join(missing.split()) if missing else None,
+        unit=item["unit"], reference=item["reference"], sdmx=dict(item.get("sdmx", {})))
+
+
+@cache
+def catalogue() -> tuple[Indicator, ...]:
+    return tuple(load((Path(__file__).parent / "catalogue.yaml").read_text(encoding="utf-8")))

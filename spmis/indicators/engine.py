@@ -1,0 +1,165 @@
+"""The indicator engine: every indicator of the catalogue, for one period, across every
+disaggregation, in DuckDB over a columnar snapshot (Parquet). Pure data work, no Django.
+
+Snapshot tables (see :mod:`spmis.indicators.snapshot`):
+
+- ``persons``: person_id, identity, sex, date_of_birth, date_of_death, disability_level,
+  area_path (``XY/XY01/XY0101/``: the area and all its ancestors)
+- ``enrolments``: person_id, scheme_id, status, start_date, end_date
+- ``payments``: person_id, scheme_id, period
+- ``schemes``: scheme_id, guarantee, function, cash, contributory
+- ``population``: area_path, sex, age, population (the period's year, single years of age)
+
+Persons are counted once per identity, with the demographics of its first record; an area's
+figures include every area below it. Every total is the sum of its disjoint parts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from spmis.core.periods import add_months
+from spmis.indicators.catalogue import Indicator
+
+TOTAL = "_T"
+AGE_BANDS = ((0, 17, "0-17"), (18, 64, "18-64"), (65, None, "65+"))
+SEVERE = 2  # Washington Group: "a lot of difficulty" or "cannot do at all"
+COLUMNS = ["indicator", "area_code", "area_level", "sex", "age_band", "disability",
+           "numerator", "denominator", "value", "obs_status"]
+
+
+def _band(age: str) -> str:
+    cases = " ".join(f"WHEN {age} <= {high} THEN '{label}'" for low, high, label in AGE_BANDS
+                     if high is not None)
+    return f"CASE {cases} ELSE '{AGE_BANDS[-1][2]}' END"
+
+
+def _age(dob: str, day: str) -> str:
+    return (f"(year({day}) - year({dob}) - CASE WHEN strftime({dob}, '%m%d') > "
+            f"strftime({day}, '%m%d') THEN 1 ELSE 0 END)")
+
+
+def _population_filter(ind: Indicator, age: str, sex: str) -> str:
+    parts = [f"{age} >= {ind.age_from}"]
+    if ind.age_to is not None:
+        parts.append(f"{age} <= {ind.age_to}")
+    if ind.sex:
+        parts.append(f"{sex} = '{ind.sex}'")
+    return " AND ".join(parts)
+
+
+def _benefit_filter(ind: Indicator) -> str:
+    parts = ["TRUE"]
+    for key, value in ind.benefits.items():
+        if isinstance(value, bool):
+            parts.append(f"c.{key} = {str(value).upper()}")
+        else:
+            parts.append(f"c.{key} = '{value}'")
+    return " AND ".join(parts)
+
+
+def compute(snapshot: Path, period: dt.date, indicators: list[Indicator]) -> pl.DataFrame:
+    """Every indicator x area (all levels) x sex x age band x disability, with totals."""
+    period_end = add_months(period, 1) - dt.timedelta(days=1)
+    con = duckdb.connect()
+    for name in ("persons", "enrolments", "payments", "schemes", "population"):
+        path = snapshot / f"{name}.parquet"
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
+    day = f"DATE '{period_end:%Y-%m-%d}'"
+    start = f"DATE '{period:%Y-%m-%d}'"
+    con.execute(f"""
+        CREATE TABLE people AS
+        SELECT identity, sex, {_age('date_of_birth', day)} AS age,
+               CASE WHEN disability_level >= {SEVERE} THEN 'SEVERE' ELSE 'NOT_SEVERE' END
+                 AS disability, area_path
+        FROM persons
+        WHERE person_id = identity AND date_of_birth <= {day}
+          AND (date_of_death IS NULL OR date_of_death > {day})""")
+    # Covered at the period's end: an enrolment in force, or a payment for the period.
+    con.execute(f"""
+        CREATE TABLE covered AS
+        SELECT DISTINCT p.identity, s.guarantee, s.function, s.cash, s.contributory
+        FROM (SELECT e.person_id, e.scheme_id FROM enrolments e
+              WHERE e.status <> 'SUSPENDED' AND e.start_date <= {day}
+                AND (e.end_date IS NULL OR e.end_date >= {day})
+              UNION
+              SELECT person_id, scheme_id FROM payments WHERE period = {start}) b
+        JOIN persons p ON p.person_id = b.person_id
+        JOIN schemes s ON s.scheme_id = b.scheme_id""")
+    numerators = " UNION ALL ".join(
+        f"""SELECT '{ind.code}' AS indicator, sex, {_band('age')} AS age_band, disability,
+                   area_path
+            FROM people WHERE {_population_filter(ind, 'age', 'sex')}
+              AND EXISTS (SELECT 1 FROM covered c WHERE c.identity = people.identity
+                          AND {_benefit_filter(ind)})"""
+        for ind in indicators)
+    num = _cube(con, numerators, "count(*)", with_disability=True)
+    with_population = [ind for ind in indicators if ind.missing_denominator is None]
+    den = None
+    if with_population:
+        denominators = " UNION ALL ".join(
+            f"""SELECT '{ind.code}' AS indicator, sex, {_band('age')} AS age_band,
+                       '{TOTAL}' AS disability, area_path, population
+                FROM population WHERE {_population_filter(ind, 'age', 'sex')}"""
+            for ind in with_population)
+        den = _cube(con, denominators, "sum(population)", with_disability=False)
+    return _combine(num, den, indicators)
+
+
+def _cube(con: duckdb.DuckDBPyConnection, rows: str, measure: str, *,
+          with_disability: bool) -> pl.DataFrame:
+    """Group ``rows`` by indicator x every area on its path x CUBE(sex, age band[, disab.])."""
+    dims = "sex, age_band, disability" if with_disability else "sex, age_band"
+    sql = f"""
+        WITH r AS ({rows}),
+        paths AS (SELECT r.*, string_split(rtrim(area_path, '/'), '/') AS codes FROM r),
+        levels AS (
+            SELECT paths.*, codes[depth] AS area_code, depth - 1 AS area_level
+            FROM (SELECT paths.*, unnest(generate_series(1, len(codes))) AS depth
+                  FROM paths) paths)
+        SELECT indicator, area_code, area_level,
+               coalesce(sex, '{TOTAL}') AS sex, coalesce(age_band, '{TOTAL}') AS age_band,
+               {"coalesce(disability, '" + TOTAL + "')" if with_disability else f"'{TOTAL}'"}
+                 AS disability,
+               {measure} AS n
+        FROM levels
+        GROUP BY GROUPING SETS ({_sets(dims)})"""
+    frame = pl.from_arrow(con.sql(sql).to_arrow_table())
+    assert isinstance(frame, pl.DataFrame)
+    return frame.with_columns(pl.col("n").cast(pl.Int64), pl.col("area_level").cast(pl.Int64))
+
+
+def _sets(dims: str) -> str:
+    """indicator x area (code and level) x every subset of ``dims``."""
+    names = [d.strip() for d in dims.split(",")]
+    subsets = [[n for i, n in enumerate(names) if mask >> i & 1]
+               for mask in range(2 ** len(names))]
+    base = ["indicator", "area_code", "area_level"]
+    return ", ".join("(" + ", ".join(base + s) + ")" for s in subsets)
+
+
+def _combine(num: pl.DataFrame, den: pl.DataFrame | None,
+             indicators: list[Indicator]) -> pl.DataFrame:
+    keys = ["indicator", "area_code", "area_level", "sex", "age_band", "disability"]
+    frame = num.rename({"n": "numerator"})
+    if den is not None:
+        # Denominators exist for every cell of the population even where no one is covered.
+        frame = den.rename({"n": "denominator"}).join(frame, on=keys, how="full",
+                                                      coalesce=True)
+    else:
+        frame = frame.with_columns(denominator=pl.lit(None, pl.Int64))
+    frame = frame.with_columns(pl.col("numerator").fill_null(0))
+    unit = {i.code: i.unit for i in indicators}
+    percent = pl.col("indicator").replace_strict(unit, default="NUMBER") == "PERCENT"
+    value = pl.when(pl.col("denominator") > 0).then(
+        pl.when(percent).then(100 * pl.col("numerator") / pl.col("denominator"))
+        .otherwise(pl.col("numerator").cast(pl.Float64)))
+    return frame.with_columns(
+        value=value.round(4),
+        obs_status=pl.when(pl.col("denominator").is_null()).then(pl.lit("M"))
+        .otherwise(pl.lit("A")),
+    ).select(COLUMNS).sort(keys)

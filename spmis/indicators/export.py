@@ -1,0 +1,62 @@
+"""Publishing a run: CSV, SDMX-CSV 1.0 (DATAFLOW, dimensions, OBS_VALUE, attributes) or JSON."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+
+from spmis.indicators.catalogue import catalogue
+from spmis.indicators.models import IndicatorRun
+
+FORMATS = ("csv", "sdmx-csv", "json")
+DATAFLOW = "SPMIS:DF_SP_COVERAGE(1.0)"
+COLUMNS = ["indicator", "area_code", "area_level", "sex", "age_band", "disability",
+           "numerator", "denominator", "value", "obs_status"]
+
+
+def run_values(run: IndicatorRun) -> pl.DataFrame:
+    rows = run.values.order_by("indicator", "area_level", "area_code", "sex", "age_band",
+                               "disability").values_list(*COLUMNS)
+    return pl.DataFrame(list(rows), schema={
+        "indicator": pl.String, "area_code": pl.String, "area_level": pl.Int64,
+        "sex": pl.String, "age_band": pl.String, "disability": pl.String,
+        "numerator": pl.Int64, "denominator": pl.Int64, "value": pl.Float64,
+        "obs_status": pl.String}, orient="row")
+
+
+def export(run: IndicatorRun, fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise ValueError(f"Format must be one of {', '.join(FORMATS)}.")
+    frame = run_values(run)
+    if fmt == "csv":
+        return frame.write_csv()
+    if fmt == "json":
+        return json.dumps({"run": run.pk, "period": f"{run.period:%Y-%m}",
+                           "lineage": run.lineage, "values": frame.to_dicts()}, indent=1)
+    return _sdmx_csv(run, frame)
+
+
+def _sdmx_csv(run: IndicatorRun, frame: pl.DataFrame) -> str:
+    units = {i.code: i.unit for i in catalogue()}
+    soc = {i.code: i.sdmx.get("SOC", "_Z") for i in catalogue()}
+    notes = {i.code: i.missing_denominator or "" for i in catalogue()}
+    sdmx = frame.select(
+        DATAFLOW=pl.lit(DATAFLOW),
+        FREQ=pl.lit("M"),
+        REF_AREA="area_code",
+        TIME_PERIOD=pl.lit(f"{run.period:%Y-%m}"),
+        INDICATOR="indicator",
+        SOC=pl.col("indicator").replace_strict(soc, default="_Z"),
+        SEX=pl.col("sex").replace({"M": "M", "F": "F"}),
+        AGE=pl.col("age_band").replace({"0-17": "Y0T17", "18-64": "Y18T64", "65+": "Y_GE65"}),
+        DISABILITY_STATUS=pl.col("disability").replace({"SEVERE": "PD", "NOT_SEVERE": "PWD"}),
+        OBS_VALUE=pl.col("value").cast(pl.String).fill_null("NaN"),
+        UNIT_MEASURE=pl.col("indicator").replace_strict(
+            {k: ("PT" if v == "PERCENT" else "PS") for k, v in units.items()}, default="PS"),
+        OBS_STATUS="obs_status",
+        NUMERATOR="numerator",
+        DENOMINATOR="denominator",
+        NOTE_INDICATOR=pl.col("indicator").replace_strict(notes, default=""),
+    )
+    return sdmx.write_csv()

@@ -1,0 +1,48 @@
+"""Indicator runs and their values: every figure knows the run (period, inputs, time) it
+came from, so a published number can be traced back to submissions and the linkage model."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class IndicatorRun(models.Model):
+    period = models.DateField(_("period (first day of the month)"))
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                              blank=True, related_name="+")
+    lineage = models.JSONField(default=dict, help_text=_(
+        "inputs: submissions, linkage model and run, population year"))
+    counts = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"indicator run {self.pk} ({self.period:%Y-%m})"
+
+
+class IndicatorValue(models.Model):
+    """One cell: an indicator for an area (any level) x sex x age band x disability."""
+
+    run = models.ForeignKey(IndicatorRun, on_delete=models.CASCADE, related_name="values")
+    indicator = models.CharField(max_length=40)
+    area_code = models.CharField(max_length=40)  # the country's code for the national total
+    area_level = models.PositiveSmallIntegerField()
+    sex = models.CharField(max_length=2)  # M, F or _T (total)
+    age_band = models.CharField(max_length=10)  # e.g. 0-17, 65+, or _T
+    disability = models.CharField(max_length=10)  # SEVERE, NOT_SEVERE or _T
+    numerator = models.BigIntegerField()
+    denominator = models.BigIntegerField(null=True, blank=True)
+    value = models.FloatField(null=True, blank=True)
+    obs_status = models.CharField(max_length=1, help_text=_(
+        "A normal; M missing (no denominator)"))
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "indicator", "area_code"])]
+
+    def __str__(self) -> str:
+        return f"{self.indicator} {self.area_code} {self.sex} {self.age_band}: {self.value}"

@@ -1,0 +1,64 @@
+"""Indicator runs: snapshot, compute every indicator, keep the values with their lineage."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+from django.db import transaction
+
+from spmis.access.models import User
+from spmis.audit.services import audit_record
+from spmis.core import clock
+from spmis.core.bulk import bulk_insert
+from spmis.core.periods import month_start
+from spmis.indicators import engine, snapshot
+from spmis.indicators.catalogue import catalogue
+from spmis.indicators.models import IndicatorRun, IndicatorValue
+from spmis.intake.models import Submission, SubmissionStatus
+from spmis.linkage.models import LinkageRun
+
+Progress = Callable[[str], None]
+
+
+def latest_complete_period(today: dt.date) -> dt.date:
+    """The month before this one: the latest period whose data can be complete."""
+    return month_start(month_start(today) - dt.timedelta(days=1))
+
+
+def indicators_run(*, actor: User | None, period: dt.date | None = None,
+                   progress: Progress | None = None) -> IndicatorRun:
+    say = progress or (lambda _: None)
+    period = month_start(period) if period else latest_complete_period(clock.today())
+    started = clock.now()
+    year = snapshot.population_year(period)
+    with tempfile.TemporaryDirectory() as tmp:
+        say("writing the snapshot")
+        counts = snapshot.snapshot_write(Path(tmp), period, year)
+        say(f"computing {len(catalogue())} indicators")
+        values = engine.compute(Path(tmp), period, list(catalogue()))
+    linkage = LinkageRun.objects.order_by("-id").first()
+    lineage = {
+        "submissions": list(Submission.objects.filter(
+            status__in=[SubmissionStatus.LOADED, SubmissionStatus.PARTIAL],
+            period__lte=period).order_by("id").values_list("id", flat=True)),
+        "linkage_run": linkage.pk if linkage else None,
+        "linkage_model": linkage.model.version if linkage else None,
+        "population_year": year,
+        "snapshot_rows": counts,
+    }
+    with transaction.atomic():
+        run = IndicatorRun.objects.create(period=period, started_at=started, actor=actor,
+                                          lineage=lineage)
+        say(f"storing {values.height} values")
+        bulk_insert(IndicatorValue, values.with_columns(run_id=pl.lit(run.pk, pl.Int64)))
+        run.counts = {"values": values.height, "indicators": len(catalogue())}
+        run.finished_at = clock.now()
+        run.save(update_fields=["counts", "finished_at"])
+        audit_record(actor=actor, action="indicators.run", object_type="indicator_run",
+                     object_id=run.pk, detail={"period": f"{period:%Y-%m}", **run.counts})
+    return run
+

@@ -1,0 +1,115 @@
+"""A columnar snapshot of what indicators read: a handful of queries, written as Parquet.
+
+Dates are read as ISO text (both databases give the same) and typed in Polars. The snapshot
+is the engine's only input, so a run can be recomputed, and exported, exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+from django.db import connection
+
+QUERIES = {
+    "persons": ("""
+        SELECT p.id, COALESCE(i.identity, p.id), p.sex, CAST(p.date_of_birth AS TEXT),
+               CAST(p.date_of_death AS TEXT), p.disability_level, a.path
+        FROM registry_person p JOIN geography_area a ON a.id = p.area_id
+        LEFT JOIN linkage_personidentity i ON i.person_id = p.id""",
+        {"person_id": pl.Int64, "identity": pl.Int64, "sex": pl.String,
+         "date_of_birth": pl.String, "date_of_death": pl.String,
+         "disability_level": pl.Int64, "area_path": pl.String}),
+    "enrolments": ("""
+        SELECT person_id, scheme_id, status, CAST(start_date AS TEXT), CAST(end_date AS TEXT)
+        FROM schemes_enrolment""",
+        {"person_id": pl.Int64, "scheme_id": pl.Int64, "status": pl.String,
+         "start_date": pl.String, "end_date": pl.String}),
+    "payments": ("""
+        SELECT person_id, scheme_id, CAST(period AS TEXT) FROM payments_benefitpayment
+        WHERE period = %(period)s""",
+        {"person_id": pl.Int64, "scheme_id": pl.Int64, "period": pl.String}),
+    "schemes": ("""
+        SELECT id, guarantee, function, benefit_nature = 'CASH', contributory
+        FROM schemes_scheme""",
+        {"scheme_id": pl.Int64, "guarantee": pl.String, "function": pl.String,
+         "cash": pl.Boolean, "contributory": pl.Boolean}),
+    "population": ("""
+        SELECT a.path, d.sex, d.age_from, d.population FROM geography_populationdenominator d
+        JOIN geography_area a ON a.id = d.area_id WHERE d.year = %(year)s""",
+        {"area_path": pl.String, "sex": pl.String, "age": pl.Int64,
+         "population": pl.Int64}),
+}
+DATES = {"persons": ("date_of_birth", "date_of_death"), "enrolments": ("start_date", "end_date"),
+         "payments": ("period",)}
+
+
+def population_year(period: dt.date) -> int | None:
+    """The latest population year at or before the period's."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT MAX(year) FROM geography_populationdenominator WHERE year <= %s",
+                       [period.year])
+        year = cursor.fetchone()[0]
+    return int(year) if year is not None else None
+
+
+def snapshot_write(directory: Path, period: dt.date, year: int | None) -> dict[str, int]:
+    """Write every snapshot table as ``directory/<name>.parquet``; returns row counts."""
+    directory.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    params: dict[str, str | int] = {"period": period.isoformat(),
+                                    "year": year if year is not None else -1}
+    for name, (sql, schema) in QUERIES.items():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params if "%(" in sql else None)
+            frame = pl.DataFrame(cursor.fetchall(), schema=schema, orient="row")
+        frame = frame.with_columns([pl.col(c).str.slice(0, 10).str.to_date("%Y-%m-%d")
+                                    for c in DATES.get(name, ())])
+        frame.write_parquet(directory / f"{name}.parquet")
+        counts[name] = frame.height
+    return counts
+
+
+def export_deidentified(directory: Path, period: dt.date, fmt: str) -> dict[str, int]:
+    """The person-level inputs of a run, without names, IDs or dates of birth: new record and
+    identity numbers (a random permutation each export), age at the period's end, whether
+    alive then, severe disability yes/no, area path. Enough to recompute every figure."""
+    import secrets
+    import tempfile
+
+    from spmis.core.periods import add_months
+
+    if fmt not in ("parquet", "csv"):
+        raise ValueError("Format must be parquet or csv.")
+    end = add_months(period, 1) - dt.timedelta(days=1)
+    with tempfile.TemporaryDirectory() as tmp:
+        counts = snapshot_write(Path(tmp), period, population_year(period))
+        tables = {name: pl.read_parquet(Path(tmp) / f"{name}.parquet") for name in counts}
+    seed = secrets.randbelow(2**63)
+    persons = tables["persons"]
+    new_id = persons.select(
+        "person_id", new=pl.col("person_id").hash(seed).rank("ordinal").cast(pl.Int64))
+    renumber = dict(zip(new_id["person_id"], new_id["new"], strict=True))
+
+    def swap(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+        return frame.with_columns(pl.col(column).replace_strict(renumber))
+
+    dob, dod = pl.col("date_of_birth"), pl.col("date_of_death")
+    age = (end.year - dob.dt.year() - ((dob.dt.month() > end.month) | (
+        (dob.dt.month() == end.month) & (dob.dt.day() > end.day))).cast(pl.Int64))
+    tables["persons"] = swap(swap(persons, "person_id"), "identity").filter(
+        dob <= end).select(
+        "person_id", "identity", "sex", age_at_period_end=age,
+        alive_at_period_end=dod.is_null() | (dod > end),
+        severe_disability=pl.col("disability_level") >= 2, area_path="area_path",
+    ).sort("person_id")
+    for name in ("enrolments", "payments"):
+        tables[name] = swap(tables[name], "person_id").sort("person_id")
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, frame in tables.items():
+        if fmt == "parquet":
+            frame.write_parquet(directory / f"{name}.parquet")
+        else:
+            frame.write_csv(directory / f"{name}.csv")
+    return {name: frame.height for name, frame in tables.items()}

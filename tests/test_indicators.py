@@ -1,0 +1,181 @@
+"""Indicators on a small constructed country whose figures are computed by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import polars as pl
+import pytest
+
+from spmis.geography.models import Area, AreaLevel, PopulationDenominator
+from spmis.indicators.models import IndicatorValue
+from spmis.indicators.services import indicators_run
+from spmis.intake.models import Source
+from spmis.linkage.models import PersonIdentity
+from spmis.payments.models import BenefitPayment
+from spmis.registry.models import Person
+from spmis.schemes.models import Enrolment, Scheme
+
+pytestmark = pytest.mark.django_db
+PERIOD = dt.date(2026, 6, 1)
+refs = itertools.count()
+
+
+def area(code: str, level: int, parent: Area | None) -> Area:
+    path = (parent.path if parent else "") + code + "/"
+    return Area.objects.create(code=code, name=code, level=level, parent=parent, path=path)
+
+
+def scheme(code: str, guarantee: str, function: str, cash: bool = True,
+           contributory: bool = False) -> Scheme:
+    return Scheme.objects.create(code=code, name=code, managing_institution="M",
+                                 function=function, guarantee=guarantee,
+                                 contributory=contributory, means_tested=False,
+                                 benefit_nature="CASH" if cash else "SERVICE",
+                                 periodicity="MONTHLY")
+
+
+@pytest.fixture
+def small():
+    """Five persons (one recorded twice, one dead, one in a commune without population)."""
+    for level, name in enumerate(["Country", "Region", "District", "Commune"]):
+        AreaLevel.objects.create(level=level, name=name)
+    xy = area("XY", 0, None)
+    d1 = area("D1", 2, area("R1", 1, xy))
+    c1, c2, c3 = area("C1", 3, d1), area("C2", 3, d1), area("C3", 3, d1)
+    for commune, sex, age, n in ((c1, "M", 10, 4), (c1, "F", 10, 4), (c1, "M", 70, 2),
+                                 (c2, "F", 30, 5)):
+        PopulationDenominator.objects.create(area=commune, year=2026, sex=sex, age_from=age,
+                                             age_to=age, population=n)
+    nsr = Source.objects.create(code="NSR", name="NSR", institution="I", kind="MINISTRY")
+    child = scheme("CHILD", "CHILDREN", "FAMILY_CHILD")
+    health = scheme("HEALTH", "HEALTH", "HEALTH", cash=False)
+    pension = scheme("PENSION", "OLD_AGE", "OLD_AGE")
+    disab = scheme("DISAB", "WORKING_AGE", "DISABILITY")
+
+    def person(sex: str, born: str, commune: Area, died: str | None = None,
+               disability: int = 0) -> Person:
+        return Person.objects.create(
+            source=nsr, source_ref=f"P{next(refs)}", given_name="A", family_name="B", sex=sex,
+            date_of_birth=dt.date.fromisoformat(born), area=commune, registered_on=PERIOD,
+            date_of_death=dt.date.fromisoformat(died) if died else None,
+            disability_level=disability)
+
+    def enrol(who: Person, what: Scheme, paid: bool = False) -> None:
+        Enrolment.objects.create(person=who, scheme=what, status="ACTIVE",
+                                 start_date=dt.date(2020, 1, 1), source=nsr,
+                                 source_ref=f"E{next(refs)}")
+        if paid:
+            BenefitPayment.objects.create(person=who, scheme=what, period=PERIOD,
+                                          amount_minor=1500, currency="USD", paid_on=PERIOD,
+                                          source=nsr, source_ref=f"PAY{next(refs)}")
+
+    boy = person("M", "2016-01-01", c1)
+    enrol(boy, child, paid=True)
+    again = person("M", "2016-01-01", c1)  # the same boy in another record
+    enrol(again, health)
+    PersonIdentity.objects.create(person=boy, identity=boy.pk)
+    PersonIdentity.objects.create(person=again, identity=boy.pk)
+    person("F", "2016-03-01", c1)  # a girl without any benefit
+    enrol(person("M", "1956-01-01", c1, died="2026-05-10"), pension, paid=True)
+    enrol(person("M", "1955-02-01", c1), pension, paid=True)
+    enrol(person("F", "1996-01-01", c2, disability=3), disab, paid=True)
+    enrol(person("F", "1996-01-01", c3), health)  # no population cell for C3
+
+
+def values() -> pl.DataFrame:
+    return pl.DataFrame(list(IndicatorValue.objects.values(
+        "indicator", "area_code", "area_level", "sex", "age_band", "disability", "numerator",
+        "denominator", "value", "obs_status")))
+
+
+def cell(frame: pl.DataFrame, indicator: str, area_code: str = "XY", sex: str = "_T",
+         age_band: str = "_T", disability: str = "_T") -> dict:
+    rows = frame.filter(indicator=indicator, area_code=area_code, sex=sex, age_band=age_band,
+                        disability=disability)
+    assert rows.height == 1, (indicator, area_code, sex, age_band, disability, rows)
+    return rows.row(0, named=True)
+
+
+def test_hand_computed_figures(small):
+    run = indicators_run(actor=None, period=PERIOD)
+    frame = values()
+    # Covered: the boy (two records, counted once), the living pensioner, the woman with a
+    # disability, the woman in C3. The dead pensioner is not. Population: 15.
+    total = cell(frame, "COV_ANY")
+    assert (total["numerator"], total["denominator"]) == (4, 15)
+    assert total["value"] == pytest.approx(100 * 4 / 15, abs=1e-4)
+    c1 = cell(frame, "COV_ANY", "C1")
+    assert (c1["numerator"], c1["denominator"], c1["area_level"]) == (2, 10, 3)
+    c3 = cell(frame, "COV_ANY", "C3")
+    assert (c3["numerator"], c3["denominator"], c3["obs_status"]) == (1, None, "M")
+    children = cell(frame, "COV_CHILDREN")
+    assert (children["numerator"], children["denominator"]) == (1, 8)
+    pension = cell(frame, "SOC_CONTIG_PENSION")
+    assert (pension["numerator"], pension["denominator"], pension["value"]) == (1, 2, 50.0)
+    # Health is not cash: the boy counts for SOC_CONTIG_TOTAL through his child grant only.
+    assert cell(frame, "SOC_CONTIG_TOTAL")["numerator"] == 3
+    disab = cell(frame, "SOC_CONTIG_DISAB")
+    assert (disab["numerator"], disab["denominator"], disab["obs_status"]) == (1, None, "M")
+    assert cell(frame, "SOC_CONTIG_DISAB", disability="SEVERE")["numerator"] == 1
+    assert run.lineage["population_year"] == 2026
+
+
+def test_totals_are_the_sums_of_their_disjoint_parts(small):
+    indicators_run(actor=None, period=PERIOD)
+    frame = values()
+    national = frame.filter(area_code="XY")
+    for dim, parts in (("sex", ["M", "F"]), ("age_band", ["0-17", "18-64", "65+"]),
+                       ("disability", ["SEVERE", "NOT_SEVERE"])):
+        others = [d for d in ("sex", "age_band", "disability") if d != dim]
+        totals = national.filter(pl.col(dim) == "_T", *[pl.col(o) == "_T" for o in others])
+        sums = (national.filter(pl.col(dim).is_in(parts), *[pl.col(o) == "_T" for o in others])
+                .group_by("indicator").agg(pl.col("numerator").sum()))
+        joined = totals.join(sums, on="indicator", how="left", suffix="_parts")
+        assert (joined["numerator"] == joined["numerator_parts"].fill_null(0)).all(), dim
+    # Every commune's numerators add up to the national one.
+    communes = frame.filter(area_level=3, sex="_T", age_band="_T", disability="_T").group_by(
+        "indicator").agg(pl.col("numerator").sum())
+    joined = national.filter(sex="_T", age_band="_T", disability="_T").join(
+        communes, on="indicator", suffix="_communes")
+    assert (joined["numerator"] == joined["numerator_communes"]).all()
+    # A rate never exceeds 100% where the population table covers the cell.
+    assert (frame.filter(pl.col("value").is_not_null())["value"] <= 100).all()
+
+
+def test_cli_run_exports_and_a_recomputation_from_the_deidentified_registry(small, tmp_path):
+    from click.testing import CliRunner
+
+    from spmis.cli.main import cli
+
+    runner = CliRunner()
+    done = runner.invoke(cli, ["indicators", "run", "--period", "2026-06"])
+    assert done.exit_code == 0, done.output
+    run_id = next(line for line in done.stdout.splitlines() if line.isdigit())
+    sdmx = runner.invoke(cli, ["indicators", "export", "--run", run_id, "--format", "sdmx-csv"])
+    assert sdmx.exit_code == 0
+    header = sdmx.stdout.splitlines()[0].split(",")
+    assert header[0] == "DATAFLOW" and "OBS_VALUE" in header and "UNIT_MEASURE" in header
+    published = pl.read_csv(sdmx.stdout.encode(), infer_schema=False)
+    national = published.filter(INDICATOR="COV_ANY", REF_AREA="XY", SEX="_T", AGE="_T",
+                                DISABILITY_STATUS="_T")
+    assert national["NUMERATOR"].to_list() == ["4"]
+    assert "NaN" in published.filter(INDICATOR="SOC_CONTIG_DISAB")["OBS_VALUE"].to_list()
+    out = runner.invoke(cli, ["registry", "export", "--format", "parquet", "--output",
+                              str(tmp_path), "--period", "2026-06"])
+    assert out.exit_code == 0, out.output
+    persons = pl.read_parquet(tmp_path / "persons.parquet")
+    assert not {"given_name", "national_id", "date_of_birth"} & set(persons.columns)
+    # Recompute COV_ANY independently: living identities with an enrolment in force or a
+    # payment for the period, counted once, over the population table.
+    enrolled = pl.read_parquet(tmp_path / "enrolments.parquet").filter(
+        pl.col("status") != "SUSPENDED")["person_id"]
+    paid = pl.read_parquet(tmp_path / "payments.parquet")["person_id"]
+    covered = persons.filter(pl.col("person_id").is_in(pl.concat([enrolled, paid]).implode()))
+    anchors = persons.filter(pl.col("person_id") == pl.col("identity"),
+                             "alive_at_period_end")
+    numerator = anchors.filter(pl.col("identity").is_in(covered["identity"].implode())).height
+    population = pl.read_parquet(tmp_path / "population.parquet")["population"].sum()
+    assert (numerator, population) == (4, 15)
+    assert runner.invoke(cli, ["indicators", "export", "--run", "999"]).exit_code == 1
