@@ -5,8 +5,8 @@ Snapshot tables (see :mod:`spmis.indicators.snapshot`):
 
 - ``persons``: person_id, identity, sex, date_of_birth, date_of_death, disability_level,
   area_path (``XY/XY01/XY0101/``: the area and all its ancestors)
-- ``enrolments``: person_id, scheme_id, status, start_date, end_date
-- ``payments``: person_id, scheme_id, period
+- ``enrolments``: person_id, identity, scheme_id, status, start_date, end_date
+- ``payments``: person_id, identity, scheme_id, period
 - ``schemes``: scheme_id, guarantee, function, cash, contributory
 - ``population``: area_path, sex, age, population (the period's year, single years of age)
 
@@ -38,9 +38,10 @@ def _band(age: str) -> str:
     return f"CASE {cases} ELSE '{AGE_BANDS[-1][2]}' END"
 
 
-def _age(dob: str, day: str) -> str:
-    return (f"(year({day}) - year({dob}) - CASE WHEN strftime({dob}, '%m%d') > "
-            f"strftime({day}, '%m%d') THEN 1 ELSE 0 END)")
+def _age(dob: str, day: dt.date) -> str:
+    """Completed years at ``day``, in integer arithmetic (no date formatting per row)."""
+    return (f"({day.year} - year({dob}) - CASE WHEN month({dob}) * 100 + day({dob}) > "
+            f"{day.month * 100 + day.day} THEN 1 ELSE 0 END)")
 
 
 def _population_filter(ind: Indicator, age: str, sex: str) -> str:
@@ -73,31 +74,42 @@ def compute(snapshot: Path, period: dt.date, indicators: list[Indicator]) -> pl.
     start = f"DATE '{period:%Y-%m-%d}'"
     con.execute(f"""
         CREATE TABLE people AS
-        SELECT identity, sex, {_age('date_of_birth', day)} AS age,
+        SELECT identity, sex, {_age('date_of_birth', period_end)} AS age,
                CASE WHEN disability_level >= {SEVERE} THEN 'SEVERE' ELSE 'NOT_SEVERE' END
                  AS disability, area_path
         FROM persons
         WHERE person_id = identity AND date_of_birth <= {day}
           AND (date_of_death IS NULL OR date_of_death > {day})""")
-    # Covered at the period's end: an enrolment in force, or a payment for the period.
-    con.execute(f"""
-        CREATE TABLE covered AS
-        SELECT DISTINCT p.identity, s.guarantee, s.function, s.cash, s.contributory
-        FROM (SELECT e.person_id, e.scheme_id FROM enrolments e
+    # Covered at the period's end: an enrolment in force, or a payment for the period;
+    # one flag per indicator and identity (benefits carry their identity in the snapshot).
+    con.execute("""
+        CREATE TABLE flags AS
+        SELECT b.identity, """ + ", ".join(
+        f"bool_or({_benefit_filter(ind)}) AS b{i}" for i, ind in enumerate(indicators)) + f"""
+        FROM (SELECT e.identity, e.scheme_id FROM enrolments e
               WHERE e.status <> 'SUSPENDED' AND e.start_date <= {day}
                 AND (e.end_date IS NULL OR e.end_date >= {day})
               UNION
-              SELECT person_id, scheme_id FROM payments WHERE period = {start}) b
-        JOIN persons p ON p.person_id = b.person_id
-        JOIN schemes s ON s.scheme_id = b.scheme_id""")
-    numerators = " UNION ALL ".join(
-        f"""SELECT '{ind.code}' AS indicator, sex, {_band('age')} AS age_band, disability,
-                   area_path
-            FROM people WHERE {_population_filter(ind, 'age', 'sex')}
-              AND EXISTS (SELECT 1 FROM covered c WHERE c.identity = people.identity
-                          AND {_benefit_filter(ind)})"""
-        for ind in indicators)
-    num = _cube(con, numerators, "count(*)", with_disability=True)
+              SELECT identity, scheme_id FROM payments WHERE period = {start}) b
+        JOIN schemes c ON c.scheme_id = b.scheme_id
+        GROUP BY b.identity""")
+    # Two stages: one pass over the people to the finest cells (area x sex x age band x
+    # disability, a column per indicator), then the roll-ups over that small table.
+    con.execute("CREATE TABLE finest AS SELECT area_path, sex, " + _band("age")
+                + " AS age_band, disability, " + ", ".join(
+                    f"sum(CASE WHEN {_population_filter(ind, 'age', 'sex')} "
+                    f"AND coalesce(f.b{i}, FALSE) THEN 1 ELSE 0 END) AS n{i}"
+                    for i, ind in enumerate(indicators))
+                + " FROM people LEFT JOIN flags f USING (identity) "
+                  "GROUP BY area_path, sex, age_band, disability")
+    codes = ", ".join(f"'{ind.code}'" for ind in indicators)
+    numerators = f"""
+        SELECT list_extract([{codes}], CAST(substr(k, 2) AS INTEGER) + 1) AS indicator,
+               sex, age_band, disability, area_path, v AS n
+        FROM (UNPIVOT finest ON {", ".join(f"n{i}" for i in range(len(indicators)))}
+              INTO NAME k VALUE v)
+        WHERE v > 0"""
+    num = _cube(con, numerators, "sum(n)", with_disability=True)
     with_population = [ind for ind in indicators if ind.missing_denominator is None]
     den = None
     if with_population:

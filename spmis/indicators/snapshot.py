@@ -22,14 +22,20 @@ QUERIES = {
          "date_of_birth": pl.String, "date_of_death": pl.String,
          "disability_level": pl.Int64, "area_path": pl.String}),
     "enrolments": ("""
-        SELECT person_id, scheme_id, status, CAST(start_date AS TEXT), CAST(end_date AS TEXT)
-        FROM schemes_enrolment""",
-        {"person_id": pl.Int64, "scheme_id": pl.Int64, "status": pl.String,
-         "start_date": pl.String, "end_date": pl.String}),
+        SELECT e.person_id, COALESCE(i.identity, e.person_id), e.scheme_id, e.status,
+               CAST(e.start_date AS TEXT), CAST(e.end_date AS TEXT)
+        FROM schemes_enrolment e
+        LEFT JOIN linkage_personidentity i ON i.person_id = e.person_id""",
+        {"person_id": pl.Int64, "identity": pl.Int64, "scheme_id": pl.Int64,
+         "status": pl.String, "start_date": pl.String, "end_date": pl.String}),
     "payments": ("""
-        SELECT person_id, scheme_id, CAST(period AS TEXT) FROM payments_benefitpayment
-        WHERE period = %(period)s""",
-        {"person_id": pl.Int64, "scheme_id": pl.Int64, "period": pl.String}),
+        SELECT b.person_id, COALESCE(i.identity, b.person_id), b.scheme_id,
+               CAST(b.period AS TEXT)
+        FROM payments_benefitpayment b
+        LEFT JOIN linkage_personidentity i ON i.person_id = b.person_id
+        WHERE b.period = %(period)s""",
+        {"person_id": pl.Int64, "identity": pl.Int64, "scheme_id": pl.Int64,
+         "period": pl.String}),
     "schemes": ("""
         SELECT id, guarantee, function, benefit_nature = 'CASH', contributory
         FROM schemes_scheme""",

@@ -1,0 +1,119 @@
+"""Benchmark: every indicator x every disaggregation on a synthetic country, in DuckDB.
+
+    python bench/indicators.py --persons 10000000
+
+The snapshot is written straight from the generated country (the database path is timed by
+`spmis indicators run`); then the engine runs every indicator of the catalogue, then only
+COV_ANY, and a single hand-written DuckDB query computes the same COV_ANY cube, in the same
+run, as the yardstick. Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from spmis.indicators import engine
+from spmis.indicators.catalogue import catalogue
+from spmis.synth.country import generate_country
+
+AS_OF = dt.date(2026, 6, 30)
+PERIOD = dt.date(2026, 6, 1)
+
+
+def write_snapshot(directory: Path, persons: int) -> dict[str, float]:
+    t0 = time.perf_counter()
+    country = generate_country(persons=persons, seed=1, as_of=AS_OF)
+    generated = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    paths = country.areas.select(area_id="id", area_path="path")
+    country.persons.join(paths, on="area_id").select(
+        person_id="id", identity="id", sex="sex", date_of_birth="date_of_birth",
+        date_of_death="date_of_death", disability_level="disability_level",
+        area_path="area_path").write_parquet(directory / "persons.parquet")
+    country.enrolments.select(
+        "person_id", identity="person_id", scheme_id=pl.col("scheme_id").cast(pl.Int64),
+        status="status", start_date="start_date", end_date="end_date").write_parquet(
+        directory / "enrolments.parquet")
+    country.payments.filter(pl.col("period") == PERIOD).select(
+        "person_id", identity="person_id", scheme_id=pl.col("scheme_id").cast(pl.Int64),
+        period="period").write_parquet(
+        directory / "payments.parquet")
+    country.schemes.select(scheme_id=pl.col("id").cast(pl.Int64), guarantee="guarantee",
+                           function="function", cash=pl.col("benefit_nature") == "CASH",
+                           contributory="contributory").write_parquet(
+        directory / "schemes.parquet")
+    country.population.join(paths, on="area_id").select(
+        "area_path", "sex", age="age_from", population="population").write_parquet(
+        directory / "population.parquet")
+    return {"generate_seconds": round(generated, 2),
+            "snapshot_seconds": round(time.perf_counter() - t0, 2)}
+
+
+HAND_WRITTEN = """
+WITH people AS (
+  SELECT person_id, sex, area_path,
+         CASE WHEN age <= 17 THEN '0-17' WHEN age <= 64 THEN '18-64' ELSE '65+' END AS band
+  FROM (SELECT *, date_diff('year', date_of_birth, DATE '2026-06-30')
+               - CASE WHEN strftime(date_of_birth, '%m%d') > '0630' THEN 1 ELSE 0 END AS age
+        FROM 'SNAP/persons.parquet')
+  WHERE date_of_death IS NULL OR date_of_death > DATE '2026-06-30'),
+covered AS (
+  SELECT person_id FROM 'SNAP/enrolments.parquet'
+  WHERE status <> 'SUSPENDED' AND start_date <= DATE '2026-06-30'
+    AND (end_date IS NULL OR end_date >= DATE '2026-06-30')
+  UNION SELECT person_id FROM 'SNAP/payments.parquet'),
+levels AS (
+  SELECT p.sex, p.band, codes[d] AS area_code, d AS depth
+  FROM (SELECT *, string_split(rtrim(area_path, '/'), '/') AS codes FROM people
+        WHERE person_id IN (SELECT person_id FROM covered)) p,
+       generate_series(1, len(p.codes)) AS g(d))
+SELECT area_code, depth, sex, band, count(*) AS n FROM levels
+GROUP BY GROUPING SETS ((area_code, depth), (area_code, depth, sex), (area_code, depth, band),
+                        (area_code, depth, sex, band))
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--persons", type=int, default=1_000_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        snap = Path(tmp)
+        times = write_snapshot(snap, args.persons)
+        everything = list(catalogue())
+        t0 = time.perf_counter()
+        values = engine.compute(snap, PERIOD, everything)
+        all_seconds = time.perf_counter() - t0
+        cov_any = [i for i in everything if i.code == "COV_ANY"]
+        t0 = time.perf_counter()
+        engine.compute(snap, PERIOD, cov_any)
+        cov_seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        hand = duckdb.sql(HAND_WRITTEN.replace("SNAP", str(snap))).to_arrow_table()
+        hand_seconds = time.perf_counter() - t0
+    print(json.dumps({
+        "benchmark": "indicators", "persons": args.persons, **times,
+        "indicators": len(everything), "values": values.height,
+        "engine_all_indicators_seconds": round(all_seconds, 2),
+        "engine_cov_any_seconds": round(cov_seconds, 2),
+        "hand_written_cov_any_cube_seconds": round(hand_seconds, 2),
+        "hand_written_rows": hand.num_rows,
+        "ratio_cov_any_to_hand_written": round(cov_seconds / hand_seconds, 2),
+        "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
