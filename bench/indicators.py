@@ -48,12 +48,14 @@ def write_snapshot(directory: Path, persons: int) -> dict[str, float]:
         directory / "enrolments.parquet")
     country.payments.filter(pl.col("period") == PERIOD).select(
         "person_id", identity="person_id", scheme_id=pl.col("scheme_id").cast(pl.Int64),
-        period="period").write_parquet(
+        period="period", amount_minor="amount_minor").write_parquet(
         directory / "payments.parquet")
     country.schemes.select(scheme_id=pl.col("id").cast(pl.Int64), guarantee="guarantee",
                            function="function", cash=pl.col("benefit_nature") == "CASH",
                            contributory="contributory").write_parquet(
         directory / "schemes.parquet")
+    pl.DataFrame({"code": ["POVERTY_LINE"], "amount_minor": [2000]}).write_parquet(
+        directory / "benchmarks.parquet")
     country.population.join(paths, on="area_id").select(
         "area_path", "sex", age="age_from", population="population").write_parquet(
         directory / "population.parquet")

@@ -120,12 +120,34 @@ def test_hand_computed_figures(small):
     assert (disab["numerator"], disab["denominator"], disab["obs_status"]) == (1, None, "M")
     assert cell(frame, "SOC_CONTIG_DISAB", disability="SEVERE")["numerator"] == 1
     assert run.lineage["population_year"] == 2026
+    # Vertical: the boy, the living pensioner and the woman each received 15.00; no poverty
+    # line is loaded yet, so the ratios to it are missing, not invented.
+    median = cell(frame, "VERT_MEDIAN_BENEFIT")
+    assert (median["numerator"], median["value"]) == (3, 15.0)
+    assert cell(frame, "VERT_MEDIAN_TO_POVERTY_LINE")["obs_status"] == "M"
+
+
+def test_vertical_coverage_against_an_effective_dated_poverty_line(small):
+    from spmis.indicators.models import Benchmark
+
+    Benchmark.objects.create(code="POVERTY_LINE", name="Poverty line", amount_minor=1000,
+                             currency="USD", valid_from=dt.date(2020, 1, 1),
+                             valid_to=dt.date(2025, 12, 31))
+    Benchmark.objects.create(code="POVERTY_LINE", name="Poverty line", amount_minor=2000,
+                             currency="USD", valid_from=dt.date(2026, 1, 1))
+    indicators_run(actor=None, period=PERIOD)
+    frame = values()
+    above = cell(frame, "VERT_ABOVE_POVERTY_LINE")
+    assert (above["numerator"], above["denominator"], above["value"]) == (0, 3, 0.0)
+    assert cell(frame, "VERT_MEDIAN_TO_POVERTY_LINE")["value"] == 75.0
+    assert cell(frame, "VERT_MEDIAN_BENEFIT", sex="F")["numerator"] == 1
 
 
 def test_totals_are_the_sums_of_their_disjoint_parts(small):
     indicators_run(actor=None, period=PERIOD)
     frame = values()
-    national = frame.filter(area_code="XY")
+    national = frame.filter(pl.col("area_code") == "XY",
+                            ~pl.col("indicator").str.starts_with("VERT_"))  # counts only
     for dim, parts in (("sex", ["M", "F"]), ("age_band", ["0-17", "18-64", "65+"]),
                        ("disability", ["SEVERE", "NOT_SEVERE"])):
         others = [d for d in ("sex", "age_band", "disability") if d != dim]
@@ -135,7 +157,8 @@ def test_totals_are_the_sums_of_their_disjoint_parts(small):
         joined = totals.join(sums, on="indicator", how="left", suffix="_parts")
         assert (joined["numerator"] == joined["numerator_parts"].fill_null(0)).all(), dim
     # Every commune's numerators add up to the national one.
-    communes = frame.filter(area_level=3, sex="_T", age_band="_T", disability="_T").group_by(
+    communes = frame.filter(~pl.col("indicator").str.starts_with("VERT_"), area_level=3,
+                            sex="_T", age_band="_T", disability="_T").group_by(
         "indicator").agg(pl.col("numerator").sum())
     joined = national.filter(sex="_T", age_band="_T", disability="_T").join(
         communes, on="indicator", suffix="_communes")

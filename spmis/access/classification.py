@@ -67,6 +67,8 @@ CLASSIFICATION: dict[str, dict[str, Clearance]] = {
     "indicators.IndicatorValue": _levels(I="id run indicator area_code area_level sex "
                                            "age_band disability numerator denominator value "
                                            "obs_status"),
+    "indicators.Benchmark": _levels(P="id code name amount_minor currency valid_from valid_to "
+                                      "source"),
     "geography.AreaLevel": _levels(P="level name"),
     "geography.Area": _levels(P="id code name level parent path is_urban"),
     "geography.PopulationDenominator": _levels(P="id area year sex age_from age_to population "

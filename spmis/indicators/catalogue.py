@@ -17,7 +17,8 @@ GUARANTEES = ("HEALTH", "CHILDREN", "WORKING_AGE", "OLD_AGE")
 FUNCTIONS = ("SICKNESS", "HEALTH", "DISABILITY", "OLD_AGE", "SURVIVORS", "FAMILY_CHILD",
              "MATERNITY", "UNEMPLOYMENT", "EMPLOYMENT_INJURY", "HOUSING",
              "SOCIAL_EXCLUSION")
-UNITS = ("PERCENT", "NUMBER")
+UNITS = ("PERCENT", "NUMBER", "CURRENCY")
+STATISTICS = ("median", "mean", "share_above", "median_ratio")
 
 
 class CatalogueError(ValueError):
@@ -38,6 +39,10 @@ class Indicator:
     unit: str
     reference: str
     sdmx: dict[str, str]
+    # Vertical indicators: a statistic of the cash each person received in the period,
+    # summed across schemes: median, mean, share_above (a benchmark), median_ratio.
+    statistic: str | None = None
+    benchmark: str | None = None
 
 
 def load(text: str) -> list[Indicator]:
@@ -71,8 +76,15 @@ def _indicator(item: dict[str, Any]) -> Indicator:
         raise ValueError(f"guarantee must be one of {GUARANTEES}")
     if benefits.get("function", FUNCTIONS[0]) not in FUNCTIONS:
         raise ValueError(f"function must be one of {FUNCTIONS}")
-    denominator = item["denominator"]
-    missing = None if denominator == "population" else str(denominator["missing"])
+    vertical = item.get("vertical") or {}
+    statistic, benchmark = vertical.get("statistic"), vertical.get("benchmark")
+    if vertical and statistic not in STATISTICS:
+        raise ValueError(f"vertical.statistic must be one of {STATISTICS}")
+    if statistic in ("share_above", "median_ratio") and not benchmark:
+        raise ValueError(f"vertical.statistic {statistic} needs a benchmark")
+    denominator = item.get("denominator", "population")
+    missing = None if denominator in ("population", "recipients") else \
+        str(denominator["missing"])
     if item["unit"] not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}")
     return Indicator(
@@ -81,7 +93,8 @@ def _indicator(item: dict[str, Any]) -> Indicator:
         age_from=int(ages[0]), age_to=None if ages[1] is None else int(ages[1]),
         sex=population.get("sex"), severe_disability=population.get("disability") == "SEVERE",
         benefits=benefits, missing_denominator=" ".join(missing.split()) if missing else None,
-        unit=item["unit"], reference=item["reference"], sdmx=dict(item.get("sdmx", {})))
+        unit=item["unit"], reference=item["reference"], sdmx=dict(item.get("sdmx", {})),
+        statistic=statistic, benchmark=benchmark)
 
 
 @cache

@@ -65,9 +65,11 @@ def _benefit_filter(ind: Indicator) -> str:
 
 def compute(snapshot: Path, period: dt.date, indicators: list[Indicator]) -> pl.DataFrame:
     """Every indicator x area (all levels) x sex x age band x disability, with totals."""
+    horizontal = [i for i in indicators if i.statistic is None]
+    vertical = [i for i in indicators if i.statistic is not None]
     period_end = add_months(period, 1) - dt.timedelta(days=1)
     con = duckdb.connect()
-    for name in ("persons", "enrolments", "payments", "schemes", "population"):
+    for name in ("persons", "enrolments", "payments", "schemes", "population", "benchmarks"):
         path = snapshot / f"{name}.parquet"
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
     day = f"DATE '{period_end:%Y-%m-%d}'"
@@ -80,6 +82,13 @@ def compute(snapshot: Path, period: dt.date, indicators: list[Indicator]) -> pl.
         FROM persons
         WHERE person_id = identity AND date_of_birth <= {day}
           AND (date_of_death IS NULL OR date_of_death > {day})""")
+    frames = [_horizontal(con, horizontal, day, start)] if horizontal else []
+    frames += [_vertical(con, ind, start) for ind in vertical]
+    return pl.concat(frames).select(COLUMNS) if frames else pl.DataFrame(schema=COLUMNS)
+
+
+def _horizontal(con: duckdb.DuckDBPyConnection, indicators: list[Indicator], day: str,
+                start: str) -> pl.DataFrame:
     # Covered at the period's end: an enrolment in force, or a payment for the period;
     # one flag per indicator and identity (benefits carry their identity in the snapshot).
     con.execute("""
@@ -119,7 +128,46 @@ def compute(snapshot: Path, period: dt.date, indicators: list[Indicator]) -> pl.
                 FROM population WHERE {_population_filter(ind, 'age', 'sex')}"""
             for ind in with_population)
         den = _cube(con, denominators, "sum(population)", with_disability=False)
-    return _combine(num, den, indicators)
+    return _combine(num, den, indicators).select(COLUMNS)
+
+
+def _vertical(con: duckdb.DuckDBPyConnection, ind: Indicator, start: str) -> pl.DataFrame:
+    """A statistic of what each recipient received in the period, summed across schemes, per
+    area (every level) x sex. Quantiles do not add up, so this runs on per-person rows."""
+    benchmark = con.execute("SELECT min(amount_minor) FROM benchmarks WHERE code = ?",
+                            [ind.benchmark or ""]).fetchall()[0][0]
+    statistic = {
+        "median": "quantile_cont(total, 0.5) / 100.0",
+        "mean": "avg(total) / 100.0",
+        "share_above": f"100.0 * count(*) FILTER (WHERE total >= {benchmark or 0}) / count(*)",
+        "median_ratio": f"100.0 * quantile_cont(total, 0.5) / {benchmark or 1}",
+    }[ind.statistic or "median"]
+    numerator = (f"count(*) FILTER (WHERE total >= {benchmark or 0})"
+                 if ind.statistic == "share_above" else "count(*)")
+    sql = f"""
+        WITH totals AS (
+            SELECT b.identity, sum(b.amount_minor) AS total
+            FROM payments b JOIN schemes c ON c.scheme_id = b.scheme_id
+            WHERE b.period = {start} AND {_benefit_filter(ind)}
+            GROUP BY b.identity),
+        rows AS (
+            SELECT p.sex, t.total, string_split(rtrim(p.area_path, '/'), '/') AS codes
+            FROM totals t JOIN people p ON p.identity = t.identity
+            WHERE {_population_filter(ind, 'p.age', 'p.sex')}),
+        levels AS (SELECT rows.*, unnest(generate_series(1, len(codes))) AS depth FROM rows)
+        SELECT '{ind.code}' AS indicator, codes[depth] AS area_code,
+               CAST(depth - 1 AS BIGINT) AS area_level, coalesce(sex, '{TOTAL}') AS sex,
+               '{TOTAL}' AS age_band, '{TOTAL}' AS disability,
+               CAST({numerator} AS BIGINT) AS numerator, CAST(count(*) AS BIGINT) AS denominator,
+               round({statistic}, 4) AS value
+        FROM levels
+        GROUP BY GROUPING SETS ((codes[depth], depth), (codes[depth], depth, sex))"""
+    frame = pl.from_arrow(con.sql(sql).to_arrow_table())
+    assert isinstance(frame, pl.DataFrame)
+    missing = ind.benchmark is not None and benchmark is None
+    return frame.with_columns(
+        value=pl.lit(None, pl.Float64) if missing else pl.col("value").cast(pl.Float64),
+        obs_status=pl.lit("M" if missing else "A"))
 
 
 def _cube(con: duckdb.DuckDBPyConnection, rows: str, measure: str, *,

@@ -46,3 +46,22 @@ class IndicatorValue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.indicator} {self.area_code} {self.sex} {self.age_band}: {self.value}"
+
+
+class Benchmark(models.Model):
+    """An effective-dated yardstick for benefit levels (R202 para. 8(b)): a poverty line, a
+    minimum wage, ... as a monthly amount per person in minor units."""
+
+    code = models.CharField(max_length=40)  # e.g. POVERTY_LINE, MINIMUM_WAGE
+    name = models.CharField(max_length=200)
+    amount_minor = models.BigIntegerField(help_text=_("per person per month, minor units"))
+    currency = models.CharField(max_length=3)
+    valid_from = models.DateField()
+    valid_to = models.DateField(null=True, blank=True)
+    source = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["code", "-valid_from"]
+
+    def __str__(self) -> str:
+        return f"{self.code} from {self.valid_from}"

@@ -12,6 +12,8 @@ from pathlib import Path
 import polars as pl
 from django.db import connection
 
+from spmis.core.periods import add_months
+
 QUERIES = {
     "persons": ("""
         SELECT p.id, COALESCE(i.identity, p.id), p.sex, CAST(p.date_of_birth AS TEXT),
@@ -30,17 +32,22 @@ QUERIES = {
          "status": pl.String, "start_date": pl.String, "end_date": pl.String}),
     "payments": ("""
         SELECT b.person_id, COALESCE(i.identity, b.person_id), b.scheme_id,
-               CAST(b.period AS TEXT)
+               CAST(b.period AS TEXT), b.amount_minor
         FROM payments_benefitpayment b
         LEFT JOIN linkage_personidentity i ON i.person_id = b.person_id
         WHERE b.period = %(period)s""",
         {"person_id": pl.Int64, "identity": pl.Int64, "scheme_id": pl.Int64,
-         "period": pl.String}),
+         "period": pl.String, "amount_minor": pl.Int64}),
     "schemes": ("""
         SELECT id, guarantee, function, benefit_nature = 'CASH', contributory
         FROM schemes_scheme""",
         {"scheme_id": pl.Int64, "guarantee": pl.String, "function": pl.String,
          "cash": pl.Boolean, "contributory": pl.Boolean}),
+    "benchmarks": ("""
+        SELECT code, amount_minor FROM indicators_benchmark
+        WHERE valid_from <= %(period_end)s
+          AND (valid_to IS NULL OR valid_to >= %(period_end)s)""",
+        {"code": pl.String, "amount_minor": pl.Int64}),
     "population": ("""
         SELECT a.path, d.sex, d.age_from, d.population FROM geography_populationdenominator d
         JOIN geography_area a ON a.id = d.area_id WHERE d.year = %(year)s""",
@@ -64,7 +71,8 @@ def snapshot_write(directory: Path, period: dt.date, year: int | None) -> dict[s
     """Write every snapshot table as ``directory/<name>.parquet``; returns row counts."""
     directory.mkdir(parents=True, exist_ok=True)
     counts = {}
-    params: dict[str, str | int] = {"period": period.isoformat(),
+    end = add_months(period, 1) - dt.timedelta(days=1)
+    params: dict[str, str | int] = {"period": period.isoformat(), "period_end": end.isoformat(),
                                     "year": year if year is not None else -1}
     for name, (sql, schema) in QUERIES.items():
         with connection.cursor() as cursor:
@@ -83,8 +91,6 @@ def export_deidentified(directory: Path, period: dt.date, fmt: str) -> dict[str,
     alive then, severe disability yes/no, area path. Enough to recompute every figure."""
     import secrets
     import tempfile
-
-    from spmis.core.periods import add_months
 
     if fmt not in ("parquet", "csv"):
         raise ValueError("Format must be parquet or csv.")
