@@ -69,6 +69,7 @@ CLASSIFICATION: dict[str, dict[str, Clearance]] = {
                                            "obs_status"),
     "indicators.Benchmark": _levels(P="id code name amount_minor currency valid_from valid_to "
                                       "source"),
+    "indicators.Target": _levels(P="id indicator area_code year value source"),
     "geography.AreaLevel": _levels(P="level name"),
     "geography.Area": _levels(P="id code name level parent path is_urban"),
     "geography.PopulationDenominator": _levels(P="id area year sex age_from age_to population "

@@ -65,3 +65,21 @@ class Benchmark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} from {self.valid_from}"
+
+
+class Target(models.Model):
+    """A national (or area) target for an indicator in a year, e.g. COV_ANY 60% in 2030."""
+
+    indicator = models.CharField(max_length=40)
+    area_code = models.CharField(max_length=40)
+    year = models.PositiveSmallIntegerField()
+    value = models.FloatField()
+    source = models.CharField(max_length=300, blank=True, help_text=_(
+        "the strategy or plan that sets it"))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["indicator", "area_code", "year"],
+                                               name="one_target_per_indicator_area_year")]
+
+    def __str__(self) -> str:
+        return f"{self.indicator} {self.area_code} {self.year}: {self.value}"

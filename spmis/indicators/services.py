@@ -17,7 +17,7 @@ from spmis.core.bulk import bulk_insert
 from spmis.core.periods import month_start
 from spmis.indicators import engine, snapshot
 from spmis.indicators.catalogue import catalogue
-from spmis.indicators.models import IndicatorRun, IndicatorValue
+from spmis.indicators.models import IndicatorRun, IndicatorValue, Target
 from spmis.intake.models import Submission, SubmissionStatus
 from spmis.linkage.models import LinkageRun
 
@@ -62,3 +62,25 @@ def indicators_run(*, actor: User | None, period: dt.date | None = None,
                      object_id=run.pk, detail={"period": f"{period:%Y-%m}", **run.counts})
     return run
 
+
+
+def target_set(*, actor: User | None, indicator: str, area_code: str, year: int,
+               value: float, source: str = "") -> Target:
+    """Set (or change) a target; audited."""
+    from spmis.core.errors import NotFound, ValidationFailed
+    from spmis.geography.models import Area
+
+    if indicator not in {i.code for i in catalogue()}:
+        raise NotFound(f"No indicator {indicator!r} in the catalogue.")
+    if not Area.objects.filter(code=area_code).exists():
+        raise NotFound(f"No area with code {area_code!r}.")
+    if not 1900 <= year <= 2100 or value < 0:
+        raise ValidationFailed("The year must be between 1900 and 2100 and the value >= 0.")
+    with transaction.atomic():
+        target, _ = Target.objects.update_or_create(
+            indicator=indicator, area_code=area_code, year=year,
+            defaults={"value": value, "source": source[:300]})
+        audit_record(actor=actor, action="indicators.target_set", object_type="target",
+                     object_id=target.pk, detail={"indicator": indicator, "area": area_code,
+                                                  "year": year, "value": value})
+    return target
