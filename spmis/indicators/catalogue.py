@@ -19,6 +19,8 @@ FUNCTIONS = ("SICKNESS", "HEALTH", "DISABILITY", "OLD_AGE", "SURVIVORS", "FAMILY
              "SOCIAL_EXCLUSION")
 UNITS = ("PERCENT", "NUMBER", "CURRENCY")
 STATISTICS = ("median", "mean", "share_above", "median_ratio")
+PROCESSES = ("reporting_rate", "reporting_rate_on_time", "duplicate_record_rate",
+             "open_flags", "overdue_flags", "payments_on_time")
 
 
 class CatalogueError(ValueError):
@@ -43,6 +45,8 @@ class Indicator:
     # summed across schemes: median, mean, share_above (a benchmark), median_ratio.
     statistic: str | None = None
     benchmark: str | None = None
+    # Process and quality indicators, read from the capabilities that hold them.
+    process: str | None = None
 
 
 def load(text: str) -> list[Indicator]:
@@ -66,9 +70,12 @@ def load(text: str) -> list[Indicator]:
 
 
 def _indicator(item: dict[str, Any]) -> Indicator:
-    population = item["population"]
+    process = item.get("process")
+    if process is not None and process not in PROCESSES:
+        raise ValueError(f"process must be one of {PROCESSES}")
+    population = item.get("population", {"ages": [0, None]})
     ages = population["ages"]
-    benefits = {} if item["benefits"] == "any" else dict(item["benefits"])
+    benefits = {} if item.get("benefits", "any") == "any" else dict(item["benefits"])
     unknown = set(benefits) - {"guarantee", "function", "cash", "contributory"}
     if unknown:
         raise ValueError(f"unknown benefit filter(s) {sorted(unknown)}")
@@ -94,7 +101,7 @@ def _indicator(item: dict[str, Any]) -> Indicator:
         sex=population.get("sex"), severe_disability=population.get("disability") == "SEVERE",
         benefits=benefits, missing_denominator=" ".join(missing.split()) if missing else None,
         unit=item["unit"], reference=item["reference"], sdmx=dict(item.get("sdmx", {})),
-        statistic=statistic, benchmark=benchmark)
+        statistic=statistic, benchmark=benchmark, process=process)
 
 
 @cache

@@ -65,6 +65,7 @@ def _benefit_filter(ind: Indicator) -> str:
 
 def compute(snapshot: Path, period: dt.date, indicators: list[Indicator]) -> pl.DataFrame:
     """Every indicator x area (all levels) x sex x age band x disability, with totals."""
+    indicators = [i for i in indicators if i.process is None]  # see services
     horizontal = [i for i in indicators if i.statistic is None]
     vertical = [i for i in indicators if i.statistic is not None]
     period_end = add_months(period, 1) - dt.timedelta(days=1)

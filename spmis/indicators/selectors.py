@@ -53,3 +53,13 @@ def series(*, indicator: str, area_code: str, sex: str = "_T") -> list[SeriesPoi
 
 def targets_for(*, indicator: str, area_code: str) -> list[Target]:
     return list(Target.objects.filter(indicator=indicator, area_code=area_code).order_by("year"))
+
+
+def values_by_sex(*, run: IndicatorRun, indicators: list[str],
+                  area_codes: list[str]) -> dict[tuple[str, str, str], IndicatorValue]:
+    """Totals (all ages, any disability) of ``indicators`` in ``area_codes`` for both sexes and
+    the total, keyed by (indicator, area_code, sex) with sex M, F or _T."""
+    rows = IndicatorValue.objects.filter(
+        run=run, indicator__in=indicators, area_code__in=area_codes, sex__in=("M", "F", "_T"),
+        age_band="_T", disability="_T")
+    return {(v.indicator, v.area_code, v.sex): v for v in rows}

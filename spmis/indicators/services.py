@@ -15,7 +15,7 @@ from spmis.audit.services import audit_record
 from spmis.core import clock
 from spmis.core.bulk import bulk_insert
 from spmis.core.periods import month_start
-from spmis.indicators import engine, snapshot
+from spmis.indicators import engine, process, snapshot
 from spmis.indicators.catalogue import catalogue
 from spmis.indicators.models import IndicatorRun, IndicatorValue, Target
 from spmis.intake.models import Submission, SubmissionStatus
@@ -40,6 +40,8 @@ def indicators_run(*, actor: User | None, period: dt.date | None = None,
         counts = snapshot.snapshot_write(Path(tmp), period, year)
         say(f"computing {len(catalogue())} indicators")
         values = engine.compute(Path(tmp), period, list(catalogue()))
+    say("reading process and quality indicators")
+    values = pl.concat([values, process.compute(period, clock.today(), list(catalogue()))])
     linkage = LinkageRun.objects.order_by("-id").first()
     lineage = {
         "submissions": list(Submission.objects.filter(

@@ -1,0 +1,188 @@
+"""The indicators dashboard: where coverage is lowest, and for whom, from the latest run.
+
+Headline cards (any benefit and the four R202 guarantees, women and men beside the total), a
+drill-down into the child areas of the chosen area (lowest first, so the gaps come first), the
+indicator's series against its targets and the SDG 1.3.1 series. The figures are aggregates,
+but an officer sees only the areas inside their coverage scope: any other area is not found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET
+
+from spmis.access.policy import Permission
+from spmis.access.selectors import Scope, scope_for_user
+from spmis.core.errors import NotFound
+from spmis.geography.models import Area
+from spmis.geography.selectors import ancestor_paths
+from spmis.indicators import selectors as indicators
+from spmis.indicators.catalogue import Indicator, catalogue
+from spmis.indicators.models import IndicatorRun, IndicatorValue
+from spmis.web.views import or_404, require_permission
+
+HEADLINE = ("COV_ANY", "COV_HEALTH", "COV_CHILDREN", "COV_WORKING_AGE", "COV_OLD_AGE")
+SDG_PREFIX = "SOC_CONTIG_"
+DEFAULT_INDICATOR = "COV_ANY"
+
+
+def display(value: float | None, unit: str) -> str:
+    """A value as the page shows it: 12.3% for percentages, 1,234.50 for money."""
+    if value is None:
+        return "—"
+    if unit == "PERCENT":
+        return f"{value:.1f}%"
+    if unit == "CURRENCY":
+        return f"{value:,.2f}"
+    return f"{value:,.0f}"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One value of an indicator for an area and a sex, or why there is none."""
+
+    value: float | None
+    text: str  # what the page prints
+    numerator: int | None
+    denominator: int | None
+    missing: bool  # obs_status M: no denominator, so no rate
+
+    @classmethod
+    def of(cls, row: IndicatorValue | None, unit: str) -> Figure:
+        if row is None:
+            return cls(None, "—", None, None, False)
+        missing = row.obs_status == "M" or row.value is None
+        return cls(None if missing else row.value, "" if missing else display(row.value, unit),
+                   row.numerator, row.denominator, missing)
+
+
+@dataclass(frozen=True)
+class Line:
+    """An indicator (a card, an SDG row) or an area (a drill-down row) by sex."""
+
+    indicator: Indicator
+    total: Figure
+    women: Figure
+    men: Figure
+    area: Area | None = None
+    link: str = ""
+
+
+def _lines(run: IndicatorRun, codes: list[str], area: Area) -> list[Line]:
+    found = indicators.values_by_sex(run=run, indicators=codes, area_codes=[area.code])
+    lines = []
+    for code in codes:
+        indicator = indicators.indicator_get(code)
+        if indicator is None:
+            continue
+        lines.append(Line(indicator, *(Figure.of(found.get((code, area.code, sex)),
+                                                 indicator.unit) for sex in ("_T", "F", "M"))))
+    return lines
+
+
+def _top_areas(scope: Scope) -> list[Area]:
+    return list(Area.objects.filter(path__in=scope.area_paths).order_by("path"))
+
+
+def _area_in_scope(*, code: str, scope: Scope) -> Area:
+    area = Area.objects.filter(code=code).first()
+    if area is None or not any(area.path.startswith(p) for p in scope.area_paths):
+        raise NotFound(f"No area with code {code!r}.")
+    return area
+
+
+def _indicator(*, code: str) -> Indicator:
+    indicator = indicators.indicator_get(code)
+    if indicator is None:
+        raise NotFound(f"No indicator {code!r} in the catalogue.")
+    return indicator
+
+
+def _breadcrumbs(area: Area, scope: Scope) -> list[Area]:
+    """The area's ancestors inside the scope, the top first, ending with the area."""
+    paths = [p for p in ancestor_paths(area.path)
+             if any(p.startswith(root) for root in scope.area_paths)]
+    return list(Area.objects.filter(path__in=paths).order_by("level", "path"))
+
+
+def _drill_down(run: IndicatorRun, indicator: Indicator, area: Area) -> list[Line]:
+    """The child areas by value, lowest first; no denominator and no data last."""
+    children = list(Area.objects.filter(parent=area).order_by("name"))
+    found = indicators.values_by_sex(run=run, indicators=[indicator.code],
+                                     area_codes=[c.code for c in children])
+    rows = [Line(indicator, *(Figure.of(found.get((indicator.code, child.code, sex)),
+                                        indicator.unit) for sex in ("_T", "F", "M")),
+                 area=child, link="?" + urlencode({"area": child.code,
+                                                   "indicator": indicator.code}))
+            for child in children]
+
+    def key(row: Line) -> tuple[int, float, str]:
+        if row.total.value is not None:
+            return 0, row.total.value, row.area.name if row.area else ""
+        return (1 if row.total.missing else 2), 0.0, row.area.name if row.area else ""
+
+    return sorted(rows, key=key)
+
+
+def _series(indicator: Indicator, area: Area) -> dict[str, Any]:
+    points = {sex: {p.period: p.value for p in indicators.series(
+        indicator=indicator.code, area_code=area.code, sex=sex)} for sex in ("_T", "F", "M")}
+    targets = indicators.targets_for(indicator=indicator.code, area_code=area.code)
+    rows = [{"period": period, "total": display(value, indicator.unit),
+             "women": display(points["F"].get(period), indicator.unit),
+             "men": display(points["M"].get(period), indicator.unit)}
+            for period, value in points["_T"].items()]
+    by_label = {f"{t.year}-12": t.value for t in targets}
+    labels = sorted(set(points["_T"]) | set(by_label))
+    chart = {
+        "labels": labels,
+        "values": [_round(points["_T"].get(label)) for label in labels],
+        "women": [_round(points["F"].get(label)) for label in labels],
+        "men": [_round(points["M"].get(label)) for label in labels],
+        "targets": [_round(by_label.get(label)) for label in labels],
+        "percent": indicator.unit == "PERCENT",
+    }
+    return {"rows": rows, "targets": [
+        {"year": t.year, "value": display(t.value, indicator.unit), "source": t.source}
+        for t in targets], "chart": chart}
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+@require_GET
+@login_required
+def indicator_dashboard(request: HttpRequest) -> HttpResponse:
+    user = require_permission(request, Permission.VIEW_COVERAGE)
+    scope = scope_for_user(user=user, permission=Permission.VIEW_COVERAGE)
+    tops = _top_areas(scope)
+    code = request.GET.get("area", "").strip() or (tops[0].code if tops else "")
+    area = or_404(_area_in_scope, code=code, scope=scope)
+    indicator = or_404(_indicator,
+                       code=request.GET.get("indicator", "").strip() or DEFAULT_INDICATOR)
+    run = indicators.run_latest()
+    context: dict[str, Any] = {
+        "run": run, "area": area, "indicator": indicator,
+        "catalogue": catalogue(), "breadcrumbs": _breadcrumbs(area, scope),
+        "other_tops": [t for t in tops if t.pk != area.pk] if len(tops) > 1 else [],
+    }
+    if run is not None:
+        children = _drill_down(run, indicator, area)
+        sdg = [i.code for i in catalogue() if i.code.startswith(SDG_PREFIX)]
+        context.update({
+            "cards": _lines(run, list(HEADLINE), area),
+            "children": children,
+            "bars": {"labels": [r.area.name for r in children if r.area],
+                     "values": [_round(r.total.value) for r in children],
+                     "percent": indicator.unit == "PERCENT"},
+            "series": _series(indicator, area),
+            "sdg": _lines(run, sdg, area),
+        })
+    return render(request, "web/indicators.html", context)
