@@ -210,3 +210,27 @@ def test_cli_run_exports_and_a_recomputation_from_the_deidentified_registry(smal
     population = pl.read_parquet(tmp_path / "population.parquet")["population"].sum()
     assert (numerator, population) == (4, 15)
     assert runner.invoke(cli, ["indicators", "export", "--run", "999"]).exit_code == 1
+
+
+def test_targets_and_catalogue_through_the_cli(small):
+    from click.testing import CliRunner
+
+    from spmis.audit.models import AuditEvent
+    from spmis.cli.main import cli
+    from spmis.indicators.selectors import series, targets_for
+
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["indicators", "list"])
+    assert "SOC_CONTIG_DISAB\tPERCENT" in listed.output and "no denominator" in listed.output
+    done = runner.invoke(cli, ["indicators", "target", "COV_ANY", "--area", "XY", "--year",
+                               "2030", "--value", "60", "--source", "National SP strategy"])
+    assert done.exit_code == 0, done.output
+    assert [t.value for t in targets_for(indicator="COV_ANY", area_code="XY")] == [60.0]
+    assert AuditEvent.objects.filter(action="indicators.target_set").exists()
+    bad = runner.invoke(cli, ["indicators", "target", "NOPE", "--area", "XY", "--year", "2030",
+                              "--value", "1"])
+    assert bad.exit_code != 0 and "NOPE" in bad.output
+    indicators_run(actor=None, period=PERIOD)
+    indicators_run(actor=None, period=dt.date(2026, 5, 1))
+    points = series(indicator="COV_ANY", area_code="XY")
+    assert [p.period for p in points] == ["2026-05", "2026-06"]

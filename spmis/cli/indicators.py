@@ -76,6 +76,35 @@ def export_command(run_ref: str, fmt: str, output: Path | None) -> None:
         click.echo(f"run {run.pk} written to {output}", err=True)
 
 
+@indicators.command("list")
+def list_command() -> None:
+    """The indicator catalogue, one a line: code, unit, name (and why a denominator lacks)."""
+    from spmis.indicators.catalogue import catalogue
+
+    for ind in catalogue():
+        note = f"  [no denominator: {ind.missing_denominator}]" if ind.missing_denominator \
+            else ""
+        click.echo(f"{ind.code}\t{ind.unit}\t{ind.name}{note}")
+
+
+@indicators.command("target")
+@click.argument("indicator")
+@click.option("--area", "area_code", required=True, help="An area P-code (the country's for "
+              "a national target).")
+@click.option("--year", type=int, required=True)
+@click.option("--value", type=float, required=True)
+@click.option("--source", default="", help="The strategy or plan that sets it.")
+def target_command(indicator: str, area_code: str, year: int, value: float,
+                   source: str) -> None:
+    """Set a target for an indicator, area and year (shown against the series)."""
+    setup_django()
+    from spmis.indicators.services import target_set
+
+    done = target_set(actor=None, indicator=indicator, area_code=area_code, year=year,
+                      value=value, source=source)
+    click.echo(f"{done.indicator} {done.area_code} {done.year}: {done.value}")
+
+
 @click.group()
 def registry() -> None:
     """The registry's person-level data, de-identified."""
