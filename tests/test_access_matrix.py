@@ -17,6 +17,7 @@ from spmis.access.models import Role
 from spmis.access.policy import ROLE_PERMISSIONS
 from spmis.core import clock
 from spmis.geography.models import Area
+from spmis.indicators.services import indicators_run
 from spmis.intake.models import Source, Submission, SubmissionIssue, SubmissionStatus
 from spmis.linkage.models import FlagReason, Link, LinkageModel, LinkageRun, VerificationFlag
 from spmis.registry.models import Person
@@ -66,6 +67,7 @@ def world(country, make_user):
                                      kind="AUTHORITATIVE_REGISTRY")
     inside.flag = _flag(registry, inside)
     outside.flag = _flag(registry, outside)
+    indicators_run(actor=None, period=dt.date(2026, 6, 1))  # figures for the indicators page
     return {"inside": inside, "outside": outside, "users": users}
 
 
@@ -161,6 +163,9 @@ def reveals(name: str, person: Person, body: str) -> bool:
         return f"/crosscheck/flags/{person.flag.pk}/" in body
     if name == "api:household-detail":
         return f'"id":{person.household_id},' in body
+    if name == "web:indicators":  # the person's district as the area shown or linked
+        district = person.area.path.strip("/").split("/")[2]
+        return f'data-area-code="{district}"' in body or f"area={district}&amp;" in body
     if name in ("web:household-detail", "web:person-search"):  # the search echoes its query
         return f"/persons/{person.pk}/" in body
     return person.national_id in body

@@ -74,6 +74,14 @@ class Line:
     link: str = ""
 
 
+def _by_sex(found: dict[tuple[str, str, str], IndicatorValue], indicator: Indicator,
+            area_code: str) -> tuple[Figure, Figure, Figure]:
+    """(total, women, men) of ``indicator`` in one area."""
+    total, women, men = (Figure.of(found.get((indicator.code, area_code, sex)), indicator.unit)
+                         for sex in ("_T", "F", "M"))
+    return total, women, men
+
+
 def _lines(run: IndicatorRun, codes: list[str], area: Area) -> list[Line]:
     found = indicators.values_by_sex(run=run, indicators=codes, area_codes=[area.code])
     lines = []
@@ -81,8 +89,7 @@ def _lines(run: IndicatorRun, codes: list[str], area: Area) -> list[Line]:
         indicator = indicators.indicator_get(code)
         if indicator is None:
             continue
-        lines.append(Line(indicator, *(Figure.of(found.get((code, area.code, sex)),
-                                                 indicator.unit) for sex in ("_T", "F", "M"))))
+        lines.append(Line(indicator, *_by_sex(found, indicator, area.code)))
     return lines
 
 
@@ -116,10 +123,8 @@ def _drill_down(run: IndicatorRun, indicator: Indicator, area: Area) -> list[Lin
     children = list(Area.objects.filter(parent=area).order_by("name"))
     found = indicators.values_by_sex(run=run, indicators=[indicator.code],
                                      area_codes=[c.code for c in children])
-    rows = [Line(indicator, *(Figure.of(found.get((indicator.code, child.code, sex)),
-                                        indicator.unit) for sex in ("_T", "F", "M")),
-                 area=child, link="?" + urlencode({"area": child.code,
-                                                   "indicator": indicator.code}))
+    rows = [Line(indicator, *_by_sex(found, indicator, child.code), area=child,
+                 link="?" + urlencode({"area": child.code, "indicator": indicator.code}))
             for child in children]
 
     def key(row: Line) -> tuple[int, float, str]:

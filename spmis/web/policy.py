@@ -46,6 +46,7 @@ ROUTE_POLICY: dict[str, RoutePolicy] = {
     "api:audit-list": RoutePolicy("page", P.VIEW_AUDIT),
     "web:access-review": RoutePolicy("page", P.REVIEW_ACCESS),
     "web:reporting-rates": RoutePolicy("page", P.VIEW_COVERAGE),
+    "web:indicators": RoutePolicy("scoped", P.VIEW_COVERAGE),
     "web:submission-list": RoutePolicy("page", P.VIEW_COVERAGE),
     "web:submission-detail": RoutePolicy("object", P.VIEW_COVERAGE),
     "web:submission-errors": RoutePolicy("object", P.VIEW_COVERAGE),

@@ -4,6 +4,7 @@ from django.urls import path
 from spmis.web import (
     aggregate_views,
     crosscheck_views,
+    indicator_views,
     intake_views,
     linkage_views,
     submission_views,
@@ -21,6 +22,7 @@ urlpatterns = [
     path("persons/", views.person_search, name="person-search"),
     path("persons/<int:person_id>/", views.person_detail, name="person-detail"),
     path("households/<int:household_id>/", views.household_detail, name="household-detail"),
+    path("indicators/", indicator_views.indicator_dashboard, name="indicators"),
     path("schemes/", views.scheme_list, name="scheme-list"),
     path("schemes/<str:code>/", views.scheme_detail, name="scheme-detail"),
     path("audit/", views.audit_log, name="audit-log"),

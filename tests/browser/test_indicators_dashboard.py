@@ -1,0 +1,37 @@
+"""The indicators dashboard through real Chromium: cards, the chart, a drill-down click."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from spmis.indicators.services import indicators_run
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("country")]
+
+
+def test_statistician_drills_into_a_region(log_in, make_user, live_server):
+    indicators_run(actor=None, period=dt.date(2026, 6, 1))
+    page = log_in(make_user("STATISTICIAN"))
+    page.get_by_role("link", name="Indicators", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/indicators/$"))
+    for code in ("COV_ANY", "COV_HEALTH", "COV_CHILDREN", "COV_WORKING_AGE", "COV_OLD_AGE"):
+        card = page.locator(f"[data-testid=card-{code}]")
+        expect(card).to_contain_text("%")
+        expect(card).to_contain_text("Women")
+        expect(card).to_contain_text("Men")
+    expect(page.locator("canvas#areas-chart")).to_be_visible()
+    expect(page.locator("canvas#series-chart")).to_be_visible()
+    assert page.evaluate("() => !!window.Chart && !!Chart.getChart('areas-chart')"
+                         " && !!Chart.getChart('series-chart')")
+    first = page.locator("[data-testid=drill-down] tbody tr").first
+    name = first.locator("a").inner_text()
+    first.locator("a").click()
+    expect(page).to_have_url(re.compile(r"/indicators/\?area=\w+&indicator=COV_ANY$"))
+    crumbs = page.locator("[data-testid=breadcrumbs]")
+    expect(crumbs).to_contain_text(name)
+    expect(crumbs.get_by_role("link")).to_have_count(1)  # back up to the country
+    expect(page.locator("h1")).to_contain_text(name)
