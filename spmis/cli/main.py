@@ -149,6 +149,24 @@ def _ingest_office_files(directory: Path, *, link: bool = False) -> None:
             click.echo(f"{registry}: " + " ".join(f"{k}={v}" for k, v in flags.items()), err=True)
         flags = crosscheck_internal(actor=None)
         click.echo("internal: " + " ".join(f"{k}={v}" for k, v in flags.items()), err=True)
+        _demo_indicators()
+
+
+def _demo_indicators() -> None:
+    """A poverty line, a national target and the latest period's indicators."""
+    import datetime as dt
+
+    from spmis.indicators.models import Benchmark
+    from spmis.indicators.services import indicators_run, target_set
+
+    Benchmark.objects.get_or_create(code="POVERTY_LINE", valid_from=dt.date(2020, 1, 1),
+                                    defaults={"name": "National poverty line (synthetic)",
+                                              "amount_minor": 2000, "currency": "USD"})
+    target_set(actor=None, indicator="COV_ANY", area_code=_country_code(), year=2030,
+               value=60.0, source="National social protection strategy (synthetic)")
+    done = indicators_run(actor=None)
+    click.echo(f"indicators: run {done.pk} for {done.period:%Y-%m}, "
+               f"{done.counts['values']} values", err=True)
 
 
 def _synthesise(*, persons: int, seed: int, as_of: dt.datetime | None, months: int,
