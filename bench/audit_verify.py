@@ -12,14 +12,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import resource
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _django
 
 
 def main() -> None:
@@ -27,14 +27,7 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    tmp = tempfile.TemporaryDirectory()
-    os.environ["SPMIS_DATABASE_URL"] = args.database_url or f"sqlite:///{tmp.name}/bench.db"
-    os.environ["SPMIS_AUDIT_KEY_FILE"] = f"{tmp.name}/audit.pem"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.base"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    _tmp = _django.setup(args.database_url)  # removed when the benchmark ends
     from django.db import connection, transaction
 
     from spmis.audit import checkpoint as notes
@@ -51,7 +44,6 @@ def main() -> None:
         entry_bytes,
     )
 
-    call_command("migrate", interactive=False, verbosity=0)
     n = args.entries
     t0 = time.perf_counter()
     frontier: list[str] = []

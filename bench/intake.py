@@ -13,17 +13,17 @@ import argparse
 import datetime as dt
 import io
 import json
-import os
 import resource
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _django
 
 MAPPING = """
 version: 1
@@ -71,14 +71,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    tmp = tempfile.TemporaryDirectory()
-    os.environ["SPMIS_DATABASE_URL"] = args.database_url or f"sqlite:///{tmp.name}/bench.db"
-    os.environ["SPMIS_AUDIT_KEY_FILE"] = f"{tmp.name}/audit.pem"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.base"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    _tmp = _django.setup(args.database_url)  # removed when the benchmark ends
     from django.db import connection
 
     from spmis.geography.models import Area
@@ -86,7 +79,6 @@ def main() -> None:
     from spmis.intake.services import mapping_save, submission_submit
     from spmis.synth.services import country_synthesise
 
-    call_command("migrate", interactive=False, verbosity=0)
     country_synthesise(actor=None, persons=2000, seed=1, as_of=dt.date(2026, 5, 31),
                        replace=True)
     Source.objects.create(code="BENCH", name="Bench", institution="Bench", kind="NGO")

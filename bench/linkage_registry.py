@@ -12,16 +12,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import resource
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import polars as pl
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _django
 
 
 def main() -> None:
@@ -29,21 +29,13 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=50_000)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    tmp = tempfile.TemporaryDirectory()
-    os.environ["SPMIS_DATABASE_URL"] = args.database_url or f"sqlite:///{tmp.name}/bench.db"
-    os.environ["SPMIS_AUDIT_KEY_FILE"] = f"{tmp.name}/audit.pem"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.base"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    tmp = _django.setup(args.database_url)
     from django.db import connection
 
     from spmis.linkage.models import PersonIdentity
     from spmis.linkage.services import linkage_run
     from spmis.synth.services import country_synthesise, office_files_ingest
 
-    call_command("migrate", interactive=False, verbosity=0)
     files = Path(tmp.name) / "offices"
     country_synthesise(actor=None, persons=args.persons, seed=3, as_of=dt.date(2026, 6, 30),
                        replace=True, office_files=files)
