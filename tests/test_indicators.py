@@ -234,3 +234,17 @@ def test_targets_and_catalogue_through_the_cli(small):
     indicators_run(actor=None, period=dt.date(2026, 5, 1))
     points = series(indicator="COV_ANY", area_code="XY")
     assert [p.period for p in points] == ["2026-05", "2026-06"]
+
+
+def test_a_catalogue_with_bad_codes_or_filters_is_refused_with_every_problem_named():
+    from spmis.indicators.catalogue import CatalogueError, load
+
+    text = """
+- {code: "X'; DROP", name: n, population: {ages: [0, null]}, unit: PERCENT,
+   reference: point_in_time}
+- {code: OK, name: n, population: {ages: [0, null]}, benefits: {colour: red},
+   unit: PERCENT, reference: point_in_time}
+"""
+    with pytest.raises(CatalogueError) as refused:
+        load(text)
+    assert "capital letters" in str(refused.value) and "colour" in str(refused.value)

@@ -18,10 +18,10 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def spark(tmp_path_factory):
-    pyspark = pytest.importorskip("pyspark.sql")
+    from pyspark.sql import SparkSession  # a dev dependency: missing means a broken install
     from splink.backends.spark import similarity_jar_location
 
-    session = (pyspark.SparkSession.builder.master("local[2]").appName("spmis-test")
+    session = (SparkSession.builder.master("local[2]").appName("spmis-test")
                .config("spark.jars", similarity_jar_location())
                .config("spark.sql.shuffle.partitions", "4")
                .config("spark.ui.enabled", "false").getOrCreate())

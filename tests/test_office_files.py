@@ -72,6 +72,9 @@ def test_ingest_loads_each_office_once_with_errors_reported(offices):
     assert Enrolment.objects.filter(source__code__startswith="CSW_").exists()
     again = office_files_ingest(actor=None, directory=files)
     assert [s.pk for s in again] == [s.pk for s in everything]  # the same files: no change
+    from spmis.audit.models import AuditEvent
+
+    assert AuditEvent.objects.filter(action="source.create").count() == 5  # once each
 
 
 def test_late_and_missing_offices_show_in_reporting_rates(offices):

@@ -6,12 +6,15 @@ Definitions are engine-neutral: filters on a fixed snapshot schema, turned into 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+CODE = re.compile(r"[A-Z][A-Z0-9_]{0,39}")  # also what keeps codes safe inside SQL text
 
 GUARANTEES = ("HEALTH", "CHILDREN", "WORKING_AGE", "OLD_AGE")
 FUNCTIONS = ("SICKNESS", "HEALTH", "DISABILITY", "OLD_AGE", "SURVIVORS", "FAMILY_CHILD",
@@ -70,6 +73,8 @@ def load(text: str) -> list[Indicator]:
 
 
 def _indicator(item: dict[str, Any]) -> Indicator:
+    if not CODE.fullmatch(str(item.get("code", ""))):
+        raise ValueError("code must be capital letters, digits and underscores")
     process = item.get("process")
     if process is not None and process not in PROCESSES:
         raise ValueError(f"process must be one of {PROCESSES}")

@@ -102,10 +102,12 @@ def export_deidentified(directory: Path, period: dt.date, fmt: str) -> dict[str,
     persons = tables["persons"]
     new_id = persons.select(
         "person_id", new=pl.col("person_id").hash(seed).rank("ordinal").cast(pl.Int64))
-    renumber = dict(zip(new_id["person_id"], new_id["new"], strict=True))
 
     def swap(frame: pl.DataFrame, column: str) -> pl.DataFrame:
-        return frame.with_columns(pl.col(column).replace_strict(renumber))
+        """Replace ``column``'s record ids by their new numbers (a join, set-wise)."""
+        renamed = new_id.rename({"person_id": column, "new": "_new"})
+        return frame.join(renamed, on=column, how="left").with_columns(
+            pl.col("_new").alias(column)).drop("_new")
 
     dob, dod = pl.col("date_of_birth"), pl.col("date_of_death")
     age = (end.year - dob.dt.year() - ((dob.dt.month() > end.month) | (

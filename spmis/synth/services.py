@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 from spmis.access.models import ApprovalRequest, RoleAssignment, User
 from spmis.audit.services import audit_record
@@ -112,17 +112,22 @@ def office_files_ingest(*, actor: User | None, directory: Path,
     manifest = json.loads((directory / sources.MANIFEST).read_text(encoding="utf-8"))
     schemes = list(Scheme.objects.all())
     for entry in manifest["sources"]:
-        source, created = Source.objects.get_or_create(code=entry["code"], defaults={
-            "name": entry["name"], "institution": entry["name"],
-            "kind": entry.get("kind", SourceKind.LOCAL_GOVERNMENT),
-            "schedule": entry.get("schedule", "MONTHLY"),
-            "area": area_get(code=entry["area"]) if entry.get("area") else None,
-            "deadline_days": manifest["deadline_days"]})
-        if created:
+        if Source.objects.filter(code=entry["code"]).exists():
+            continue
+        with transaction.atomic():
+            source = Source.objects.create(
+                code=entry["code"], name=entry["name"], institution=entry["name"],
+                kind=entry.get("kind", SourceKind.LOCAL_GOVERNMENT),
+                schedule=entry.get("schedule", "MONTHLY"),
+                area=area_get(code=entry["area"]) if entry.get("area") else None,
+                deadline_days=manifest["deadline_days"])
             if source.kind != SourceKind.AUTHORITATIVE_REGISTRY:
                 source.schemes.set(schemes)
-            mapping_save(actor=actor, source_code=source.code,
-                         text=(directory / entry["mapping"]).read_text(encoding="utf-8"))
+            audit_record(actor=actor, action="source.create", object_type="source",
+                         object_id=source.pk, detail={"code": source.code,
+                                                      "kind": source.kind})
+        mapping_save(actor=actor, source_code=source.code,
+                     text=(directory / entry["mapping"]).read_text(encoding="utf-8"))
     done = []
     for item in manifest["files"]:
         path = directory / item["file"]
