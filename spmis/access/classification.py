@@ -65,7 +65,7 @@ CLASSIFICATION: dict[str, dict[str, Clearance]] = {
     "indicators.IndicatorRun": _levels(I="id period started_at finished_at actor lineage "
                                          "counts"),
     "indicators.IndicatorValue": _levels(I="id run indicator area_code area_level sex "
-                                           "age_band disability numerator denominator value "
+                                           "age_band disability scheme numerator denominator value "
                                            "obs_status"),
     "indicators.Benchmark": _levels(P="id code name amount_minor currency valid_from valid_to "
                                       "source"),
@@ -88,7 +88,9 @@ CLASSIFICATION: dict[str, dict[str, Clearance]] = {
     "intake.SubmissionIssue": _levels(I="id submission row column rule message", C="value"),
     "schemes.Scheme": _levels(P="id code name managing_institution function guarantee "
                                 "contributory means_tested benefit_nature periodicity "
-                                "legal_basis currency description income_threshold_minor"),
+                                "legal_basis currency description income_threshold_minor "
+                                "eligible_age_from eligible_age_to eligible_sex "
+                                "eligible_disability_from"),
     # Person data: identity is confidential, health (disability) is secret.
     "registry.Household": _levels(I="id source source_ref area registered_on "
                                     "created_by_submission changed_by_submission", C="address"),

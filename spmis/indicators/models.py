@@ -26,7 +26,7 @@ class IndicatorRun(models.Model):
 
 
 class IndicatorValue(models.Model):
-    """One cell: an indicator for an area (any level) x sex x age band x disability."""
+    """One cell: an indicator for an area (any level) x sex x age band x disability x scheme."""
 
     run = models.ForeignKey(IndicatorRun, on_delete=models.CASCADE, related_name="values")
     indicator = models.CharField(max_length=40)
@@ -35,6 +35,7 @@ class IndicatorValue(models.Model):
     sex = models.CharField(max_length=2)  # M, F or _T (total)
     age_band = models.CharField(max_length=10)  # e.g. 0-17, 65+, or _T
     disability = models.CharField(max_length=10)  # SEVERE, NOT_SEVERE or _T
+    scheme = models.CharField(max_length=40, default="_T")  # a scheme's code, or _T (any)
     numerator = models.BigIntegerField()
     denominator = models.BigIntegerField(null=True, blank=True)
     value = models.FloatField(null=True, blank=True)

@@ -66,6 +66,15 @@ class Scheme(models.Model):
     # Means test: yearly income (minor units) above which a person is not eligible.
     income_threshold_minor = models.BigIntegerField(_("income threshold (yearly)"), null=True,
                                                     blank=True)
+    # Declared eligibility criteria the registry can check (empty = not a criterion): what
+    # administrative inclusion and exclusion errors are measured against.
+    eligible_age_from = models.PositiveSmallIntegerField(_("eligible from age"), null=True,
+                                                         blank=True)
+    eligible_age_to = models.PositiveSmallIntegerField(_("eligible up to age"), null=True,
+                                                       blank=True)
+    eligible_sex = models.CharField(_("eligible sex"), max_length=1, blank=True)
+    eligible_disability_from = models.PositiveSmallIntegerField(
+        _("eligible from disability level"), null=True, blank=True)
 
     class Meta:
         ordering = ["code"]
