@@ -41,7 +41,8 @@ def write_snapshot(directory: Path, persons: int) -> dict[str, float]:
     country.persons.join(paths, on="area_id").select(
         person_id="id", identity="id", sex="sex", date_of_birth="date_of_birth",
         date_of_death="date_of_death", disability_level="disability_level",
-        area_path="area_path").write_parquet(directory / "persons.parquet")
+        annual_income_minor="annual_income_minor", area_path="area_path").write_parquet(
+        directory / "persons.parquet")
     country.enrolments.select(
         "person_id", identity="person_id", scheme_id=pl.col("scheme_id").cast(pl.Int64),
         status="status", start_date="start_date", end_date="end_date").write_parquet(
@@ -50,10 +51,18 @@ def write_snapshot(directory: Path, persons: int) -> dict[str, float]:
         "person_id", identity="person_id", scheme_id=pl.col("scheme_id").cast(pl.Int64),
         period="period", amount_minor="amount_minor").write_parquet(
         directory / "payments.parquet")
-    country.schemes.select(scheme_id=pl.col("id").cast(pl.Int64), guarantee="guarantee",
-                           function="function", cash=pl.col("benefit_nature") == "CASH",
-                           contributory="contributory").write_parquet(
+    country.schemes.select(
+        pl.col("id").cast(pl.Int64).alias("scheme_id"), "code", "guarantee", "function",
+        pl.col("benefit_nature").eq("CASH").alias("cash"), "contributory",
+        *[pl.col(c).cast(pl.Int64) for c in ("eligible_age_from", "eligible_age_to")],
+        "eligible_sex", pl.col("eligible_disability_from").cast(pl.Int64),
+        pl.col("income_threshold_minor").cast(pl.Int64)).write_parquet(
         directory / "schemes.parquet")
+    # The social pension is for those without a contributory one.
+    ids = dict(country.schemes.select("code", "id").iter_rows())
+    pl.DataFrame({"scheme_a": [ids["CONTRIB_PENSION"]], "scheme_b": [ids["SOCIAL_PENSION"]]},
+                 schema={"scheme_a": pl.Int64, "scheme_b": pl.Int64}).write_parquet(
+        directory / "incompatible.parquet")
     pl.DataFrame({"code": ["POVERTY_LINE"], "amount_minor": [2000]}).write_parquet(
         directory / "benchmarks.parquet")
     country.population.join(paths, on="area_id").select(

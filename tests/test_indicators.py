@@ -85,16 +85,18 @@ def small():
 
 
 def values() -> pl.DataFrame:
-    return pl.DataFrame(list(IndicatorValue.objects.values(
-        "indicator", "area_code", "area_level", "sex", "age_band", "disability", "numerator",
-        "denominator", "value", "obs_status")))
+    """The latest run's values."""
+    latest = IndicatorValue.objects.order_by("-run_id").values_list("run_id", flat=True)[0]
+    return pl.DataFrame(list(IndicatorValue.objects.filter(run_id=latest).values(
+        "indicator", "area_code", "area_level", "sex", "age_band", "disability", "scheme",
+        "numerator", "denominator", "value", "obs_status")))
 
 
 def cell(frame: pl.DataFrame, indicator: str, area_code: str = "XY", sex: str = "_T",
-         age_band: str = "_T", disability: str = "_T") -> dict:
+         age_band: str = "_T", disability: str = "_T", scheme: str = "_T") -> dict:
     rows = frame.filter(indicator=indicator, area_code=area_code, sex=sex, age_band=age_band,
-                        disability=disability)
-    assert rows.height == 1, (indicator, area_code, sex, age_band, disability, rows)
+                        disability=disability, scheme=scheme)
+    assert rows.height == 1, (indicator, area_code, sex, age_band, disability, scheme, rows)
     return rows.row(0, named=True)
 
 
@@ -133,6 +135,71 @@ def test_hand_computed_figures(small):
     assert cell(frame, "PAYMENTS_ON_TIME")["value"] == 100.0
 
 
+def test_every_scheme_counted_on_its_own_and_each_person_once_across_them(small):
+    indicators_run(actor=None, period=PERIOD)
+    frame = values()
+    # The boy has the child grant and (in his other record) health care; the woman in C3
+    # health care.
+    assert cell(frame, "COV_ANY", scheme="CHILD")["numerator"] == 1
+    health = cell(frame, "COV_ANY", scheme="HEALTH")
+    assert (health["numerator"], health["denominator"]) == (2, 15)
+    assert cell(frame, "COV_ANY")["numerator"] == 4
+    # Every scheme that passes the filter has a row in every area with a population, even
+    # with nobody covered: the lowest areas must show.
+    assert cell(frame, "COV_ANY", "C2", scheme="CHILD")["numerator"] == 0
+    assert cell(frame, "COV_OLD_AGE", scheme="PENSION")["value"] == 50.0
+    assert frame.filter(indicator="COV_OLD_AGE", scheme="CHILD").is_empty()
+
+
+def test_administrative_errors_against_declared_criteria(small):
+    from spmis.schemes.models import IncompatibleSchemes
+
+    Scheme.objects.filter(code="CHILD").update(eligible_age_from=0, eligible_age_to=17,
+                                               income_threshold_minor=100_000)
+    Scheme.objects.filter(code="PENSION").update(eligible_age_from=65)
+    Scheme.objects.filter(code="DISAB").update(eligible_age_from=18, eligible_age_to=64,
+                                               eligible_disability_from=2)
+    boy, _again, girl = Person.objects.filter(date_of_birth__year=2016).order_by("id")
+    Person.objects.filter(pk__in=[boy.pk, girl.pk]).update(annual_income_minor=50_000)
+    nsr = Source.objects.get(code="NSR")
+    man = Person.objects.create(source=nsr, source_ref="MAN", given_name="C", family_name="D",
+                                sex="M", date_of_birth=dt.date(1986, 1, 1), area=boy.area,
+                                registered_on=PERIOD, disability_level=0)
+    kid = Person.objects.create(source=nsr, source_ref="KID", given_name="E", family_name="F",
+                                sex="F", date_of_birth=dt.date(2018, 1, 1), area=boy.area,
+                                registered_on=PERIOD)  # no declared income: cannot be judged
+    for who, code in ((man, "DISAB"), (kid, "CHILD")):
+        Enrolment.objects.create(person=who, scheme=Scheme.objects.get(code=code),
+                                 status="ACTIVE", start_date=dt.date(2020, 1, 1), source=nsr,
+                                 source_ref=f"E{next(refs)}")
+    indicators_run(actor=None, period=PERIOD)
+    frame = values()
+
+    def counts(code: str, scheme: str = "_T") -> tuple[int, int]:
+        row = cell(frame, code, scheme=scheme)
+        return row["numerator"], row["denominator"]
+
+    # Eligible: the boy and the girl (child grant), the living pensioner, the woman with a
+    # severe disability. The girl is not covered.
+    assert counts("ADMIN_EXCLUSION_ERROR", "CHILD") == (1, 2)
+    assert counts("ADMIN_EXCLUSION_ERROR", "PENSION") == (0, 1)
+    assert counts("ADMIN_EXCLUSION_ERROR") == (1, 4)
+    # Covered and judged: the man without a disability has the disability grant; the kid
+    # with no declared income is in neither count.
+    assert counts("ADMIN_INCLUSION_ERROR", "DISAB") == (1, 2)
+    assert counts("ADMIN_INCLUSION_ERROR", "CHILD") == (0, 1)
+    assert counts("ADMIN_INCLUSION_ERROR") == (1, 4)
+    assert frame.filter(indicator="ADMIN_INCLUSION_ERROR", scheme="HEALTH").is_empty()
+    # A scheme one may not receive with another: the boy also has health care.
+    health = Scheme.objects.get(code="HEALTH")
+    IncompatibleSchemes.objects.create(scheme_a=health, scheme_b=Scheme.objects.get(
+        code="CHILD"), reason="test")
+    indicators_run(actor=None, period=PERIOD)
+    frame = values()
+    assert counts("ADMIN_INCLUSION_ERROR", "CHILD") == (1, 1)
+    assert counts("ADMIN_EXCLUSION_ERROR", "CHILD") == (1, 1)
+
+
 def test_vertical_coverage_against_an_effective_dated_poverty_line(small):
     from spmis.indicators.models import Benchmark
 
@@ -155,7 +222,9 @@ def test_totals_are_the_sums_of_their_disjoint_parts(small):
     from spmis.indicators.catalogue import catalogue
 
     counts = [i.code for i in catalogue() if i.statistic is None and i.process is None]
-    frame = frame.filter(pl.col("indicator").is_in(counts))  # coverage counts add up
+    # Counts of persons add up across sexes, ages, disability and areas (not across schemes:
+    # one person may have two).
+    frame = frame.filter(pl.col("indicator").is_in(counts), scheme="_T")
     national = frame.filter(area_code="XY")
     for dim, parts in (("sex", ["M", "F"]), ("age_band", ["0-17", "18-64", "65+"]),
                        ("disability", ["SEVERE", "NOT_SEVERE"])):
@@ -190,7 +259,7 @@ def test_cli_run_exports_and_a_recomputation_from_the_deidentified_registry(smal
     assert header[0] == "DATAFLOW" and "OBS_VALUE" in header and "UNIT_MEASURE" in header
     published = pl.read_csv(sdmx.stdout.encode(), infer_schema=False)
     national = published.filter(INDICATOR="COV_ANY", REF_AREA="XY", SEX="_T", AGE="_T",
-                                DISABILITY_STATUS="_T")
+                                DISABILITY_STATUS="_T", SCHEME="_T")
     assert national["NUMERATOR"].to_list() == ["4"]
     assert "NaN" in published.filter(INDICATOR="SOC_CONTIG_DISAB")["OBS_VALUE"].to_list()
     out = runner.invoke(cli, ["registry", "export", "--format", "parquet", "--output",

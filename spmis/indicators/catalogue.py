@@ -22,6 +22,7 @@ FUNCTIONS = ("SICKNESS", "HEALTH", "DISABILITY", "OLD_AGE", "SURVIVORS", "FAMILY
              "SOCIAL_EXCLUSION")
 UNITS = ("PERCENT", "NUMBER", "CURRENCY")
 STATISTICS = ("median", "mean", "share_above", "median_ratio")
+ADMIN_ERRORS = ("exclusion", "inclusion")
 PROCESSES = ("reporting_rate", "reporting_rate_on_time", "duplicate_record_rate",
              "open_flags", "overdue_flags", "payments_on_time")
 
@@ -50,6 +51,11 @@ class Indicator:
     benchmark: str | None = None
     # Process and quality indicators, read from the capabilities that hold them.
     process: str | None = None
+    # Also computed per scheme (the schemes that pass the benefit filter), besides any scheme.
+    by_scheme: bool = False
+    # Administrative errors against schemes' declared eligibility criteria: exclusion
+    # (eligible, not enrolled) or inclusion (enrolled, not eligible); always per scheme.
+    admin_error: str | None = None
 
 
 def load(text: str) -> list[Indicator]:
@@ -94,8 +100,13 @@ def _indicator(item: dict[str, Any]) -> Indicator:
         raise ValueError(f"vertical.statistic must be one of {STATISTICS}")
     if statistic in ("share_above", "median_ratio") and not benchmark:
         raise ValueError(f"vertical.statistic {statistic} needs a benchmark")
+    admin_error = item.get("admin_error")
+    if admin_error is not None and admin_error not in ADMIN_ERRORS:
+        raise ValueError(f"admin_error must be one of {ADMIN_ERRORS}")
     denominator = item.get("denominator", "population")
-    missing = None if denominator in ("population", "recipients") else \
+    if (denominator == "registry") != (admin_error is not None):
+        raise ValueError("denominator registry goes with admin_error, and only with it")
+    missing = None if denominator in ("population", "recipients", "registry") else \
         str(denominator["missing"])
     if item["unit"] not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}")
@@ -106,7 +117,9 @@ def _indicator(item: dict[str, Any]) -> Indicator:
         sex=population.get("sex"), severe_disability=population.get("disability") == "SEVERE",
         benefits=benefits, missing_denominator=" ".join(missing.split()) if missing else None,
         unit=item["unit"], reference=item["reference"], sdmx=dict(item.get("sdmx", {})),
-        statistic=statistic, benchmark=benchmark, process=process)
+        statistic=statistic, benchmark=benchmark, process=process,
+        by_scheme=bool(item.get("by_scheme", False)) or admin_error is not None,
+        admin_error=admin_error)
 
 
 @cache

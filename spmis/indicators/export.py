@@ -7,21 +7,20 @@ import json
 import polars as pl
 
 from spmis.indicators.catalogue import catalogue
+from spmis.indicators.engine import COLUMNS
 from spmis.indicators.models import IndicatorRun
 
 FORMATS = ("csv", "sdmx-csv", "json")
 DATAFLOW = "SPMIS:DF_SP_COVERAGE(1.0)"
-COLUMNS = ["indicator", "area_code", "area_level", "sex", "age_band", "disability",
-           "numerator", "denominator", "value", "obs_status"]
 
 
 def run_values(run: IndicatorRun) -> pl.DataFrame:
     rows = run.values.order_by("indicator", "area_level", "area_code", "sex", "age_band",
-                               "disability").values_list(*COLUMNS)
+                               "disability", "scheme").values_list(*COLUMNS)
     return pl.DataFrame(list(rows), schema={
         "indicator": pl.String, "area_code": pl.String, "area_level": pl.Int64,
         "sex": pl.String, "age_band": pl.String, "disability": pl.String,
-        "numerator": pl.Int64, "denominator": pl.Int64, "value": pl.Float64,
+        "scheme": pl.String, "numerator": pl.Int64, "denominator": pl.Int64, "value": pl.Float64,
         "obs_status": pl.String}, orient="row")
 
 
@@ -50,7 +49,8 @@ def _sdmx_csv(run: IndicatorRun, frame: pl.DataFrame) -> str:
         SOC=pl.col("indicator").replace_strict(soc, default="_Z"),
         SEX=pl.col("sex").replace({"M": "M", "F": "F"}),
         AGE=pl.col("age_band").replace({"0-17": "Y0T17", "18-64": "Y18T64", "65+": "Y_GE65"}),
-        DISABILITY_STATUS=pl.col("disability").replace({"SEVERE": "PD", "NOT_SEVERE": "PWD"}),
+        DISABILITY_STATUS=pl.col("disability").replace({"SEVERE": "PWD", "NOT_SEVERE": "PWOD"}),
+        SCHEME="scheme",
         OBS_VALUE=pl.col("value").cast(pl.String).fill_null("NaN"),
         UNIT_MEASURE=pl.col("indicator").replace_strict(
             {k: ("PT" if v == "PERCENT" else "PS") for k, v in units.items()}, default="PS"),

@@ -44,7 +44,7 @@ def compute(period: dt.date, today: dt.date, indicators: list[Indicator]) -> pl.
             rows.append(_row(ind.code, top, 0, counts["on_time"], counts["all"]))
     schema = {"indicator": pl.String, "area_code": pl.String, "area_level": pl.Int64,
               "sex": pl.String, "age_band": pl.String, "disability": pl.String,
-              "numerator": pl.Int64, "denominator": pl.Int64, "value": pl.Float64,
+              "scheme": pl.String, "numerator": pl.Int64, "denominator": pl.Int64, "value": pl.Float64,
               "obs_status": pl.String}
     return pl.DataFrame(rows, schema=schema).select(COLUMNS)
 
@@ -56,6 +56,6 @@ def _row(code: str, area: str, level: int, numerator: int, denominator: int | No
     else:
         value = round(100 * numerator / denominator, 4) if denominator else None
     return {"indicator": code, "area_code": area, "area_level": level, "sex": TOTAL,
-            "age_band": TOTAL, "disability": TOTAL, "numerator": numerator,
+            "age_band": TOTAL, "disability": TOTAL, "scheme": TOTAL, "numerator": numerator,
             "denominator": denominator, "value": value,
             "obs_status": "A" if value is not None else "M"}

@@ -25,9 +25,9 @@ def run_latest(*, period: dt.date | None = None) -> IndicatorRun | None:
 
 def values_for(*, run: IndicatorRun, indicator: str, area_codes: list[str] | None = None,
                sex: str = "_T", age_band: str = "_T",
-               disability: str = "_T") -> list[IndicatorValue]:
+               disability: str = "_T", scheme: str = "_T") -> list[IndicatorValue]:
     rows = IndicatorValue.objects.filter(run=run, indicator=indicator, sex=sex,
-                                         age_band=age_band, disability=disability)
+                                         age_band=age_band, disability=disability, scheme=scheme)
     if area_codes is not None:
         rows = rows.filter(area_code__in=area_codes)
     return list(rows.order_by("area_level", "area_code"))
@@ -47,7 +47,7 @@ def series(*, indicator: str, area_code: str, sex: str = "_T") -> list[SeriesPoi
         latest[f"{period:%Y-%m}"] = run_id
     values = dict(IndicatorValue.objects.filter(
         run_id__in=latest.values(), indicator=indicator, area_code=area_code, sex=sex,
-        age_band="_T", disability="_T").values_list("run_id", "value"))
+        age_band="_T", disability="_T", scheme="_T").values_list("run_id", "value"))
     return [SeriesPoint(period, values.get(run_id)) for period, run_id in latest.items()]
 
 
@@ -61,5 +61,5 @@ def values_by_sex(*, run: IndicatorRun, indicators: list[str],
     the total, keyed by (indicator, area_code, sex) with sex M, F or _T."""
     rows = IndicatorValue.objects.filter(
         run=run, indicator__in=indicators, area_code__in=area_codes, sex__in=("M", "F", "_T"),
-        age_band="_T", disability="_T")
+        age_band="_T", disability="_T", scheme="_T")
     return {(v.indicator, v.area_code, v.sex): v for v in rows}

@@ -17,12 +17,13 @@ from spmis.core.periods import add_months
 QUERIES = {
     "persons": ("""
         SELECT p.id, COALESCE(i.identity, p.id), p.sex, CAST(p.date_of_birth AS TEXT),
-               CAST(p.date_of_death AS TEXT), p.disability_level, a.path
+               CAST(p.date_of_death AS TEXT), p.disability_level, p.annual_income_minor, a.path
         FROM registry_person p JOIN geography_area a ON a.id = p.area_id
         LEFT JOIN linkage_personidentity i ON i.person_id = p.id""",
         {"person_id": pl.Int64, "identity": pl.Int64, "sex": pl.String,
          "date_of_birth": pl.String, "date_of_death": pl.String,
-         "disability_level": pl.Int64, "area_path": pl.String}),
+         "disability_level": pl.Int64, "annual_income_minor": pl.Int64,
+         "area_path": pl.String}),
     "enrolments": ("""
         SELECT e.person_id, COALESCE(i.identity, e.person_id), e.scheme_id, e.status,
                CAST(e.start_date AS TEXT), CAST(e.end_date AS TEXT)
@@ -39,10 +40,17 @@ QUERIES = {
         {"person_id": pl.Int64, "identity": pl.Int64, "scheme_id": pl.Int64,
          "period": pl.String, "amount_minor": pl.Int64}),
     "schemes": ("""
-        SELECT id, guarantee, function, benefit_nature = 'CASH', contributory
+        SELECT id, code, guarantee, function, benefit_nature = 'CASH', contributory,
+               eligible_age_from, eligible_age_to, eligible_sex, eligible_disability_from,
+               income_threshold_minor
         FROM schemes_scheme""",
-        {"scheme_id": pl.Int64, "guarantee": pl.String, "function": pl.String,
-         "cash": pl.Boolean, "contributory": pl.Boolean}),
+        {"scheme_id": pl.Int64, "code": pl.String, "guarantee": pl.String,
+         "function": pl.String, "cash": pl.Boolean, "contributory": pl.Boolean,
+         "eligible_age_from": pl.Int64, "eligible_age_to": pl.Int64,
+         "eligible_sex": pl.String, "eligible_disability_from": pl.Int64,
+         "income_threshold_minor": pl.Int64}),
+    "incompatible": ("SELECT scheme_a_id, scheme_b_id FROM schemes_incompatibleschemes",
+                     {"scheme_a": pl.Int64, "scheme_b": pl.Int64}),
     "benchmarks": ("""
         SELECT code, amount_minor FROM indicators_benchmark
         WHERE valid_from <= %(period_end)s
@@ -88,7 +96,8 @@ def snapshot_write(directory: Path, period: dt.date, year: int | None) -> dict[s
 def export_deidentified(directory: Path, period: dt.date, fmt: str) -> dict[str, int]:
     """The person-level inputs of a run, without names, IDs or dates of birth: new record and
     identity numbers (a random permutation each export), age at the period's end, whether
-    alive then, severe disability yes/no, area path. Enough to recompute every figure."""
+    alive then, disability level, declared yearly income (for schemes' means tests), area
+    path. Enough to recompute every figure."""
     import secrets
     import tempfile
 
@@ -116,7 +125,9 @@ def export_deidentified(directory: Path, period: dt.date, fmt: str) -> dict[str,
         dob <= end).select(
         "person_id", "identity", "sex", age_at_period_end=age,
         alive_at_period_end=dod.is_null() | (dod > end),
-        severe_disability=pl.col("disability_level") >= 2, area_path="area_path",
+        severe_disability=pl.col("disability_level") >= 2,
+        disability_level="disability_level", annual_income_minor="annual_income_minor",
+        area_path="area_path",
     ).sort("person_id")
     for name in ("enrolments", "payments"):
         tables[name] = swap(tables[name], "person_id").sort("person_id")

@@ -40,16 +40,23 @@ class SchemeSpec:
     monthly_amount_minor: int  # 0 for schemes that pay no cash
     description: str
     income_threshold_minor: int | None = None  # yearly, for the means test
+    # Declared criteria the registry can check (administrative inclusion/exclusion errors).
+    eligible_age_from: int | None = None
+    eligible_age_to: int | None = None
+    eligible_sex: str = ""
+    eligible_disability_from: int | None = None
 
 
 SCHEMES = [
     SchemeSpec("CHILD_GRANT", "Child Support Grant", "Ministry of Social Welfare", "FAMILY_CHILD",
                "CHILDREN", False, True, "CASH", "MONTHLY", "Social Assistance Act 2015, s. 12",
-               1500, "Monthly cash grant for children under 18 in poor households.", 300_000),
+               1500, "Monthly cash grant for children under 18 in poor households.", 300_000,
+               eligible_age_from=0, eligible_age_to=17),
     SchemeSpec("SOCIAL_PENSION", "Universal Social Pension", "Ministry of Social Welfare",
                "OLD_AGE", "OLD_AGE", False, False, "CASH", "MONTHLY",
                "Social Pension Decree 2017", 2500,
-               "Monthly pension for residents aged 65 and over without a contributory pension."),
+               "Monthly pension for residents aged 65 and over without a contributory pension.",
+               eligible_age_from=65),
     SchemeSpec("CONTRIB_PENSION", "National Social Security Fund old-age pension",
                "National Social Security Fund", "OLD_AGE", "OLD_AGE", True, False, "CASH",
                "MONTHLY", "Social Security Law 2002, Part V", 12000,
@@ -57,12 +64,13 @@ SCHEMES = [
     SchemeSpec("DISABILITY_GRANT", "Disability Allowance", "Ministry of Social Welfare",
                "DISABILITY", "WORKING_AGE", False, False, "CASH", "MONTHLY",
                "Persons with Disabilities Act 2019, s. 30", 2000,
-               "Monthly allowance for adults 18-64 with severe functional difficulty."),
+               "Monthly allowance for adults 18-64 with severe functional difficulty.",
+               eligible_age_from=18, eligible_age_to=64, eligible_disability_from=2),
     SchemeSpec("PUBLIC_WORKS", "Rural Public Works Programme", "Ministry of Rural Development",
                "UNEMPLOYMENT", "WORKING_AGE", False, True, "CASH", "SEASONAL",
                "Rural Employment Guarantee Regulation 2018", 4000,
                "Paid work for one adult of poor rural households in the lean season (Jan-Apr).",
-               300_000),
+               300_000, eligible_age_from=18, eligible_age_to=64),
     SchemeSpec("MATERNITY", "Maternity Cash Benefit", "National Social Security Fund",
                "MATERNITY", "WORKING_AGE", True, False, "CASH", "MONTHLY",
                "Social Security Law 2002, Part VIII", 9000,
@@ -132,6 +140,9 @@ def generate_country(*, persons: int, seed: int, as_of: dt.date, months: int = 1
     areas, communes = _areas(rng, persons)
     households, hh_welfare = _households(rng, persons, communes, as_of)
     people, person_truth = _persons(rng, persons, households, hh_welfare, as_of)
+    # Its own generator, so adding incomes left every other draw as it was.
+    people = people.with_columns(annual_income_minor=_declared_income(
+        np.random.default_rng([seed, 1]), hh_welfare, person_truth))
     schemes = _scheme_frame()
     enrolments = _enrolments(rng, people, person_truth, as_of)
     payments = _payments(rng, enrolments, people, as_of, months)
@@ -329,6 +340,18 @@ def _persons(rng: np.random.Generator, persons: int, households: pl.DataFrame,
     truth = truth.drop("head_formal").join(head_formal, on="household_index", how="left").rename(
         {"hf": "head_formal"}).sort("person_id")
     return people, truth
+
+
+def _declared_income(rng: np.random.Generator, hh_truth: pl.DataFrame,
+                     person_truth: pl.DataFrame) -> pl.Series:
+    """The household's yearly income per member as the social registry records it (minor
+    units): welfare scaled so the poverty cut-off falls on the means tests' 300,000, with
+    reporting noise, so a few poor households declare too much and a few others too little."""
+    welfare = hh_truth["welfare"].to_numpy()
+    cut = np.quantile(welfare, 0.30)
+    hh = person_truth["household_index"].to_numpy()
+    noise = rng.lognormal(0.0, 0.15, len(welfare))
+    return pl.Series((welfare * noise / cut * 300_000).round(-2).astype(np.int64)[hh])
 
 
 def _national_ids(index: np.ndarray) -> np.ndarray:
