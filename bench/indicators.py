@@ -37,11 +37,12 @@ def write_snapshot(directory: Path, persons: int) -> dict[str, float]:
     country = generate_country(persons=persons, seed=1, as_of=AS_OF)
     generated = time.perf_counter() - t0
     t0 = time.perf_counter()
-    paths = country.areas.select(area_id="id", area_path="path")
-    country.persons.join(paths, on="area_id").select(
+    country.areas.select(area_id="id", code="code", level="level", path="path").write_parquet(
+        directory / "areas.parquet")
+    country.persons.select(
         person_id="id", identity="id", sex="sex", date_of_birth="date_of_birth",
         date_of_death="date_of_death", disability_level="disability_level",
-        annual_income_minor="annual_income_minor", area_path="area_path").write_parquet(
+        annual_income_minor="annual_income_minor", area_id="area_id").write_parquet(
         directory / "persons.parquet")
     country.enrolments.select(
         "person_id", identity="person_id", scheme_id=pl.col("scheme_id").cast(pl.Int64),
@@ -65,16 +66,21 @@ def write_snapshot(directory: Path, persons: int) -> dict[str, float]:
         directory / "incompatible.parquet")
     pl.DataFrame({"code": ["POVERTY_LINE"], "amount_minor": [2000]}).write_parquet(
         directory / "benchmarks.parquet")
-    country.population.join(paths, on="area_id").select(
-        "area_path", "sex", age="age_from", population="population").write_parquet(
+    country.population.select(
+        "area_id", "sex", age="age_from", population="population").write_parquet(
         directory / "population.parquet")
     return {"generate_seconds": round(generated, 2),
             "snapshot_seconds": round(time.perf_counter() - t0, 2)}
 
 
 HAND_WRITTEN = """
-WITH people AS (
-  SELECT person_id, sex, area_path,
+WITH ancestors AS (
+  SELECT a.area_id, b.code, b.level
+  FROM (SELECT area_id, unnest(string_split(rtrim(path, '/'), '/')) AS code
+        FROM 'SNAP/areas.parquet') a
+  JOIN 'SNAP/areas.parquet' b ON b.code = a.code),
+people AS (
+  SELECT person_id, sex, area_id, coalesce(disability_level >= 2, FALSE) AS severe,
          CASE WHEN age <= 17 THEN '0-17' WHEN age <= 64 THEN '18-64' ELSE '65+' END AS band
   FROM (SELECT *, date_diff('year', date_of_birth, DATE '2026-06-30')
                - CASE WHEN strftime(date_of_birth, '%m%d') > '0630' THEN 1 ELSE 0 END AS age
@@ -84,15 +90,11 @@ covered AS (
   SELECT person_id FROM 'SNAP/enrolments.parquet'
   WHERE status <> 'SUSPENDED' AND start_date <= DATE '2026-06-30'
     AND (end_date IS NULL OR end_date >= DATE '2026-06-30')
-  UNION SELECT person_id FROM 'SNAP/payments.parquet'),
-levels AS (
-  SELECT p.sex, p.band, codes[d] AS area_code, d AS depth
-  FROM (SELECT *, string_split(rtrim(area_path, '/'), '/') AS codes FROM people
-        WHERE person_id IN (SELECT person_id FROM covered)) p,
-       generate_series(1, len(p.codes)) AS g(d))
-SELECT area_code, depth, sex, band, count(*) AS n FROM levels
-GROUP BY GROUPING SETS ((area_code, depth), (area_code, depth, sex), (area_code, depth, band),
-                        (area_code, depth, sex, band))
+  UNION SELECT person_id FROM 'SNAP/payments.parquet')
+SELECT code, level, sex, band, severe, count(*) AS n
+FROM people JOIN ancestors USING (area_id)
+WHERE person_id IN (SELECT person_id FROM covered)
+GROUP BY code, level, CUBE(sex, band, severe)
 """
 
 

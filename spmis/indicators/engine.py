@@ -4,14 +4,16 @@ disaggregation, in DuckDB over a columnar snapshot (Parquet). Pure data work, no
 Snapshot tables (see :mod:`spmis.indicators.snapshot`):
 
 - ``persons``: person_id, identity, sex, date_of_birth, date_of_death, disability_level,
-  annual_income_minor, area_path (``XY/XY01/XY0101/``: the area and all its ancestors)
+  annual_income_minor, area_id
+- ``areas``: area_id, code, level, path (``XY/XY01/XY0101/``: the area and its ancestors)
 - ``enrolments``: person_id, identity, scheme_id, status, start_date, end_date
-- ``payments``: person_id, identity, scheme_id, period
+- ``payments``: person_id, identity, scheme_id, period, amount_minor
+- ``benchmarks``: code, amount_minor (those in force at the period's end)
 - ``schemes``: scheme_id, code, guarantee, function, cash, contributory, and the declared
   criteria eligible_age_from, eligible_age_to, eligible_sex, eligible_disability_from,
   income_threshold_minor (yearly)
 - ``incompatible``: scheme_a, scheme_b (one may not receive both)
-- ``population``: area_path, sex, age, population (the period's year, single years of age)
+- ``population``: area_id, sex, age, population (the period's year, single years of age)
 
 Persons are counted once per identity, with the demographics of its first record; an area's
 figures include every area below it. Every total is the sum of its disjoint parts.
@@ -38,12 +40,6 @@ KEYS = COLUMNS[:7]
 MAX_SCHEMES = 127  # one bit each in a HUGEINT: the schemes a person is covered by
 
 
-def _band(age: str) -> str:
-    cases = " ".join(f"WHEN {age} <= {high} THEN '{label}'" for low, high, label in AGE_BANDS
-                     if high is not None)
-    return f"CASE {cases} ELSE '{AGE_BANDS[-1][2]}' END"
-
-
 def _age(dob: str, day: dt.date) -> str:
     """Completed years at ``day``, in integer arithmetic (no date formatting per row)."""
     return (f"({day.year} - year({dob}) - CASE WHEN month({dob}) * 100 + day({dob}) > "
@@ -64,14 +60,14 @@ def _between(value: str, low: int, high: int | None) -> str:
     return f"{value} >= {low}" + (f" AND {value} <= {high}" if high is not None else "")
 
 
-def _population_filter(ind: Indicator, ages: str, sex: str, disability: str | None) -> str:
+def _population_filter(ind: Indicator, ages: str, sex: str, severe: str | None) -> str:
     """Who is in the indicator's population: ``ages`` (a condition), sex, severe disability
-    (``disability`` None: a table without it, e.g. the population tables)."""
+    (``severe``: a boolean column; None: a table without it, e.g. the population tables)."""
     parts = [ages]
     if ind.sex:
         parts.append(f"{sex} = '{ind.sex}'")
-    if ind.severe_disability and disability is not None:
-        parts.append(f"{disability} = 'SEVERE'")
+    if ind.severe_disability and severe is not None:
+        parts.append(severe)
     return " AND ".join(parts)
 
 
@@ -83,8 +79,19 @@ def _mask(bits: int) -> str:
 class _Scheme:
     code: str
     bit: int
-    criteria: str | None  # SQL over people's columns; NULL when a fact is unknown
+    age_from: int | None
+    age_to: int | None
+    sex: str | None
+    disability_from: int | None
+    income_threshold: int | None
     incompatible: int  # bits of the schemes one may not receive with this one
+
+    @property
+    def assessed(self) -> bool:
+        """Declares criteria the registry can check."""
+        return any(v not in (None, "") for v in (self.age_from, self.age_to, self.sex,
+                                                  self.disability_from,
+                                                  self.income_threshold))
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,11 @@ class _Target:
     scheme: str
     numerator: str  # condition on the finest cells
     denominator: str | None  # condition, when the registry is the denominator
+
+
+TABLES = ("persons", "enrolments", "payments", "schemes", "incompatible", "population",
+          "benchmarks", "areas")
+POPULATION_ROW = 2  # the disability code of population rows (population has no disability)
 
 
 def compute(snapshot: Path, period: dt.date, indicators: list[Indicator]) -> pl.DataFrame:
@@ -108,38 +120,64 @@ def compute(snapshot: Path, period: dt.date, indicators: list[Indicator]) -> pl.
     for name in TABLES:
         path = snapshot / f"{name}.parquet"
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
+    # Every area with each of its ancestors (itself included): roll-ups are joins on ids.
+    con.execute("""
+        CREATE TABLE ancestors AS
+        SELECT a.area_id, b.area_id AS ancestor, b.code, b.level
+        FROM (SELECT area_id, unnest(string_split(rtrim(path, '/'), '/')) AS code
+              FROM areas) a
+        JOIN areas b ON b.code = a.code""")
+    schemes = _schemes(con)
+    cuts = _cuts(counted, schemes)
     day = f"DATE '{period_end:%Y-%m-%d}'"
-    cuts = _cuts(counted)
-    classes = " ".join(f"WHEN age < {cut} THEN {k}" for k, cut in enumerate(cuts))
     con.execute(f"""
         CREATE TABLE people AS
-        SELECT identity, sex, age, CASE {classes} ELSE {len(cuts)} END AS age_class,
-               CASE WHEN disability_level >= {SEVERE} THEN 'SEVERE' ELSE 'NOT_SEVERE' END
-                 AS disability, disability_level, annual_income_minor, area_path
+        SELECT identity, sex, age, {_age_class('age', cuts)} AS age_class,
+               coalesce(disability_level >= {SEVERE}, FALSE) AS severe, disability_level,
+               {_income_class(schemes)} AS income_class, area_id
         FROM (SELECT *, {_age('date_of_birth', period_end)} AS age FROM persons
               WHERE person_id = identity AND date_of_birth <= {day}
                 AND (date_of_death IS NULL OR date_of_death > {day}))""")
     frames = []
+    start = f"DATE '{period:%Y-%m-%d}'"
     if counted:
-        frames.append(_counted(con, counted, cuts, day, f"DATE '{period:%Y-%m-%d}'"))
+        frames.append(_counted(con, counted, schemes, cuts, day, start))
     if vertical:
-        frames.append(_vertical(con, vertical, f"DATE '{period:%Y-%m-%d}'"))
+        frames.append(_vertical(con, vertical, start))
     return pl.concat(frames).select(COLUMNS) if frames else pl.DataFrame(schema=COLUMNS)
 
 
-TABLES = ("persons", "enrolments", "payments", "schemes", "incompatible", "population",
-          "benchmarks")
-
-
-def _cuts(indicators: list[Indicator]) -> list[int]:
-    """Ages where some population or age band starts: between two cuts, every person is in
-    or out of every indicator's population, so counts can be made per age class."""
+def _cuts(indicators: list[Indicator], schemes: list[_Scheme]) -> list[int]:
+    """Ages where some population, age band or scheme's criterion starts: between two cuts,
+    every person is in or out of each, so persons can be counted per age class."""
     cuts = {low for low, _, _ in AGE_BANDS}
-    for ind in indicators:
-        cuts.add(ind.age_from)
-        if ind.age_to is not None:
-            cuts.add(ind.age_to + 1)
+    for low, high in [(i.age_from, i.age_to) for i in indicators] + [
+            (s.age_from or 0, s.age_to) for s in schemes]:
+        cuts.add(low)
+        if high is not None:
+            cuts.add(high + 1)
     return sorted(cuts - {0})
+
+
+def _age_class(age: str, cuts: list[int]) -> str:
+    return ("CASE " + " ".join(f"WHEN {age} < {cut} THEN {k}" for k, cut in enumerate(cuts))
+            + f" ELSE {len(cuts)} END")
+
+
+def _class_of(cuts: list[int], age: int) -> int:
+    """The age class a given age falls in."""
+    return sum(1 for cut in cuts if age >= cut)
+
+
+def _thresholds(schemes: list[_Scheme]) -> list[int]:
+    return sorted({s.income_threshold for s in schemes if s.income_threshold is not None})
+
+
+def _income_class(schemes: list[_Scheme]) -> str:
+    """k when the declared income is at most the k-th means-test threshold (NULL: unknown)."""
+    cases = " ".join(f"WHEN annual_income_minor <= {t} THEN {k}"
+                     for k, t in enumerate(_thresholds(schemes)))
+    return f"CASE WHEN annual_income_minor IS NULL THEN NULL {cases} ELSE 99 END"
 
 
 def _schemes(con: duckdb.DuckDBPyConnection) -> list[_Scheme]:
@@ -159,32 +197,30 @@ def _schemes(con: duckdb.DuckDBPyConnection) -> list[_Scheme]:
                                            ELSE i.scheme_a END
                      WHERE c.scheme_id IN (i.scheme_a, i.scheme_b)), 0) AS VARCHAR)
         FROM bits c ORDER BY c.scheme_id""").fetchall()
-    return [_Scheme(code, int(bit), _criteria(*criteria), int(incompatible))
-            for code, bit, *criteria, incompatible in rows]
+    return [_Scheme(code=row[0], bit=int(row[1]), age_from=row[2], age_to=row[3], sex=row[4],
+                    disability_from=row[5], income_threshold=row[6],
+                    incompatible=int(row[7])) for row in rows]
 
 
-def _criteria(age_from: int | None, age_to: int | None, sex: str | None,
-              disability_from: int | None, income_threshold: int | None) -> str | None:
-    """A scheme's declared criteria as SQL: TRUE eligible, FALSE not, NULL unknown (e.g. no
-    declared income for a means test)."""
+def _criteria(s: _Scheme, cuts: list[int], thresholds: list[int]) -> str:
+    """A scheme's declared criteria over the finest cells: TRUE eligible, FALSE not, NULL
+    unknown (no declared income for a means test, no recorded disability level)."""
     parts = []
-    if age_from is not None:
-        parts.append(f"age >= {int(age_from)}")
-    if age_to is not None:
-        parts.append(f"age <= {int(age_to)}")
-    if sex:
-        parts.append(f"sex = '{'F' if sex == 'F' else 'M'}'")
-    if disability_from is not None:
-        parts.append(f"disability_level >= {int(disability_from)}")
-    if income_threshold is not None:
-        parts.append(f"annual_income_minor <= {int(income_threshold)}")
-    return " AND ".join(parts) or None
+    if s.age_from is not None or s.age_to is not None:
+        parts.append(_between("age_class", _class_of(cuts, s.age_from or 0),
+                              None if s.age_to is None else _class_of(cuts, s.age_to)))
+    if s.sex:
+        parts.append(f"sex = '{'F' if s.sex == 'F' else 'M'}'")
+    if s.disability_from is not None:
+        parts.append(f"disability_level >= {int(s.disability_from)}")
+    if s.income_threshold is not None:
+        parts.append(f"income_class <= {thresholds.index(s.income_threshold)}")
+    return " AND ".join(parts)
 
 
-def _counted(con: duckdb.DuckDBPyConnection, indicators: list[Indicator], cuts: list[int],
-             day: str, start: str) -> pl.DataFrame:
+def _counted(con: duckdb.DuckDBPyConnection, indicators: list[Indicator],
+             schemes: list[_Scheme], cuts: list[int], day: str, start: str) -> pl.DataFrame:
     """Persons counted per indicator (coverage, administrative errors), per scheme and any."""
-    schemes = _schemes(con)
     # Covered at the period's end: an enrolment in force, or a payment for the period; each
     # identity gets the set of its schemes as bits (bit_or: duplicates do no harm).
     con.execute(f"""
@@ -197,80 +233,83 @@ def _counted(con: duckdb.DuckDBPyConnection, indicators: list[Indicator], cuts: 
               SELECT identity, scheme_id FROM payments WHERE period = {start}) b
         JOIN bits c USING (scheme_id)
         GROUP BY b.identity""")
-    elig, inel = _eligibility(schemes, any(i.admin_error for i in indicators))
-    # The one pass over the people: to the finest cells, keyed by the sets of schemes each
-    # person is covered by, eligible for and known to be ineligible for.
-    con.execute(f"""
+    # The one pass over the people: to the finest cells, keyed by everything a population
+    # filter or a scheme's criteria look at, and the set of schemes covering them.
+    con.execute("""
         CREATE TABLE finest AS
-        SELECT area_path, sex, age_class, disability, combo, elig, inel, count(*) AS n
-        FROM (SELECT p.*, {elig} AS elig, {inel} AS inel
-              FROM (SELECT p.*, coalesce(k.combo, 0) AS combo
-                    FROM people p LEFT JOIN combos k USING (identity)) p)
+        SELECT area_id, sex, age_class, severe, disability_level, income_class,
+               coalesce(k.combo, 0) AS combo, count(*) AS n
+        FROM people p LEFT JOIN combos k USING (identity)
         GROUP BY ALL""")
+    elig, inel = _eligibility(schemes, cuts, any(i.admin_error for i in indicators))
     targets = [t for ind in indicators for t in _targets(con, ind, schemes, cuts)]
     if not targets:
         return pl.DataFrame(schema=COLUMNS)
-    con.execute("CREATE TABLE cells AS SELECT area_path, sex, age_class, disability, " + ", ".join(
-        f"sum(n) FILTER (WHERE {t.numerator}) AS n{k}, "
-        + (f"sum(n) FILTER (WHERE {t.denominator}) AS d{k}" if t.denominator
-           else f"CAST(NULL AS HUGEINT) AS d{k}")
-        for k, t in enumerate(targets)) + " FROM finest GROUP BY ALL")
-    bands = " ".join(f"WHEN age_class <= {_class_of(cuts, high)} THEN '{label}'"
-                     for _, high, label in AGE_BANDS if high is not None)
-    counts = " UNION ALL ".join(
-        f"""SELECT '{t.indicator.code}' AS indicator, '{t.scheme}' AS scheme, area_path, sex,
-                   CASE {bands} ELSE '{AGE_BANDS[-1][2]}' END AS age_band, disability,
-                   coalesce(n{k}, 0) AS n, d{k} AS d
-            FROM cells WHERE n{k} > 0 OR d{k} > 0""" for k, t in enumerate(targets))
-    con.execute(f"CREATE TABLE num AS {_cube(counts, 'sum(n) AS n, sum(d) AS d', True)}")
-    population = [t for t in targets if t.denominator is None
-                  and t.indicator.missing_denominator is None]
-    codes = sorted({t.indicator.code for t in population})
-    den = " UNION ALL ".join(
-        f"""SELECT '{ind.code}' AS indicator, '{TOTAL}' AS scheme, sex,
-                   {_band('age')} AS age_band, '{TOTAL}' AS disability, area_path, population
-            FROM population
-            WHERE {_population_filter(ind, _between('age', ind.age_from, ind.age_to), 'sex',
-                                      None)}"""
-        for ind in indicators if ind.code in codes) or (
-        "SELECT '' AS indicator, '' AS scheme, '' AS sex, '' AS age_band, '' AS disability, "
-        "'' AS area_path, 0 AS population WHERE FALSE")
-    con.execute(f"CREATE TABLE pop AS {_cube(den, 'sum(population) AS n', False)}")
-    pairs = ", ".join(f"('{t.indicator.code}', '{t.scheme}')" for t in population) or "('', '')"
-    percent = ", ".join(f"'{i.code}'" for i in indicators if i.unit == "PERCENT") or "''"
+    con.execute(
+        "CREATE TABLE cells AS SELECT area_id, sex, age_class, severe, " + ", ".join(
+            f"sum(n) FILTER (WHERE {t.numerator}) AS n{k}, "
+            + (f"sum(n) FILTER (WHERE {t.denominator}) AS d{k}" if t.denominator
+               else f"CAST(NULL AS HUGEINT) AS d{k}")
+            for k, t in enumerate(targets))
+        + f" FROM (SELECT *, {elig} AS elig, {inel} AS inel FROM finest) GROUP BY ALL")
+    bands = " ".join(f"WHEN age_class <= {_class_of(cuts, high)} THEN {b}"
+                     for b, (_, high, _) in enumerate(AGE_BANDS) if high is not None)
+    band = f"CASE {bands} ELSE {len(AGE_BANDS) - 1} END"
+    rows = [f"""SELECT {k} AS target, area_id, sex, {band} AS band,
+                       CAST(severe AS INTEGER) AS disab, coalesce(n{k}, 0) AS n, d{k} AS d
+                FROM cells WHERE n{k} > 0 OR d{k} > 0""" for k, t in enumerate(targets)]
+    # Population rows join the same cube, marked so they only count where disability is
+    # not a dimension (the population tables have none).
+    con.execute(f"""
+        CREATE TABLE pop AS SELECT area_id, sex, {_age_class('age', cuts)} AS age_class,
+                                   sum(population) AS population
+        FROM population GROUP BY ALL""")
+    rows += [f"""SELECT {k} AS target, area_id, sex, {band} AS band,
+                        {POPULATION_ROW} AS disab, 0 AS n, population AS d
+                 FROM pop WHERE {_population_filter(t.indicator, _ages(t.indicator, cuts),
+                                                    'sex', None)}"""
+             for k, t in enumerate(targets)
+             if t.denominator is None and t.indicator.missing_denominator is None]
+    names = ", ".join(f"({k}, '{t.indicator.code}', '{t.scheme}', "
+                      f"{str(t.indicator.unit == 'PERCENT').upper()})"
+                      for k, t in enumerate(targets))
+    labels = "[" + ", ".join(f"'{label}'" for _, _, label in AGE_BANDS) + "]"
     sql = f"""
-        WITH den AS (SELECT p.indicator, t.scheme, p.area_code, p.area_level, p.sex,
-                            p.age_band, p.disability, p.n
-                     FROM pop p JOIN (VALUES {pairs}) t(indicator, scheme) USING (indicator)),
-        j AS (SELECT indicator, area_code, area_level, sex, age_band, disability, scheme,
-                     CAST(coalesce(num.n, 0) AS BIGINT) AS numerator,
-                     CAST(coalesce(den.n, num.d) AS BIGINT) AS denominator
-              FROM num FULL JOIN den USING ({", ".join(KEYS)}))
-        SELECT *, round(CASE WHEN denominator > 0 THEN CASE WHEN indicator IN ({percent})
-                             THEN 100.0 * numerator / denominator ELSE numerator END END, 4)
-                    AS value,
-               CASE WHEN denominator IS NULL THEN 'M' ELSE 'A' END AS obs_status
-        FROM j ORDER BY {", ".join(KEYS)}"""
+        WITH c AS ({_cube(" UNION ALL ".join(rows))}),
+        t(target, indicator, scheme, percent) AS (VALUES {names})
+        SELECT t.indicator, c.code AS area_code, c.area_level, coalesce(c.sex, '{TOTAL}') AS sex,
+               coalesce(list_extract({labels}, c.band + 1), '{TOTAL}') AS age_band,
+               CASE c.disab WHEN 1 THEN 'SEVERE' WHEN 0 THEN 'NOT_SEVERE' ELSE '{TOTAL}' END
+                 AS disability, t.scheme, CAST(c.n AS BIGINT) AS numerator,
+               CAST(c.d AS BIGINT) AS denominator,
+               round(CASE WHEN c.d > 0 THEN CASE WHEN t.percent THEN 100.0 * c.n / c.d
+                                                  ELSE c.n END END, 4) AS value,
+               CASE WHEN c.d IS NULL THEN 'M' ELSE 'A' END AS obs_status
+        FROM c JOIN t USING (target)
+        WHERE c.disab IS DISTINCT FROM {POPULATION_ROW}"""
     return _frame(con, sql)
 
 
-def _class_of(cuts: list[int], age: int) -> int:
-    """The age class a given age falls in."""
-    return sum(1 for cut in cuts if age >= cut)
+def _ages(ind: Indicator, cuts: list[int]) -> str:
+    return _between("age_class", _class_of(cuts, ind.age_from),
+                    None if ind.age_to is None else _class_of(cuts, ind.age_to))
 
 
-def _eligibility(schemes: list[_Scheme], needed: bool) -> tuple[str, str]:
-    """SQL for the sets of schemes a person is eligible for, and known not to be: declared
-    criteria hold (or fail), and no incompatible scheme is received."""
-    assessed = [s for s in schemes if s.criteria] if needed else []
+def _eligibility(schemes: list[_Scheme], cuts: list[int], needed: bool) -> tuple[str, str]:
+    """SQL for the sets of schemes a cell's persons are eligible for, and known not to be:
+    declared criteria hold (or fail), and no incompatible scheme is received."""
+    assessed = [s for s in schemes if s.assessed] if needed else []
     if not assessed:
         return _mask(0), _mask(0)
+    thresholds = _thresholds(schemes)
     elig = " | ".join(
-        f"CASE WHEN ({s.criteria}) IS TRUE AND (combo & {_mask(s.incompatible)}) = 0 "
-        f"THEN {_mask(s.bit)} ELSE {_mask(0)} END" for s in assessed)
+        f"CASE WHEN ({_criteria(s, cuts, thresholds)}) IS TRUE AND "
+        f"(combo & {_mask(s.incompatible)}) = 0 THEN {_mask(s.bit)} ELSE {_mask(0)} END"
+        for s in assessed)
     inel = " | ".join(
-        f"CASE WHEN ({s.criteria}) IS FALSE OR (combo & {_mask(s.incompatible)}) <> 0 "
-        f"THEN {_mask(s.bit)} ELSE {_mask(0)} END" for s in assessed)
+        f"CASE WHEN ({_criteria(s, cuts, thresholds)}) IS FALSE OR "
+        f"(combo & {_mask(s.incompatible)}) <> 0 THEN {_mask(s.bit)} ELSE {_mask(0)} END"
+        for s in assessed)
     return f"({elig})", f"({inel})"
 
 
@@ -279,15 +318,13 @@ def _targets(con: duckdb.DuckDBPyConnection, ind: Indicator, schemes: list[_Sche
     codes = {row[0] for row in con.execute(
         f"SELECT code FROM schemes c WHERE {_benefit_filter(ind)}").fetchall()}
     matching = [s for s in schemes if s.code in codes]
-    ages = _between("age_class", _class_of(cuts, ind.age_from),
-                    None if ind.age_to is None else _class_of(cuts, ind.age_to))
-    pop = _population_filter(ind, ages, "sex", "disability")
+    pop = _population_filter(ind, _ages(ind, cuts), "sex", "severe")
     if ind.admin_error is None:
         every = [(TOTAL, sum(s.bit for s in matching))] if matching else []
         each = [(s.code, s.bit) for s in matching] if ind.by_scheme else []
         return [_Target(ind, code, f"{pop} AND (combo & {_mask(bits)}) <> 0", None)
                 for code, bits in every + each]
-    assessed = [(s.code, s.bit) for s in matching if s.criteria]
+    assessed = [(s.code, s.bit) for s in matching if s.assessed]
     if not assessed:
         return []
     found = []
@@ -313,7 +350,7 @@ def _vertical(con: duckdb.DuckDBPyConnection, indicators: list[Indicator],
     groups: dict[tuple[str, str], list[Indicator]] = {}
     for ind in indicators:
         pop = _population_filter(ind, _between("p.age", ind.age_from, ind.age_to), "p.sex",
-                                 "p.disability")
+                                 "p.severe")
         groups.setdefault((_benefit_filter(ind), pop), []).append(ind)
     benchmarks = dict(con.execute("SELECT code, min(amount_minor) FROM benchmarks "
                                   "GROUP BY code").fetchall())
@@ -343,14 +380,14 @@ def _statistics(con: duckdb.DuckDBPyConnection, benefits: str, pop: str,
             WHERE b.period = {start} AND {benefits}
             GROUP BY b.identity),
         rows AS (
-            SELECT p.sex, t.total, string_split(rtrim(p.area_path, '/'), '/') AS codes
-            FROM totals t JOIN people p ON p.identity = t.identity WHERE {pop}),
-        levels AS (SELECT rows.*, unnest(generate_series(1, len(codes))) AS depth FROM rows)
-        SELECT codes[depth] AS area_code, CAST(depth - 1 AS BIGINT) AS area_level,
+            SELECT p.sex, t.total, a.code, a.level
+            FROM totals t JOIN people p ON p.identity = t.identity
+            JOIN ancestors a ON a.area_id = p.area_id WHERE {pop})
+        SELECT code AS area_code, CAST(level AS BIGINT) AS area_level,
                coalesce(sex, '{TOTAL}') AS sex, CAST(count(*) AS BIGINT) AS denominator,
                {", ".join(columns)}
-        FROM levels
-        GROUP BY GROUPING SETS ((codes[depth], depth), (codes[depth], depth, sex))"""
+        FROM rows
+        GROUP BY GROUPING SETS ((code, level), (code, level, sex))"""
     frame = _frame(con, sql)
     found = []
     for k, ind in enumerate(indicators):
@@ -364,25 +401,17 @@ def _statistics(con: duckdb.DuckDBPyConnection, benefits: str, pop: str,
     return pl.concat(found)
 
 
-def _cube(rows: str, measures: str, with_disability: bool) -> str:
-    """SQL grouping ``rows`` by indicator x scheme x every area on its path x CUBE(sex, age
-    band[, disability])."""
-    dims = ["sex", "age_band", "disability"] if with_disability else ["sex", "age_band"]
-    base = ["indicator", "scheme", "area_code", "area_level"]
+def _cube(rows: str) -> str:
+    """SQL summing ``rows`` (target, area_id, sex, band, disab, n, d) by target x every area
+    on the path x CUBE(sex, band, disab); NULL marks a total."""
+    dims = ["sex", "band", "disab"]
+    base = ["target", "ancestor", "code", "area_level"]
     sets = ", ".join("(" + ", ".join(base + [d for i, d in enumerate(dims) if mask >> i & 1])
                      + ")" for mask in range(2 ** len(dims)))
     return f"""
-        WITH r AS ({rows}),
-        levels AS (
-            SELECT r.*, codes[depth] AS area_code, CAST(depth - 1 AS BIGINT) AS area_level
-            FROM (SELECT r.*, unnest(generate_series(1, len(codes))) AS depth
-                  FROM (SELECT r.*, string_split(rtrim(area_path, '/'), '/') AS codes
-                        FROM r) r) r)
-        SELECT indicator, scheme, area_code, area_level,
-               coalesce(sex, '{TOTAL}') AS sex, coalesce(age_band, '{TOTAL}') AS age_band,
-               {"coalesce(disability, '" + TOTAL + "')" if with_disability else f"'{TOTAL}'"}
-                 AS disability, {measures}
-        FROM levels
+        SELECT target, ancestor, code, area_level, sex, band, disab, sum(n) AS n, sum(d) AS d
+        FROM (SELECT r.*, a.ancestor, a.code, CAST(a.level AS BIGINT) AS area_level
+              FROM ({rows}) r JOIN ancestors a USING (area_id))
         GROUP BY GROUPING SETS ({sets})"""
 
 

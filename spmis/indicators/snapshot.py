@@ -8,22 +8,25 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from django.db import connection
 
 from spmis.core.periods import add_months
 
-QUERIES = {
+QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
     "persons": ("""
         SELECT p.id, COALESCE(i.identity, p.id), p.sex, CAST(p.date_of_birth AS TEXT),
-               CAST(p.date_of_death AS TEXT), p.disability_level, p.annual_income_minor, a.path
-        FROM registry_person p JOIN geography_area a ON a.id = p.area_id
-        LEFT JOIN linkage_personidentity i ON i.person_id = p.id""",
+               CAST(p.date_of_death AS TEXT), p.disability_level, p.annual_income_minor,
+               p.area_id
+        FROM registry_person p LEFT JOIN linkage_personidentity i ON i.person_id = p.id""",
         {"person_id": pl.Int64, "identity": pl.Int64, "sex": pl.String,
          "date_of_birth": pl.String, "date_of_death": pl.String,
          "disability_level": pl.Int64, "annual_income_minor": pl.Int64,
-         "area_path": pl.String}),
+         "area_id": pl.Int64}),
+    "areas": ("SELECT id, code, level, path FROM geography_area",
+              {"area_id": pl.Int64, "code": pl.String, "level": pl.Int64, "path": pl.String}),
     "enrolments": ("""
         SELECT e.person_id, COALESCE(i.identity, e.person_id), e.scheme_id, e.status,
                CAST(e.start_date AS TEXT), CAST(e.end_date AS TEXT)
@@ -57,9 +60,9 @@ QUERIES = {
           AND (valid_to IS NULL OR valid_to >= %(period_end)s)""",
         {"code": pl.String, "amount_minor": pl.Int64}),
     "population": ("""
-        SELECT a.path, d.sex, d.age_from, d.population FROM geography_populationdenominator d
-        JOIN geography_area a ON a.id = d.area_id WHERE d.year = %(year)s""",
-        {"area_path": pl.String, "sex": pl.String, "age": pl.Int64,
+        SELECT area_id, sex, age_from, population FROM geography_populationdenominator
+        WHERE year = %(year)s""",
+        {"area_id": pl.Int64, "sex": pl.String, "age": pl.Int64,
          "population": pl.Int64}),
 }
 DATES = {"persons": ("date_of_birth", "date_of_death"), "enrolments": ("start_date", "end_date"),
@@ -121,13 +124,16 @@ def export_deidentified(directory: Path, period: dt.date, fmt: str) -> dict[str,
     dob, dod = pl.col("date_of_birth"), pl.col("date_of_death")
     age = (end.year - dob.dt.year() - ((dob.dt.month() > end.month) | (
         (dob.dt.month() == end.month) & (dob.dt.day() > end.day))).cast(pl.Int64))
+    paths = tables["areas"].select("area_id", area_path="path")
+    persons = persons.join(paths, on="area_id", how="left")
+    tables["population"] = tables["population"].join(paths, on="area_id", how="left")
     tables["persons"] = swap(swap(persons, "person_id"), "identity").filter(
         dob <= end).select(
         "person_id", "identity", "sex", age_at_period_end=age,
         alive_at_period_end=dod.is_null() | (dod > end),
         severe_disability=pl.col("disability_level") >= 2,
         disability_level="disability_level", annual_income_minor="annual_income_minor",
-        area_path="area_path",
+        area_id="area_id", area_path="area_path",
     ).sort("person_id")
     for name in ("enrolments", "payments"):
         tables[name] = swap(tables[name], "person_id").sort("person_id")
