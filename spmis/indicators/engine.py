@@ -37,7 +37,7 @@ SEVERE = 2  # Washington Group: "a lot of difficulty" or "cannot do at all"
 COLUMNS = ["indicator", "area_code", "area_level", "sex", "age_band", "disability", "scheme",
            "numerator", "denominator", "value", "obs_status"]
 KEYS = COLUMNS[:7]
-MAX_SCHEMES = 127  # one bit each in a HUGEINT: the schemes a person is covered by
+MAX_SCHEMES = 127  # one bit each in a HUGEINT (BIGINT up to 63): a person's schemes
 
 
 def _age(dob: str, day: dt.date) -> str:
@@ -72,7 +72,10 @@ def _population_filter(ind: Indicator, ages: str, sex: str, severe: str | None) 
 
 
 def _mask(bits: int) -> str:
-    return f"CAST('{bits}' AS HUGEINT)"
+    return f"CAST('{bits}' AS {_MASK_TYPE})"
+
+
+_MASK_TYPE = "BIGINT"  # set per run by _schemes: HUGEINT beyond 63 schemes
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,8 @@ def compute(snapshot: Path, period: dt.date, indicators: list[Indicator]) -> pl.
     for name in TABLES:
         path = snapshot / f"{name}.parquet"
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
-    # Every area with each of its ancestors (itself included): roll-ups are joins on ids.
+    # Every area with each of its ancestors (itself included), for statistics that do not
+    # add up (quantiles); counts are rolled up level by level (see _rollup).
     con.execute("""
         CREATE TABLE ancestors AS
         SELECT a.area_id, b.area_id AS ancestor, b.code, b.level
@@ -184,10 +188,12 @@ def _schemes(con: duckdb.DuckDBPyConnection) -> list[_Scheme]:
     count = con.execute("SELECT count(*) FROM schemes").fetchall()[0][0]
     if count > MAX_SCHEMES:
         raise ValueError(f"The engine handles up to {MAX_SCHEMES} schemes; there are {count}.")
-    con.execute("""
+    global _MASK_TYPE
+    _MASK_TYPE = "BIGINT" if count <= 63 else "HUGEINT"  # 64-bit arithmetic is faster
+    con.execute(f"""
         CREATE TABLE bits AS
-        SELECT *, CAST(1 AS HUGEINT) << CAST(row_number() OVER (ORDER BY scheme_id) - 1
-                                              AS INTEGER) AS bit
+        SELECT *, CAST(1 AS {_MASK_TYPE}) << CAST(row_number() OVER (ORDER BY scheme_id) - 1
+                                                   AS INTEGER) AS bit
         FROM schemes""")
     rows = con.execute("""
         SELECT c.code, CAST(c.bit AS VARCHAR), c.eligible_age_from, c.eligible_age_to,
@@ -245,49 +251,57 @@ def _counted(con: duckdb.DuckDBPyConnection, indicators: list[Indicator],
     targets = [t for ind in indicators for t in _targets(con, ind, schemes, cuts)]
     if not targets:
         return pl.DataFrame(schema=COLUMNS)
-    con.execute(
-        "CREATE TABLE cells AS SELECT area_id, sex, age_class, severe, " + ", ".join(
-            f"sum(n) FILTER (WHERE {t.numerator}) AS n{k}, "
-            + (f"sum(n) FILTER (WHERE {t.denominator}) AS d{k}" if t.denominator
-               else f"CAST(NULL AS HUGEINT) AS d{k}")
-            for k, t in enumerate(targets))
-        + f" FROM (SELECT *, {elig} AS elig, {inel} AS inel FROM finest) GROUP BY ALL")
     bands = " ".join(f"WHEN age_class <= {_class_of(cuts, high)} THEN {b}"
                      for b, (_, high, _) in enumerate(AGE_BANDS) if high is not None)
     band = f"CASE {bands} ELSE {len(AGE_BANDS) - 1} END"
-    rows = [f"""SELECT {k} AS target, area_id, sex, {band} AS band,
-                       CAST(severe AS INTEGER) AS disab, coalesce(n{k}, 0) AS n, d{k} AS d
-                FROM cells WHERE n{k} > 0 OR d{k} > 0""" for k, t in enumerate(targets)]
-    # Population rows join the same cube, marked so they only count where disability is
-    # not a dimension (the population tables have none).
+    # Wide: a numerator and a denominator column per target, by area x sex x age band x
+    # disability. Population rows (the population tables have no disability) are marked
+    # so they count only where disability is not a dimension.
+    # Sums are cast back to BIGINT: DuckDB widens them to 128 bits, which is slower.
+    persons = ", ".join(
+        f"CAST(sum(n) FILTER (WHERE {t.numerator}) AS BIGINT) AS n{k}, "
+        + (f"CAST(sum(n) FILTER (WHERE {t.denominator}) AS BIGINT) AS d{k}" if t.denominator
+           else f"NULL AS d{k}") for k, t in enumerate(targets))
+    population = ", ".join(f"NULL AS n{k}, {_population_sum(t, cuts)} AS d{k}"
+                           for k, t in enumerate(targets))
     con.execute(f"""
-        CREATE TABLE pop AS SELECT area_id, sex, {_age_class('age', cuts)} AS age_class,
-                                   sum(population) AS population
-        FROM population GROUP BY ALL""")
-    rows += [f"""SELECT {k} AS target, area_id, sex, {band} AS band,
-                        {POPULATION_ROW} AS disab, 0 AS n, population AS d
-                 FROM pop WHERE {_population_filter(t.indicator, _ages(t.indicator, cuts),
-                                                    'sex', None)}"""
-             for k, t in enumerate(targets)
-             if t.denominator is None and t.indicator.missing_denominator is None]
-    names = ", ".join(f"({k}, '{t.indicator.code}', '{t.scheme}', "
-                      f"{str(t.indicator.unit == 'PERCENT').upper()})"
-                      for k, t in enumerate(targets))
+        CREATE TABLE cells AS
+        SELECT area_id, sex, {band} AS band, CAST(severe AS INTEGER) AS disab, {persons}
+        FROM (SELECT *, {elig} AS elig, {inel} AS inel FROM finest) GROUP BY ALL
+        UNION ALL
+        SELECT area_id, sex, {band} AS band, {POPULATION_ROW} AS disab, {population}
+        FROM (SELECT *, {_age_class('age', cuts)} AS age_class FROM population)
+        GROUP BY ALL""")
+    measures = [f"{m}{k}" for k in range(len(targets)) for m in "nd"]
     labels = "[" + ", ".join(f"'{label}'" for _, _, label in AGE_BANDS) + "]"
+    rolled = _rollup(con, "cells", measures)
+    long = " UNION ALL ".join(
+        f"""SELECT '{t.indicator.code}' AS indicator, '{t.scheme}' AS scheme,
+                   {str(t.indicator.unit == 'PERCENT').upper()} AS percent, area_id, sex,
+                   band, disab, coalesce(n{k}, 0) AS n, d{k} AS d
+            FROM {rolled} WHERE n{k} > 0 OR d{k} > 0""" for k, t in enumerate(targets))
     sql = f"""
-        WITH c AS ({_cube(" UNION ALL ".join(rows))}),
-        t(target, indicator, scheme, percent) AS (VALUES {names})
-        SELECT t.indicator, c.code AS area_code, c.area_level, coalesce(c.sex, '{TOTAL}') AS sex,
+        SELECT indicator, a.code AS area_code, CAST(a.level AS BIGINT) AS area_level,
+               coalesce(c.sex, '{TOTAL}') AS sex,
                coalesce(list_extract({labels}, c.band + 1), '{TOTAL}') AS age_band,
                CASE c.disab WHEN 1 THEN 'SEVERE' WHEN 0 THEN 'NOT_SEVERE' ELSE '{TOTAL}' END
-                 AS disability, t.scheme, CAST(c.n AS BIGINT) AS numerator,
+                 AS disability, scheme, CAST(c.n AS BIGINT) AS numerator,
                CAST(c.d AS BIGINT) AS denominator,
-               round(CASE WHEN c.d > 0 THEN CASE WHEN t.percent THEN 100.0 * c.n / c.d
+               round(CASE WHEN c.d > 0 THEN CASE WHEN percent THEN 100.0 * c.n / c.d
                                                   ELSE c.n END END, 4) AS value,
                CASE WHEN c.d IS NULL THEN 'M' ELSE 'A' END AS obs_status
-        FROM c JOIN t USING (target)
+        FROM ({long}) c JOIN areas a USING (area_id)
         WHERE c.disab IS DISTINCT FROM {POPULATION_ROW}"""
     return _frame(con, sql)
+
+
+def _population_sum(t: _Target, cuts: list[int]) -> str:
+    """A target's denominator from the population tables, if it takes one from them."""
+    ind = t.indicator
+    if t.denominator is not None or ind.missing_denominator is not None:
+        return "NULL"
+    where = _population_filter(ind, _ages(ind, cuts), "sex", None)
+    return f"CAST(sum(population) FILTER (WHERE {where}) AS BIGINT)"
 
 
 def _ages(ind: Indicator, cuts: list[int]) -> str:
@@ -401,18 +415,39 @@ def _statistics(con: duckdb.DuckDBPyConnection, benefits: str, pop: str,
     return pl.concat(found)
 
 
-def _cube(rows: str) -> str:
-    """SQL summing ``rows`` (target, area_id, sex, band, disab, n, d) by target x every area
-    on the path x CUBE(sex, band, disab); NULL marks a total."""
-    dims = ["sex", "band", "disab"]
-    base = ["target", "ancestor", "code", "area_level"]
-    sets = ", ".join("(" + ", ".join(base + [d for i, d in enumerate(dims) if mask >> i & 1])
-                     + ")" for mask in range(2 ** len(dims)))
-    return f"""
-        SELECT target, ancestor, code, area_level, sex, band, disab, sum(n) AS n, sum(d) AS d
-        FROM (SELECT r.*, a.ancestor, a.code, CAST(a.level AS BIGINT) AS area_level
-              FROM ({rows}) r JOIN ancestors a USING (area_id))
-        GROUP BY GROUPING SETS ({sets})"""
+def _rollup(con: duckdb.DuckDBPyConnection, table: str, measures: list[str]) -> str:
+    """Sum ``measures`` of ``table`` (area_id, sex, band, disab, measures...) by area x
+    CUBE(sex, band, disab), each area including every area below it; NULL marks a total.
+    The cube is made once on each area's own rows, then added up to the parents a level at
+    a time (GROUP BY keeps NULLs together): far fewer rows than expanding every row to all
+    its ancestors. Returns the result table's name."""
+    sums = ", ".join(f"CAST(sum({m}) AS BIGINT) AS {m}" for m in measures)
+    keys = "area_id, sex, band, disab"
+    con.execute(f"""
+        CREATE TABLE own AS
+        SELECT r.*, a.level FROM (
+            SELECT {keys}, {sums} FROM {table}
+            GROUP BY area_id, CUBE(sex, band, disab)) r
+        JOIN areas a USING (area_id)""")
+    con.execute("""
+        CREATE TABLE parents AS
+        SELECT c.area_id, p.area_id AS parent_id, c.level
+        FROM areas c JOIN areas p
+          ON p.path = substr(c.path, 1, length(c.path) - length(c.code) - 1)""")
+    deepest = con.execute("SELECT max(level) FROM areas").fetchall()[0][0]
+    listed = ", ".join(measures)
+    con.execute(f"CREATE TABLE rolled AS SELECT {keys}, {listed} FROM own "
+                f"WHERE level = {deepest}")
+    for level in range(deepest - 1, -1, -1):
+        con.execute(f"""
+            INSERT INTO rolled
+            SELECT {keys}, {sums} FROM (
+                SELECT {keys}, {listed} FROM own WHERE level = {level}
+                UNION ALL
+                SELECT p.parent_id, r.sex, r.band, r.disab, {listed}
+                FROM rolled r JOIN parents p USING (area_id) WHERE p.level = {level + 1})
+            GROUP BY ALL""")
+    return "rolled"
 
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
