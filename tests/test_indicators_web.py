@@ -139,3 +139,51 @@ def test_without_coverage_permission_is_forbidden(country, make_user):
 def test_menu_links_to_indicators(country, make_user):
     html = logged_in(make_user("STATISTICIAN")).get("/").content.decode()
     assert 'href="/indicators/"' in html
+
+
+def scheme_value(run, indicator: str, area: str, scheme: str) -> IndicatorValue:
+    return IndicatorValue.objects.get(run=run, indicator=indicator, area_code=area, sex="_T",
+                                      age_band="_T", disability="_T", scheme=scheme)
+
+
+def test_each_scheme_on_its_own_and_its_drill_down(run, make_user):
+    client = logged_in(make_user("STATISTICIAN"))
+    html = client.get("/indicators/?area=XY&indicator=COV_OLD_AGE").content.decode()
+    table = re.search(r'data-testid="by-scheme">(.*?)</table>', html, re.S).group(1)
+    shown = re.findall(r'data-scheme="([^"]+)"', table)
+    assert set(shown) == {"SOCIAL_PENSION", "CONTRIB_PENSION"}
+    values = [scheme_value(run, "COV_OLD_AGE", "XY", code).value for code in shown]
+    assert values == sorted(values, reverse=True)
+    assert f"{values[0]:.1f}%" in table
+    # Following a scheme: the drill-down shows that scheme's figures in each region.
+    html = client.get("/indicators/?area=XY&indicator=COV_OLD_AGE&scheme=SOCIAL_PENSION"
+                      ).content.decode()
+    assert 'data-testid="scheme-filter"' in html
+    drill = re.search(r'data-testid="drill-down">(.*?)</table>', html, re.S).group(1)
+    region = Area.objects.filter(parent__code="XY").order_by("code").first()
+    cell = scheme_value(run, "COV_OLD_AGE", region.code, "SOCIAL_PENSION")
+    row = re.search(rf'<tr data-area="{region.code}">(.*?)</tr>', drill, re.S).group(1)
+    assert f"{cell.value:.1f}%" in row
+    assert "scheme=SOCIAL_PENSION" in row
+
+
+def test_a_scheme_manager_sees_their_schemes_only(run, make_user):
+    client = logged_in(make_user("SCHEME_MANAGER", schemes=("SOCIAL_PENSION",)))
+    html = client.get("/indicators/?area=XY&indicator=COV_ANY").content.decode()
+    table = re.search(r'data-testid="by-scheme">(.*?)</table>', html, re.S).group(1)
+    assert re.findall(r'data-scheme="([^"]+)"', table) == ["SOCIAL_PENSION"]
+    assert client.get("/indicators/?indicator=COV_ANY&scheme=CHILD_GRANT").status_code == 404
+    assert client.get("/indicators/?indicator=COV_ANY&scheme=SOCIAL_PENSION"
+                      ).status_code == 200
+
+
+def test_administrative_errors_by_scheme(run, make_user):
+    html = logged_in(make_user("STATISTICIAN")).get(
+        "/indicators/?area=XY&indicator=ADMIN_EXCLUSION_ERROR").content.decode()
+    table = re.search(r'data-testid="by-scheme">(.*?)</table>', html, re.S).group(1)
+    shown = set(re.findall(r'data-scheme="([^"]+)"', table))
+    # The synthetic schemes that declare criteria the registry can check.
+    assert shown == {"CHILD_GRANT", "SOCIAL_PENSION", "DISABILITY_GRANT", "PUBLIC_WORKS",
+                     "HEALTH_EQUITY"}
+    cell = scheme_value(run, "ADMIN_EXCLUSION_ERROR", "XY", "CHILD_GRANT")
+    assert 0 < cell.value < 100 and f"{cell.value:.1f}%" in table

@@ -39,7 +39,8 @@ class SeriesPoint:
     value: float | None
 
 
-def series(*, indicator: str, area_code: str, sex: str = "_T") -> list[SeriesPoint]:
+def series(*, indicator: str, area_code: str, sex: str = "_T",
+           scheme: str = "_T") -> list[SeriesPoint]:
     """The indicator's value in the latest run of each period, oldest first."""
     latest: dict[str, int] = {}
     for run_id, period in IndicatorRun.objects.filter(finished_at__isnull=False).order_by(
@@ -47,7 +48,7 @@ def series(*, indicator: str, area_code: str, sex: str = "_T") -> list[SeriesPoi
         latest[f"{period:%Y-%m}"] = run_id
     values = dict(IndicatorValue.objects.filter(
         run_id__in=latest.values(), indicator=indicator, area_code=area_code, sex=sex,
-        age_band="_T", disability="_T", scheme="_T").values_list("run_id", "value"))
+        age_band="_T", disability="_T", scheme=scheme).values_list("run_id", "value"))
     return [SeriesPoint(period, values.get(run_id)) for period, run_id in latest.items()]
 
 
@@ -55,11 +56,21 @@ def targets_for(*, indicator: str, area_code: str) -> list[Target]:
     return list(Target.objects.filter(indicator=indicator, area_code=area_code).order_by("year"))
 
 
-def values_by_sex(*, run: IndicatorRun, indicators: list[str],
-                  area_codes: list[str]) -> dict[tuple[str, str, str], IndicatorValue]:
+def values_by_sex(*, run: IndicatorRun, indicators: list[str], area_codes: list[str],
+                  scheme: str = "_T") -> dict[tuple[str, str, str], IndicatorValue]:
     """Totals (all ages, any disability) of ``indicators`` in ``area_codes`` for both sexes and
     the total, keyed by (indicator, area_code, sex) with sex M, F or _T."""
     rows = IndicatorValue.objects.filter(
         run=run, indicator__in=indicators, area_code__in=area_codes, sex__in=("M", "F", "_T"),
-        age_band="_T", disability="_T", scheme="_T")
+        age_band="_T", disability="_T", scheme=scheme)
     return {(v.indicator, v.area_code, v.sex): v for v in rows}
+
+
+def values_by_scheme(*, run: IndicatorRun, indicator: str, area_code: str,
+                     schemes: list[str]) -> dict[tuple[str, str], IndicatorValue]:
+    """``indicator`` in one area for each of ``schemes`` (codes), both sexes and the total,
+    keyed by (scheme, sex)."""
+    rows = IndicatorValue.objects.filter(
+        run=run, indicator=indicator, area_code=area_code, scheme__in=schemes,
+        sex__in=("M", "F", "_T"), age_band="_T", disability="_T")
+    return {(v.scheme, v.sex): v for v in rows}

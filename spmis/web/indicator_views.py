@@ -2,8 +2,9 @@
 
 Headline cards (any benefit and the four R202 guarantees, women and men beside the total), a
 drill-down into the child areas of the chosen area (lowest first, so the gaps come first), the
-indicator's series against its targets and the SDG 1.3.1 series. The figures are aggregates,
-but an officer sees only the areas inside their coverage scope: any other area is not found.
+indicator's series against its targets, the indicator scheme by scheme, and the SDG 1.3.1
+series. The figures are aggregates, but an officer sees only the areas inside their coverage
+scope (any other area is not found) and, scheme by scheme, only the schemes of their roles.
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ from spmis.geography.selectors import ancestor_paths
 from spmis.indicators import selectors as indicators
 from spmis.indicators.catalogue import Indicator, catalogue
 from spmis.indicators.models import IndicatorRun, IndicatorValue
+from spmis.schemes.models import Scheme
 from spmis.web.views import or_404, require_permission
 
 HEADLINE = ("COV_ANY", "COV_HEALTH", "COV_CHILDREN", "COV_WORKING_AGE", "COV_OLD_AGE")
 SDG_PREFIX = "SOC_CONTIG_"
 DEFAULT_INDICATOR = "COV_ANY"
+TOTAL = "_T"
 
 
 def display(value: float | None, unit: str) -> str:
@@ -72,6 +75,7 @@ class Line:
     men: Figure
     area: Area | None = None
     link: str = ""
+    scheme: Scheme | None = None
 
 
 def _by_sex(found: dict[tuple[str, str, str], IndicatorValue], indicator: Indicator,
@@ -118,13 +122,14 @@ def _breadcrumbs(area: Area, scope: Scope) -> list[Area]:
     return list(Area.objects.filter(path__in=paths).order_by("level", "path"))
 
 
-def _drill_down(run: IndicatorRun, indicator: Indicator, area: Area) -> list[Line]:
+def _drill_down(run: IndicatorRun, indicator: Indicator, area: Area,
+                scheme: str) -> list[Line]:
     """The child areas by value, lowest first; no denominator and no data last."""
     children = list(Area.objects.filter(parent=area).order_by("name"))
     found = indicators.values_by_sex(run=run, indicators=[indicator.code],
-                                     area_codes=[c.code for c in children])
+                                     area_codes=[c.code for c in children], scheme=scheme)
     rows = [Line(indicator, *_by_sex(found, indicator, child.code), area=child,
-                 link="?" + urlencode({"area": child.code, "indicator": indicator.code}))
+                 link=_link(child.code, indicator.code, scheme))
             for child in children]
 
     def key(row: Line) -> tuple[int, float, str]:
@@ -135,9 +140,39 @@ def _drill_down(run: IndicatorRun, indicator: Indicator, area: Area) -> list[Lin
     return sorted(rows, key=key)
 
 
-def _series(indicator: Indicator, area: Area) -> dict[str, Any]:
+def _link(area_code: str, indicator_code: str, scheme: str) -> str:
+    query = {"area": area_code, "indicator": indicator_code}
+    return "?" + urlencode({**query, "scheme": scheme} if scheme != TOTAL else query)
+
+
+def _schemes_in_scope(scope: Scope) -> list[Scheme]:
+    schemes = Scheme.objects.order_by("code")
+    return list(schemes if scope.all_schemes else schemes.filter(pk__in=scope.scheme_ids))
+
+
+def _scheme_in_scope(*, code: str, schemes: list[Scheme]) -> str:
+    if code != TOTAL and code not in {s.code for s in schemes}:
+        raise NotFound(f"No scheme {code!r} in your scope.")
+    return code
+
+
+def _by_scheme(run: IndicatorRun, indicator: Indicator, area: Area,
+               schemes: list[Scheme]) -> list[Line]:
+    """The indicator for each scheme in scope that has figures, largest first."""
+    found = indicators.values_by_scheme(run=run, indicator=indicator.code,
+                                        area_code=area.code, schemes=[s.code for s in schemes])
+    lines = [Line(indicator, Figure.of(found.get((s.code, TOTAL)), indicator.unit),
+                  Figure.of(found.get((s.code, "F")), indicator.unit),
+                  Figure.of(found.get((s.code, "M")), indicator.unit),
+                  scheme=s, link=_link(area.code, indicator.code, s.code))
+             for s in schemes if (s.code, TOTAL) in found]
+    return sorted(lines, key=lambda line: -(line.total.value or 0))
+
+
+def _series(indicator: Indicator, area: Area, scheme: str) -> dict[str, Any]:
     points = {sex: {p.period: p.value for p in indicators.series(
-        indicator=indicator.code, area_code=area.code, sex=sex)} for sex in ("_T", "F", "M")}
+        indicator=indicator.code, area_code=area.code, sex=sex, scheme=scheme)}
+        for sex in ("_T", "F", "M")}
     targets = indicators.targets_for(indicator=indicator.code, area_code=area.code)
     rows = [{"period": period, "total": display(value, indicator.unit),
              "women": display(points["F"].get(period), indicator.unit),
@@ -172,14 +207,19 @@ def indicator_dashboard(request: HttpRequest) -> HttpResponse:
     area = or_404(_area_in_scope, code=code, scope=scope)
     indicator = or_404(_indicator,
                        code=request.GET.get("indicator", "").strip() or DEFAULT_INDICATOR)
+    schemes = _schemes_in_scope(scope)
+    scheme = or_404(_scheme_in_scope, code=request.GET.get("scheme", "").strip() or TOTAL,
+                    schemes=schemes)
     run = indicators.run_latest()
     context: dict[str, Any] = {
         "run": run, "area": area, "indicator": indicator,
+        "scheme": next((s for s in schemes if s.code == scheme), None),
+        "all_schemes_link": _link(area.code, indicator.code, TOTAL),
         "catalogue": catalogue(), "breadcrumbs": _breadcrumbs(area, scope),
         "other_tops": [t for t in tops if t.pk != area.pk] if len(tops) > 1 else [],
     }
     if run is not None:
-        children = _drill_down(run, indicator, area)
+        children = _drill_down(run, indicator, area, scheme)
         sdg = [i.code for i in catalogue() if i.code.startswith(SDG_PREFIX)]
         context.update({
             "cards": _lines(run, list(HEADLINE), area),
@@ -187,7 +227,8 @@ def indicator_dashboard(request: HttpRequest) -> HttpResponse:
             "bars": {"labels": [r.area.name for r in children if r.area],
                      "values": [_round(r.total.value) for r in children],
                      "percent": indicator.unit == "PERCENT"},
-            "series": _series(indicator, area),
+            "series": _series(indicator, area, scheme),
+            "by_scheme": _by_scheme(run, indicator, area, schemes),
             "sdg": _lines(run, sdg, area),
         })
     return render(request, "web/indicators.html", context)
