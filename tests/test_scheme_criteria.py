@@ -67,4 +67,4 @@ def test_the_scheme_page_shows_the_criteria(pension, make_user):
     assert "none the registry can check" in page
     Scheme.objects.filter(pk=pension.pk).update(eligible_age_from=65, eligible_disability_from=2)
     page = client.get("/schemes/PENSION/").content.decode()
-    assert "ages 65–" in page and "disability level at least 2" in page
+    assert "ages 65\N{EN DASH}" in page and "disability level at least 2" in page

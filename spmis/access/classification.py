@@ -70,6 +70,11 @@ CLASSIFICATION: dict[str, dict[str, Clearance]] = {
     "indicators.Benchmark": _levels(P="id code name amount_minor currency valid_from valid_to "
                                       "source"),
     "indicators.Target": _levels(P="id indicator area_code year value source"),
+    "indicators.Survey": _levels(I="id name year file_name file_sha256 columns benefit_amounts "
+                                   "benchmark benchmark_text variance respondents persons "
+                                   "saved_at actor"),
+    "indicators.SurveyEstimate": _levels(I="id survey measure value ci_low ci_high n numerator "
+                                           "denominator"),
     "geography.AreaLevel": _levels(P="level name"),
     "geography.Area": _levels(P="id code name level parent path is_urban"),
     "geography.PopulationDenominator": _levels(P="id area year sex age_from age_to population "

@@ -169,6 +169,23 @@ def _demo_indicators() -> None:
                f"{done.counts['values']} values", err=True)
 
 
+def _demo_survey(directory: Path) -> None:
+    """A synthetic household survey written to ``directory`` and its errors saved."""
+    from spmis.indicators.survey import SurveyBenchmark, SurveyColumns, survey_compute
+    from spmis.indicators.survey_services import survey_save
+    from spmis.synth.survey import survey_synthesise, survey_write
+
+    paths = survey_write(survey_synthesise(households=2_000, seed=DEMO_SEED,
+                                           with_population=False).sample, directory)
+    columns = SurveyColumns(weight="weight", welfare="welfare", benefit="benefit",
+                            household="hhid", strata="stratum", psu="psu")
+    result = survey_compute(paths["csv"], columns, SurveyBenchmark.parse("q1"))
+    saved = survey_save(actor=None, result=result, name="Household survey (synthetic)",
+                        year=2025)
+    click.echo(f"survey: {paths['csv']} saved as survey {saved.pk} "
+               f"(EE {result.get('EE').value:.1%}, IE {result.get('IE').value:.1%})", err=True)
+
+
 def _synthesise(*, persons: int, seed: int, as_of: dt.datetime | None, months: int,
                 replace: bool, office_files: Path | None = None) -> dict[str, int]:
     from spmis.core import clock
@@ -343,6 +360,7 @@ def demo(persons: int, host: str, port: int, no_serve: bool) -> None:
         click.echo(" ".join(f"{k}={v}" for k, v in counts.items()), err=True)
         click.echo(f"Taking in the district offices' files from {files} ...", err=True)
         _ingest_office_files(files, link=True)
+        _demo_survey(Path(settings.VAR_DIR) / "demo-survey")
     logins = _demo_users()
     click.echo(f"\nOpen http://{host}:{port}/ and log in as one of (password {DEMO_PASSWORD}):")
     for username, what in logins:
@@ -392,6 +410,8 @@ def _register_governance() -> None:
     from spmis.cli.indicators import indicators, registry
     from spmis.cli.intake import intake
     from spmis.cli.linkage import crosscheck, linkage
+    from spmis.cli.schemes import scheme
+    from spmis.cli.survey import survey
 
     cli.add_command(audit)
     cli.add_command(access)
@@ -400,6 +420,8 @@ def _register_governance() -> None:
     cli.add_command(crosscheck)
     cli.add_command(indicators)
     cli.add_command(registry)
+    cli.add_command(scheme)
+    cli.add_command(survey)
 
 
 _register_governance()

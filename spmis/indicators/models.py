@@ -84,3 +84,51 @@ class Target(models.Model):
 
     def __str__(self) -> str:
         return f"{self.indicator} {self.area_code} {self.year}: {self.value}"
+
+
+class Survey(models.Model):
+    """One household survey's inclusion and exclusion errors as saved: which file (name and
+    SHA-256), which columns played which role, the benchmark, and how the variance was taken."""
+
+    name = models.CharField(max_length=200)
+    year = models.PositiveSmallIntegerField()
+    file_name = models.CharField(max_length=255)
+    file_sha256 = models.CharField(max_length=64)
+    columns = models.JSONField(default=dict, help_text=_(
+        "role -> column: weight, welfare, benefit, household_size, household, strata, psu"))
+    benefit_amounts = models.BooleanField(help_text=_(
+        "the benefit column holds amounts (else a 0/1 receipt indicator)"))
+    benchmark = models.CharField(max_length=40, help_text=_("e.g. q1, bottom-40, line=150"))
+    benchmark_text = models.CharField(max_length=300)
+    variance = models.CharField(max_length=300)
+    respondents = models.PositiveIntegerField()
+    persons = models.FloatField(help_text=_("weighted"))
+    saved_at = models.DateTimeField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                              blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-saved_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"survey {self.name} {self.year} ({self.benchmark})"
+
+
+class SurveyEstimate(models.Model):
+    """One figure of a saved survey: a ratio of weighted totals with its 95% interval."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="estimates")
+    measure = models.CharField(max_length=20)  # EE, IE, COVERAGE_Q1, INCIDENCE_Q1, ...
+    value = models.FloatField(null=True, blank=True)
+    ci_low = models.FloatField(null=True, blank=True)
+    ci_high = models.FloatField(null=True, blank=True)
+    n = models.PositiveIntegerField(help_text=_("respondents in the denominator (unweighted)"))
+    numerator = models.FloatField(help_text=_("weighted"))
+    denominator = models.FloatField(help_text=_("weighted"))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["survey", "measure"],
+                                               name="one_estimate_per_survey_measure")]
+
+    def __str__(self) -> str:
+        return f"{self.measure}: {self.value}"

@@ -44,8 +44,8 @@ def compute(period: dt.date, today: dt.date, indicators: list[Indicator]) -> pl.
             rows.append(_row(ind.code, top, 0, counts["on_time"], counts["all"]))
     schema = {"indicator": pl.String, "area_code": pl.String, "area_level": pl.Int64,
               "sex": pl.String, "age_band": pl.String, "disability": pl.String,
-              "scheme": pl.String, "numerator": pl.Int64, "denominator": pl.Int64, "value": pl.Float64,
-              "obs_status": pl.String}
+              "scheme": pl.String, "numerator": pl.Int64, "denominator": pl.Int64,
+              "value": pl.Float64, "obs_status": pl.String}
     return pl.DataFrame(rows, schema=schema).select(COLUMNS)
 
 

@@ -47,6 +47,8 @@ ROUTE_POLICY: dict[str, RoutePolicy] = {
     "web:access-review": RoutePolicy("page", P.REVIEW_ACCESS),
     "web:reporting-rates": RoutePolicy("page", P.VIEW_COVERAGE),
     "web:indicators": RoutePolicy("scoped", P.VIEW_COVERAGE),
+    # National aggregates of a sample, not scoped by area: the coverage permission, else 403.
+    "web:survey-errors": RoutePolicy("page", P.VIEW_COVERAGE),
     "web:submission-list": RoutePolicy("page", P.VIEW_COVERAGE),
     "web:submission-detail": RoutePolicy("object", P.VIEW_COVERAGE),
     "web:submission-errors": RoutePolicy("object", P.VIEW_COVERAGE),

@@ -8,6 +8,7 @@ from spmis.web import (
     intake_views,
     linkage_views,
     submission_views,
+    survey_views,
     views,
 )
 from spmis.web import auth_views as login_views
@@ -23,6 +24,7 @@ urlpatterns = [
     path("persons/<int:person_id>/", views.person_detail, name="person-detail"),
     path("households/<int:household_id>/", views.household_detail, name="household-detail"),
     path("indicators/", indicator_views.indicator_dashboard, name="indicators"),
+    path("indicators/survey/", survey_views.survey_errors, name="survey-errors"),
     path("schemes/", views.scheme_list, name="scheme-list"),
     path("schemes/<str:code>/", views.scheme_detail, name="scheme-detail"),
     path("audit/", views.audit_log, name="audit-log"),
