@@ -256,43 +256,93 @@ def _counted(con: duckdb.DuckDBPyConnection, indicators: list[Indicator],
     band = f"CASE {bands} ELSE {len(AGE_BANDS) - 1} END"
     # Wide: a numerator and a denominator column per target, by area x sex x age band x
     # disability. Population rows (the population tables have no disability) are marked
-    # so they count only where disability is not a dimension.
-    # Sums are cast back to BIGINT: DuckDB widens them to 128 bits, which is slower.
+    # so they count only where disability is not a dimension. Each target's counts are
+    # projected first and then summed: several times faster in DuckDB than sum() FILTER.
     persons = ", ".join(
-        f"CAST(sum(n) FILTER (WHERE {t.numerator}) AS BIGINT) AS n{k}, "
-        + (f"CAST(sum(n) FILTER (WHERE {t.denominator}) AS BIGINT) AS d{k}" if t.denominator
-           else f"NULL AS d{k}") for k, t in enumerate(targets))
-    population = ", ".join(f"NULL AS n{k}, {_population_sum(t, cuts)} AS d{k}"
+        f"CASE WHEN {t.numerator} THEN n ELSE 0 END AS n{k}, "
+        + (f"CASE WHEN {t.denominator} THEN n END AS d{k}" if t.denominator
+           else f"CAST(NULL AS BIGINT) AS d{k}") for k, t in enumerate(targets))
+    population = ", ".join(f"CAST(NULL AS BIGINT) AS n{k}, {_population_sum(t, cuts)} AS d{k}"
                            for k, t in enumerate(targets))
-    con.execute(f"""
-        CREATE TABLE cells AS
+    projected = _frame(con, f"""
         SELECT area_id, sex, {band} AS band, CAST(severe AS INTEGER) AS disab, {persons}
-        FROM (SELECT *, {elig} AS elig, {inel} AS inel FROM finest) GROUP BY ALL
+        FROM (SELECT area_id, sex, age_class, severe, combo, elig, inel,
+                     CAST(sum(n) AS BIGINT) AS n
+              FROM (SELECT *, {elig} AS elig, {inel} AS inel FROM finest) GROUP BY ALL)
         UNION ALL
         SELECT area_id, sex, {band} AS band, {POPULATION_ROW} AS disab, {population}
-        FROM (SELECT *, {_age_class('age', cuts)} AS age_class FROM population)
-        GROUP BY ALL""")
+        FROM (SELECT area_id, sex, {_age_class('age', cuts)} AS age_class,
+                     CAST(sum(population) AS BIGINT) AS population
+              FROM population GROUP BY ALL)""")
+    # The wide sums run in Polars: DuckDB's hash aggregation is several times slower with
+    # this many aggregates.
     measures = [f"{m}{k}" for k in range(len(targets)) for m in "nd"]
-    labels = "[" + ", ".join(f"'{label}'" for _, _, label in AGE_BANDS) + "]"
-    rolled = _rollup(con, "cells", measures)
-    long = " UNION ALL ".join(
-        f"""SELECT '{t.indicator.code}' AS indicator, '{t.scheme}' AS scheme,
-                   {str(t.indicator.unit == 'PERCENT').upper()} AS percent, area_id, sex,
-                   band, disab, coalesce(n{k}, 0) AS n, d{k} AS d
-            FROM {rolled} WHERE n{k} > 0 OR d{k} > 0""" for k, t in enumerate(targets))
-    sql = f"""
-        SELECT indicator, a.code AS area_code, CAST(a.level AS BIGINT) AS area_level,
-               coalesce(c.sex, '{TOTAL}') AS sex,
-               coalesce(list_extract({labels}, c.band + 1), '{TOTAL}') AS age_band,
-               CASE c.disab WHEN 1 THEN 'SEVERE' WHEN 0 THEN 'NOT_SEVERE' ELSE '{TOTAL}' END
-                 AS disability, scheme, CAST(c.n AS BIGINT) AS numerator,
-               CAST(c.d AS BIGINT) AS denominator,
-               round(CASE WHEN c.d > 0 THEN CASE WHEN percent THEN 100.0 * c.n / c.d
-                                                  ELSE c.n END END, 4) AS value,
-               CASE WHEN c.d IS NULL THEN 'M' ELSE 'A' END AS obs_status
-        FROM ({long}) c JOIN areas a USING (area_id)
-        WHERE c.disab IS DISTINCT FROM {POPULATION_ROW}"""
-    return _frame(con, sql)
+    cells = projected.group_by(DIMS).agg(pl.col(measures).sum())
+    areas = _frame(con, """
+        SELECT c.area_id, c.code, CAST(c.level AS BIGINT) AS area_level, p.area_id AS parent_id
+        FROM areas c LEFT JOIN areas p
+          ON p.path = substr(c.path, 1, length(c.path) - length(c.code) - 1)""")
+    return _publish(_rollup(cells, areas, measures), targets, areas)
+
+
+DIMS = ["area_id", "sex", "band", "disab"]
+
+
+def _rollup(cells: pl.DataFrame, areas: pl.DataFrame, measures: list[str]) -> pl.DataFrame:
+    """Sum ``measures`` by area x CUBE(sex, band, disab), each area including every area below
+    it; null marks a total. The cube is made once on each area's own rows, then added up to
+    the parents a level at a time (group_by keeps nulls together): far fewer rows than
+    expanding every row to all its ancestors."""
+    dims = DIMS[1:]
+    sums = pl.col(measures).sum()
+    own = pl.concat([cells.group_by(["area_id", *(d for i, d in enumerate(dims) if mask >> i & 1)])
+                     .agg(sums) for mask in range(2 ** len(dims))], how="diagonal_relaxed")
+    own = own.join(areas.select("area_id", "area_level", "parent_id"), on="area_id")
+    deepest: int = areas.select(pl.col("area_level").max()).item() or 0
+    levels = [own.filter(pl.col("area_level") == deepest)]
+    for level in range(deepest - 1, -1, -1):
+        up = levels[-1].drop("area_id").rename({"parent_id": "area_id"}).select(*DIMS, *measures)
+        here = pl.concat([own.filter(pl.col("area_level") == level).select(*DIMS, *measures), up],
+                         how="vertical_relaxed").group_by(DIMS).agg(sums)
+        levels.append(here.join(areas.select("area_id", "area_level", "parent_id"),
+                                on="area_id"))
+    return pl.concat([f.select(*DIMS, *measures) for f in levels], how="vertical_relaxed")
+
+
+def _publish(rolled: pl.DataFrame, targets: list[_Target], areas: pl.DataFrame) -> pl.DataFrame:
+    """One row per target x cell with someone counted, named as published."""
+    n = rolled.unpivot(on=[f"n{k}" for k in range(len(targets))], index=DIMS,
+                       variable_name="target", value_name="numerator")
+    d = rolled.unpivot(on=[f"d{k}" for k in range(len(targets))], index=[],
+                       value_name="denominator")
+    meta = pl.DataFrame({
+        "target": [f"n{k}" for k in range(len(targets))],
+        "indicator": [t.indicator.code for t in targets],
+        "scheme": [t.scheme for t in targets],
+        "percent": [t.indicator.unit == "PERCENT" for t in targets],
+        "from_population": [t.denominator is None for t in targets]})
+    # Sums of nothing are 0: no denominator is a zero one, or one the population tables
+    # cannot give for a disability (population rows carry POPULATION_ROW instead).
+    num, den = pl.col("numerator"), pl.col("denominator")
+    frame = (n.with_columns(denominator=d["denominator"])
+             .filter((num > 0) | (den > 0), pl.col("disab").ne_missing(POPULATION_ROW))
+             .join(meta, on="target")
+             .with_columns(denominator=pl.when((den == 0) | (pl.col("from_population")
+                                                             & pl.col("disab").is_not_null()))
+                           .then(None).otherwise(den))
+             .join(areas.select("area_id", area_code="code", area_level="area_level"),
+                   on="area_id"))
+    bands = {b: label for b, (_, _, label) in enumerate(AGE_BANDS)}
+    return frame.select(
+        "indicator", "area_code", "area_level", pl.col("sex").fill_null(TOTAL),
+        age_band=pl.col("band").replace_strict(bands, default=None).fill_null(TOTAL),
+        disability=pl.col("disab").replace_strict({0: "NOT_SEVERE", 1: "SEVERE"},
+                                                  default=None).fill_null(TOTAL),
+        scheme="scheme", numerator=num.cast(pl.Int64), denominator=den.cast(pl.Int64),
+        value=pl.when(den > 0).then(pl.when(pl.col("percent")).then(100 * num / den)
+                                    .otherwise(num.cast(pl.Float64))).round(
+            4, mode="half_away_from_zero"),  # as DuckDB and most readers round
+        obs_status=pl.when(den.is_null()).then(pl.lit("M")).otherwise(pl.lit("A")))
 
 
 def _population_sum(t: _Target, cuts: list[int]) -> str:
@@ -300,8 +350,8 @@ def _population_sum(t: _Target, cuts: list[int]) -> str:
     ind = t.indicator
     if t.denominator is not None or ind.missing_denominator is not None:
         return "NULL"
-    where = _population_filter(ind, _ages(ind, cuts), "sex", None)
-    return f"CAST(sum(population) FILTER (WHERE {where}) AS BIGINT)"
+    return f"CASE WHEN {_population_filter(ind, _ages(ind, cuts), 'sex', None)} THEN " \
+           "population END"
 
 
 def _ages(ind: Indicator, cuts: list[int]) -> str:
@@ -413,41 +463,6 @@ def _statistics(con: duckdb.DuckDBPyConnection, benefits: str, pop: str,
             value=pl.lit(None, pl.Float64) if missing else pl.col(f"v{k}").cast(pl.Float64),
             obs_status=pl.lit("M" if missing else "A")).select(COLUMNS))
     return pl.concat(found)
-
-
-def _rollup(con: duckdb.DuckDBPyConnection, table: str, measures: list[str]) -> str:
-    """Sum ``measures`` of ``table`` (area_id, sex, band, disab, measures...) by area x
-    CUBE(sex, band, disab), each area including every area below it; NULL marks a total.
-    The cube is made once on each area's own rows, then added up to the parents a level at
-    a time (GROUP BY keeps NULLs together): far fewer rows than expanding every row to all
-    its ancestors. Returns the result table's name."""
-    sums = ", ".join(f"CAST(sum({m}) AS BIGINT) AS {m}" for m in measures)
-    keys = "area_id, sex, band, disab"
-    con.execute(f"""
-        CREATE TABLE own AS
-        SELECT r.*, a.level FROM (
-            SELECT {keys}, {sums} FROM {table}
-            GROUP BY area_id, CUBE(sex, band, disab)) r
-        JOIN areas a USING (area_id)""")
-    con.execute("""
-        CREATE TABLE parents AS
-        SELECT c.area_id, p.area_id AS parent_id, c.level
-        FROM areas c JOIN areas p
-          ON p.path = substr(c.path, 1, length(c.path) - length(c.code) - 1)""")
-    deepest = con.execute("SELECT max(level) FROM areas").fetchall()[0][0]
-    listed = ", ".join(measures)
-    con.execute(f"CREATE TABLE rolled AS SELECT {keys}, {listed} FROM own "
-                f"WHERE level = {deepest}")
-    for level in range(deepest - 1, -1, -1):
-        con.execute(f"""
-            INSERT INTO rolled
-            SELECT {keys}, {sums} FROM (
-                SELECT {keys}, {listed} FROM own WHERE level = {level}
-                UNION ALL
-                SELECT p.parent_id, r.sex, r.band, r.disab, {listed}
-                FROM rolled r JOIN parents p USING (area_id) WHERE p.level = {level + 1})
-            GROUP BY ALL""")
-    return "rolled"
 
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
