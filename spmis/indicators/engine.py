@@ -311,26 +311,32 @@ def _rollup(cells: pl.DataFrame, areas: pl.DataFrame, measures: list[str]) -> pl
 
 def _publish(rolled: pl.DataFrame, targets: list[_Target], areas: pl.DataFrame) -> pl.DataFrame:
     """One row per target x cell with someone counted, named as published."""
-    n = rolled.unpivot(on=[f"n{k}" for k in range(len(targets))], index=DIMS,
-                       variable_name="target", value_name="numerator")
-    d = rolled.unpivot(on=[f"d{k}" for k in range(len(targets))], index=[],
-                       value_name="denominator")
+    count = len(targets)
+    # unpivot stacks the columns in order: row i belongs to target i // rows.
+    long = pl.concat([
+        rolled.unpivot(on=[f"n{k}" for k in range(count)], index=DIMS,
+                       value_name="numerator").drop("variable"),
+        rolled.unpivot(on=[f"d{k}" for k in range(count)], index=[],
+                       value_name="denominator").drop("variable"),
+    ], how="horizontal").with_columns(
+        target=pl.int_range(pl.len(), dtype=pl.Int64) // max(rolled.height, 1))
     meta = pl.DataFrame({
-        "target": [f"n{k}" for k in range(len(targets))],
+        "target": range(count),
         "indicator": [t.indicator.code for t in targets],
         "scheme": [t.scheme for t in targets],
         "percent": [t.indicator.unit == "PERCENT" for t in targets],
-        "from_population": [t.denominator is None for t in targets]})
+        "from_population": [t.denominator is None for t in targets]},
+        schema_overrides={"target": pl.Int64})
     # Sums of nothing are 0: no denominator is a zero one, or one the population tables
     # cannot give for a disability (population rows carry POPULATION_ROW instead).
     num, den = pl.col("numerator"), pl.col("denominator")
-    frame = (n.with_columns(denominator=d["denominator"])
+    frame = (long.lazy()
              .filter((num > 0) | (den > 0), pl.col("disab").ne_missing(POPULATION_ROW))
-             .join(meta, on="target")
+             .join(meta.lazy(), on="target")
              .with_columns(denominator=pl.when((den == 0) | (pl.col("from_population")
                                                              & pl.col("disab").is_not_null()))
                            .then(None).otherwise(den))
-             .join(areas.select("area_id", area_code="code", area_level="area_level"),
+             .join(areas.lazy().select("area_id", area_code="code", area_level="area_level"),
                    on="area_id"))
     bands = {b: label for b, (_, _, label) in enumerate(AGE_BANDS)}
     return frame.select(
@@ -342,7 +348,8 @@ def _publish(rolled: pl.DataFrame, targets: list[_Target], areas: pl.DataFrame) 
         value=pl.when(den > 0).then(pl.when(pl.col("percent")).then(100 * num / den)
                                     .otherwise(num.cast(pl.Float64))).round(
             4, mode="half_away_from_zero"),  # as DuckDB and most readers round
-        obs_status=pl.when(den.is_null()).then(pl.lit("M")).otherwise(pl.lit("A")))
+        obs_status=pl.when(den.is_null()).then(pl.lit("M")).otherwise(pl.lit("A")),
+    ).collect()
 
 
 def _population_sum(t: _Target, cuts: list[int]) -> str:
