@@ -1,6 +1,7 @@
 """Benchmark: every indicator x every disaggregation on a synthetic country, in DuckDB.
 
-    python bench/indicators.py --persons 10000000
+    python bench/indicators.py --persons 10000000 [--keep DIR]
+    python bench/indicators.py --snapshot DIR     # an existing snapshot, in a fresh process
 
 The snapshot is written straight from the generated country (the database path is timed by
 `spmis indicators run`); then the engine runs every indicator of the catalogue, then only
@@ -118,10 +119,16 @@ def _same_national_counts(values: pl.DataFrame, hand: pl.DataFrame | pl.Series,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--persons", type=int, default=1_000_000)
+    parser.add_argument("--keep", type=Path, help="write the snapshot here and keep it")
+    parser.add_argument("--snapshot", type=Path, help="time the engine on this snapshot "
+                        "(from --keep): no country generated in the same process")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        snap = Path(tmp)
-        times = write_snapshot(snap, args.persons)
+        snap = args.snapshot or args.keep or Path(tmp)
+        times: dict[str, float] = {}
+        if args.snapshot is None:
+            snap.mkdir(parents=True, exist_ok=True)
+            times = write_snapshot(snap, args.persons)
         everything = list(catalogue())
         t0 = time.perf_counter()
         values = engine.compute(snap, PERIOD, everything)
@@ -135,7 +142,9 @@ def main() -> None:
         hand_seconds = time.perf_counter() - t0
         agree = _same_national_counts(values, pl.from_arrow(hand), snap)
     print(json.dumps({
-        "benchmark": "indicators", "persons": args.persons, **times,
+        "benchmark": "indicators",
+        "persons": pl.scan_parquet(snap / "persons.parquet").select(pl.len()).collect().item(),
+        **times,
         "indicators": len(everything), "values": values.height,
         "engine_all_indicators_seconds": round(all_seconds, 2),
         "engine_cov_any_seconds": round(cov_seconds, 2),

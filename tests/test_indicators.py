@@ -7,6 +7,8 @@ import itertools
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from spmis.geography.models import Area, AreaLevel, PopulationDenominator
 from spmis.indicators.models import IndicatorValue
@@ -317,3 +319,69 @@ def test_a_catalogue_with_bad_codes_or_filters_is_refused_with_every_problem_nam
     with pytest.raises(CatalogueError) as refused:
         load(text)
     assert "capital letters" in str(refused.value) and "colour" in str(refused.value)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.sampled_from("MF"),
+                          st.sampled_from([500, 1500, 1500, 2000, 4000, 12000])),
+                min_size=1, max_size=40))
+def test_medians_from_counts_equal_medians_of_the_rows(tmp_path_factory, recipients):
+    """Vertical statistics are computed from counts per amount; they must equal quantile_cont
+    and avg over the per-person rows, in every area and for each sex."""
+    import duckdb
+
+    from spmis.indicators import engine
+    from spmis.indicators.catalogue import catalogue
+
+    snap = tmp_path_factory.mktemp("snap")
+    areas = pl.DataFrame({"area_id": [1, 2, 3, 4], "code": ["XY", "A", "B", "C"],
+                          "level": [0, 1, 1, 1], "path": ["XY/", "XY/A/", "XY/B/", "XY/C/"]})
+    n = len(recipients)
+    persons = pl.DataFrame({
+        "person_id": range(1, n + 1), "identity": range(1, n + 1),
+        "sex": [sex for _, sex, _ in recipients],
+        "date_of_birth": [dt.date(1980, 1, 1)] * n, "date_of_death": [None] * n,
+        "disability_level": [0] * n, "annual_income_minor": [None] * n,
+        "area_id": [2 + area for area, _, _ in recipients]},
+        schema_overrides={"date_of_death": pl.Date, "annual_income_minor": pl.Int64})
+    payments = pl.DataFrame({"person_id": range(1, n + 1), "identity": range(1, n + 1),
+                             "scheme_id": [1] * n, "period": [PERIOD] * n,
+                             "amount_minor": [amount for _, _, amount in recipients]})
+    schemes = pl.DataFrame({"scheme_id": [1], "code": ["S"], "guarantee": ["OLD_AGE"],
+                            "function": ["OLD_AGE"], "cash": [True], "contributory": [False],
+                            "eligible_age_from": [None], "eligible_age_to": [None],
+                            "eligible_sex": [""], "eligible_disability_from": [None],
+                            "income_threshold_minor": [None]},
+                           schema_overrides={c: pl.Int64 for c in (
+                               "eligible_age_from", "eligible_age_to",
+                               "eligible_disability_from", "income_threshold_minor")})
+    tables = {"persons": persons, "payments": payments, "schemes": schemes, "areas": areas,
+              "enrolments": pl.DataFrame(schema={
+                  "person_id": pl.Int64, "identity": pl.Int64, "scheme_id": pl.Int64,
+                  "status": pl.String, "start_date": pl.Date, "end_date": pl.Date}),
+              "incompatible": pl.DataFrame(schema={"scheme_a": pl.Int64,
+                                                   "scheme_b": pl.Int64}),
+              "population": pl.DataFrame(schema={"area_id": pl.Int64, "sex": pl.String,
+                                                 "age": pl.Int64, "population": pl.Int64}),
+              "benchmarks": pl.DataFrame({"code": ["POVERTY_LINE"], "amount_minor": [2000]})}
+    for name, frame in tables.items():
+        frame.write_parquet(snap / f"{name}.parquet")
+    vertical = [i for i in catalogue() if i.statistic]
+    got = engine.compute(snap, PERIOD, vertical)
+    con = duckdb.connect()
+    con.register("rows", persons.join(payments, on="person_id").join(
+        areas, on="area_id").select("code", "sex", "amount_minor").to_arrow())
+    expected = con.sql("""
+        SELECT area, sex, quantile_cont(amount_minor, 0.5) / 100.0 AS median,
+               avg(amount_minor) / 100.0 AS mean,
+               100.0 * count(*) FILTER (WHERE amount_minor >= 2000) / count(*) AS above
+        FROM (SELECT code AS area, sex, amount_minor FROM rows
+              UNION ALL SELECT 'XY', sex, amount_minor FROM rows)
+        GROUP BY GROUPING SETS ((area), (area, sex))""").pl()
+    for area, sex, median, mean, above in expected.iter_rows():
+        sex = sex or "_T"
+        assert cell(got, "VERT_MEDIAN_BENEFIT", area, sex)["value"] == pytest.approx(median)
+        assert cell(got, "VERT_MEAN_BENEFIT", area, sex)["value"] == pytest.approx(mean,
+                                                                                  abs=1e-4)
+        assert cell(got, "VERT_ABOVE_POVERTY_LINE", area, sex)["value"] == pytest.approx(
+            above, abs=1e-4)

@@ -432,33 +432,55 @@ def _vertical(con: duckdb.DuckDBPyConnection, indicators: list[Indicator],
 def _statistics(con: duckdb.DuckDBPyConnection, benefits: str, pop: str,
                 indicators: list[Indicator], benchmarks: dict[str, int],
                 start: str) -> pl.DataFrame:
+    """Per area (every level) x sex: recipients, and each indicator's numerator and value.
+    Amounts repeat (schemes pay set amounts), so recipients are first counted per area, sex
+    and amount; medians come from the cumulative counts, exactly as quantile_cont would give
+    them on per-person rows."""
+    levels = sorted({benchmarks.get(i.benchmark or "") or 0 for i in indicators})
+    above = {level: f"coalesce(sum(cnt) FILTER (WHERE total >= {level}), 0)" for level in levels}
     columns = []
     for k, ind in enumerate(indicators):
-        bench = benchmarks.get(ind.benchmark or "")
-        above = f"count(*) FILTER (WHERE total >= {bench or 0})"
+        bench = benchmarks.get(ind.benchmark or "") or 0
         value = {
-            "median": "quantile_cont(total, 0.5) / 100.0",
-            "mean": "avg(total) / 100.0",
-            "share_above": f"100.0 * {above} / count(*)",
-            "median_ratio": f"100.0 * quantile_cont(total, 0.5) / {bench or 1}",
+            "median": "median / 100.0",
+            "mean": "total_sum / n / 100.0",
+            "share_above": f"100.0 * above{levels.index(bench)} / n",
+            "median_ratio": f"100.0 * median / {bench or 1}",
         }[ind.statistic or "median"]
-        numerator = above if ind.statistic == "share_above" else "count(*)"
+        numerator = f"above{levels.index(bench)}" if ind.statistic == "share_above" else "n"
         columns.append(f"CAST({numerator} AS BIGINT) AS n{k}, round({value}, 4) AS v{k}")
+    # quantile_cont(0.5) over n sorted values: those at 0-based positions floor and ceil of
+    # (n - 1) / 2, interpolated.
     sql = f"""
         WITH totals AS (
             SELECT b.identity, sum(b.amount_minor) AS total
             FROM payments b JOIN schemes c ON c.scheme_id = b.scheme_id
             WHERE b.period = {start} AND {benefits}
             GROUP BY b.identity),
-        rows AS (
-            SELECT p.sex, t.total, a.code, a.level
-            FROM totals t JOIN people p ON p.identity = t.identity
-            JOIN ancestors a ON a.area_id = p.area_id WHERE {pop})
+        hist AS (
+            SELECT p.area_id, p.sex, t.total, count(*) AS cnt
+            FROM totals t JOIN people p ON p.identity = t.identity WHERE {pop}
+            GROUP BY ALL),
+        grouped AS (
+            SELECT a.code, a.level, h.sex, h.total, sum(h.cnt) AS cnt
+            FROM hist h JOIN ancestors a USING (area_id)
+            GROUP BY GROUPING SETS ((a.code, a.level, h.total),
+                                    (a.code, a.level, h.sex, h.total))),
+        cum AS (
+            SELECT *, sum(cnt) OVER (PARTITION BY code, level, sex ORDER BY total) AS upto,
+                   sum(cnt) OVER (PARTITION BY code, level, sex) AS n
+            FROM grouped),
+        stats AS (
+            SELECT code, level, sex, n, sum(total * cnt) AS total_sum,
+                   {", ".join(f"{sql} AS above{i}" for i, sql in enumerate(above.values()))},
+                   min(total) FILTER (WHERE upto > floor((n - 1) / 2)) AS low,
+                   min(total) FILTER (WHERE upto > ceil((n - 1) / 2)) AS high
+            FROM cum GROUP BY code, level, sex, n)
         SELECT code AS area_code, CAST(level AS BIGINT) AS area_level,
-               coalesce(sex, '{TOTAL}') AS sex, CAST(count(*) AS BIGINT) AS denominator,
+               coalesce(sex, '{TOTAL}') AS sex, CAST(n AS BIGINT) AS denominator,
                {", ".join(columns)}
-        FROM rows
-        GROUP BY GROUPING SETS ((code, level), (code, level, sex))"""
+        FROM (SELECT *, low + (high - low) * ((n - 1) / 2 - floor((n - 1) / 2)) AS median
+              FROM stats)"""
     frame = _frame(con, sql)
     found = []
     for k, ind in enumerate(indicators):
