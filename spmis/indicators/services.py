@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 import polars as pl
@@ -20,6 +21,8 @@ from spmis.indicators.catalogue import catalogue
 from spmis.indicators.models import IndicatorRun, IndicatorValue, Target
 from spmis.intake.models import Submission, SubmissionStatus
 from spmis.linkage.models import LinkageRun
+from spmis.schemes.models import Scheme
+from spmis.schemes.services import scheme_criteria
 
 Progress = Callable[[str], None]
 
@@ -50,6 +53,9 @@ def indicators_run(*, actor: User | None, period: dt.date | None = None,
         "linkage_run": linkage.pk if linkage else None,
         "linkage_model": linkage.model.version if linkage else None,
         "population_year": year,
+        # Administrative errors depend on criteria that can change: keep those used.
+        "scheme_criteria": {
+            s.code: asdict(scheme_criteria(s)) for s in Scheme.objects.order_by("code")},
         "snapshot_rows": counts,
     }
     with transaction.atomic():
