@@ -280,6 +280,15 @@ def test_cli_run_exports_and_a_recomputation_from_the_deidentified_registry(smal
     numerator = anchors.filter(pl.col("identity").is_in(covered["identity"].implode())).height
     population = pl.read_parquet(tmp_path / "population.parquet")["population"].sum()
     assert (numerator, population) == (4, 15)
+    # And one scheme's figure: identities covered by health care, from the exported schemes.
+    health = pl.read_parquet(tmp_path / "schemes.parquet").filter(code="HEALTH")["scheme_id"]
+    by_health = pl.read_parquet(tmp_path / "enrolments.parquet").filter(
+        pl.col("scheme_id").is_in(health.implode()))["person_id"]
+    identities = persons.filter(pl.col("person_id").is_in(by_health.implode()))["identity"]
+    recomputed = anchors.filter(pl.col("identity").is_in(identities.implode())).height
+    published_health = published.filter(INDICATOR="COV_ANY", REF_AREA="XY", SEX="_T", AGE="_T",
+                                        DISABILITY_STATUS="_T", SCHEME="HEALTH")
+    assert published_health["NUMERATOR"].to_list() == [str(recomputed)] == ["2"]
     assert runner.invoke(cli, ["indicators", "export", "--run", "999"]).exit_code == 1
 
 
