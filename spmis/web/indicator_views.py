@@ -77,6 +77,10 @@ class Line:
     link: str = ""
     scheme: Scheme | None = None
 
+    @property
+    def figures(self) -> tuple[Figure, Figure, Figure]:
+        return self.total, self.women, self.men
+
 
 def _by_sex(found: dict[tuple[str, str, str], IndicatorValue], indicator: Indicator,
             area_code: str) -> tuple[Figure, Figure, Figure]:
