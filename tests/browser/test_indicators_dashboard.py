@@ -35,3 +35,19 @@ def test_statistician_drills_into_a_region(log_in, make_user, live_server):
     expect(crumbs).to_contain_text(name)
     expect(crumbs.get_by_role("link")).to_have_count(1)  # back up to the country
     expect(page.locator("h1")).to_contain_text(name)
+
+
+def test_following_one_scheme_down_the_areas(log_in, make_user, live_server):
+    indicators_run(actor=None, period=dt.date(2026, 6, 1))
+    page = log_in(make_user("STATISTICIAN"))
+    page.goto(live_server.url + "/indicators/?indicator=COV_OLD_AGE")
+    rows = page.locator("[data-testid=by-scheme] tbody tr")
+    expect(rows).to_have_count(2)  # the social and the contributory pension
+    rows.filter(has_text="Universal Social Pension").locator("a").click()
+    expect(page).to_have_url(re.compile(r"scheme=SOCIAL_PENSION"))
+    expect(page.locator("[data-testid=scheme-filter]")).to_contain_text("Universal Social Pension")
+    page.locator("[data-testid=drill-down] tbody tr a").first.click()
+    expect(page).to_have_url(re.compile(r"scheme=SOCIAL_PENSION"))
+    expect(page.locator("[data-testid=scheme-filter]")).to_be_visible()
+    page.get_by_role("link", name="Any scheme").click()
+    expect(page.locator("[data-testid=scheme-filter]")).to_have_count(0)
