@@ -41,7 +41,7 @@ def indicators_run(*, actor: User | None, period: dt.date | None = None,
     with tempfile.TemporaryDirectory() as tmp:
         say("writing the snapshot")
         counts = snapshot.snapshot_write(Path(tmp), period, year)
-        say(f"computing {len(catalogue())} indicators")
+        say(f"computing {sum(1 for i in catalogue() if i.process is None)} indicators")
         values = engine.compute(Path(tmp), period, list(catalogue()))
     say("reading process and quality indicators")
     values = pl.concat([values, process.compute(period, clock.today(), list(catalogue()))])
