@@ -53,7 +53,10 @@ def run_command(period: str | None) -> None:
               default="csv", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="A file (default: standard output).")
-def export_command(run_ref: str, fmt: str, output: Path | None) -> None:
+@click.option("--min-count", type=click.IntRange(min=0), default=0, show_default=True,
+              help="For the public: suppress cells counting fewer persons than this (and "
+                   "those that would give them away); 0 publishes every cell.")
+def export_command(run_ref: str, fmt: str, output: Path | None, min_count: int) -> None:
     """Export a run's values (SDMX-CSV 1.0: DATAFLOW, dimensions, OBS_VALUE, attributes)."""
     setup_django()
     from spmis.indicators.export import export
@@ -68,7 +71,7 @@ def export_command(run_ref: str, fmt: str, output: Path | None) -> None:
         raise click.BadParameter("--run takes a run id or 'latest'.")
     if run is None:
         raise click.ClickException("No such indicator run: `spmis indicators run` makes one.")
-    text = export(run, fmt)
+    text = export(run, fmt, min_count=min_count)
     if output is None:
         click.echo(text, nl=False)
     else:

@@ -6,7 +6,9 @@ import json
 
 import polars as pl
 
+from spmis.geography.models import Area
 from spmis.indicators.catalogue import catalogue
+from spmis.indicators.disclosure import suppress
 from spmis.indicators.engine import COLUMNS
 from spmis.indicators.models import IndicatorRun
 
@@ -24,15 +26,22 @@ def run_values(run: IndicatorRun) -> pl.DataFrame:
         "obs_status": pl.String}, orient="row")
 
 
-def export(run: IndicatorRun, fmt: str) -> str:
+def export(run: IndicatorRun, fmt: str, min_count: int = 0) -> str:
+    """A run's values; with ``min_count`` k >= 2, made safe for the public: cells counting
+    1 to k - 1 persons, and those that would give them away, suppressed (CONF_STATUS)."""
     if fmt not in FORMATS:
         raise ValueError(f"Format must be one of {', '.join(FORMATS)}.")
-    frame = run_values(run)
+    if min_count < 0:
+        raise ValueError("The minimum count cannot be negative.")
+    parents = dict(Area.objects.values_list("code", "parent__code"))
+    frame = suppress(run_values(run), parents, min_count,
+                     {i.code for i in catalogue() if i.process is None})
     if fmt == "csv":
         return frame.write_csv()
     if fmt == "json":
         return json.dumps({"run": run.pk, "period": f"{run.period:%Y-%m}",
-                           "lineage": run.lineage, "values": frame.to_dicts()}, indent=1)
+                           "lineage": run.lineage, "minimum_count": min_count,
+                           "values": frame.to_dicts()}, indent=1)
     return _sdmx_csv(run, frame)
 
 
@@ -55,6 +64,7 @@ def _sdmx_csv(run: IndicatorRun, frame: pl.DataFrame) -> str:
         UNIT_MEASURE=pl.col("indicator").replace_strict(
             {k: ("PT" if v == "PERCENT" else "PS") for k, v in units.items()}, default="PS"),
         OBS_STATUS="obs_status",
+        CONF_STATUS="conf_status",
         NUMERATOR="numerator",
         DENOMINATOR="denominator",
         NOTE_INDICATOR=pl.col("indicator").replace_strict(notes, default=""),
