@@ -330,6 +330,67 @@ def test_a_catalogue_with_bad_codes_or_filters_is_refused_with_every_problem_nam
     assert "capital letters" in str(refused.value) and "colour" in str(refused.value)
 
 
+def write_snapshot(snap, recipients, schemes: int):
+    """A snapshot of persons in areas A, B, C (0, 1, 2) of country XY, each paid one amount
+    by one scheme (1..schemes) for PERIOD: (area, sex, scheme, amount) per person."""
+    areas = pl.DataFrame({"area_id": [1, 2, 3, 4], "code": ["XY", "A", "B", "C"],
+                          "level": [0, 1, 1, 1], "path": ["XY/", "XY/A/", "XY/B/", "XY/C/"]})
+    n = len(recipients)
+    persons = pl.DataFrame({
+        "person_id": range(1, n + 1), "identity": range(1, n + 1),
+        "sex": [sex for _, sex, _, _ in recipients],
+        "date_of_birth": [dt.date(1980, 1, 1)] * n, "date_of_death": [None] * n,
+        "disability_level": [0] * n, "annual_income_minor": [None] * n,
+        "area_id": [2 + area for area, _, _, _ in recipients]},
+        schema_overrides={"date_of_death": pl.Date, "annual_income_minor": pl.Int64})
+    payments = pl.DataFrame({"person_id": range(1, n + 1), "identity": range(1, n + 1),
+                             "scheme_id": [scheme for _, _, scheme, _ in recipients],
+                             "period": [PERIOD] * n,
+                             "amount_minor": [amount for _, _, _, amount in recipients]})
+    catalogue = pl.DataFrame({
+        "scheme_id": range(1, schemes + 1), "code": [f"S{i}" for i in range(1, schemes + 1)],
+        "guarantee": ["OLD_AGE"] * schemes, "function": ["OLD_AGE"] * schemes,
+        "cash": [True] * schemes, "contributory": [False] * schemes,
+        "eligible_age_from": [None] * schemes, "eligible_age_to": [None] * schemes,
+        "eligible_sex": [""] * schemes, "eligible_disability_from": [None] * schemes,
+        "income_threshold_minor": [None] * schemes},
+        schema_overrides={c: pl.Int64 for c in (
+            "eligible_age_from", "eligible_age_to", "eligible_disability_from",
+            "income_threshold_minor")})
+    tables = {"persons": persons, "payments": payments, "schemes": catalogue, "areas": areas,
+              "enrolments": pl.DataFrame(schema={
+                  "person_id": pl.Int64, "identity": pl.Int64, "scheme_id": pl.Int64,
+                  "status": pl.String, "start_date": pl.Date, "end_date": pl.Date}),
+              "incompatible": pl.DataFrame(schema={"scheme_a": pl.Int64,
+                                                   "scheme_b": pl.Int64}),
+              "population": pl.DataFrame(schema={"area_id": pl.Int64, "sex": pl.String,
+                                                 "age": pl.Int64, "population": pl.Int64}),
+              "benchmarks": pl.DataFrame({"code": ["POVERTY_LINE"], "amount_minor": [2000]})}
+    for name, frame in tables.items():
+        frame.write_parquet(snap / f"{name}.parquet")
+    return persons, payments, areas
+
+
+def test_more_schemes_than_64_bits_hold(tmp_path):
+    """Past 63 schemes a person's set of schemes needs 128 bits; beyond 127 the engine says
+    so rather than miscount."""
+    from spmis.indicators import engine
+    from spmis.indicators.catalogue import catalogue
+
+    cov_any = [i for i in catalogue() if i.code == "COV_ANY"]
+    # Person k is paid by scheme k; the last two by scheme 100, in area B.
+    recipients = [(0, "F", k, 100) for k in range(1, 98)] + [(1, "M", 100, 100)] * 2
+    write_snapshot(tmp_path, recipients, schemes=100)
+    frame = engine.compute(tmp_path, PERIOD, cov_any)
+    assert cell(frame, "COV_ANY")["numerator"] == 99
+    assert cell(frame, "COV_ANY", scheme="S100")["numerator"] == 2
+    assert cell(frame, "COV_ANY", "B", scheme="S100")["numerator"] == 2
+    assert cell(frame, "COV_ANY", "A", scheme="S64")["numerator"] == 1
+    write_snapshot(tmp_path, recipients, schemes=128)
+    with pytest.raises(ValueError, match="up to 127 schemes"):
+        engine.compute(tmp_path, PERIOD, cov_any)
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 2), st.sampled_from("MF"),
                           st.sampled_from([500, 1500, 1500, 2000, 4000, 12000])),
@@ -343,38 +404,8 @@ def test_medians_from_counts_equal_medians_of_the_rows(tmp_path_factory, recipie
     from spmis.indicators.catalogue import catalogue
 
     snap = tmp_path_factory.mktemp("snap")
-    areas = pl.DataFrame({"area_id": [1, 2, 3, 4], "code": ["XY", "A", "B", "C"],
-                          "level": [0, 1, 1, 1], "path": ["XY/", "XY/A/", "XY/B/", "XY/C/"]})
-    n = len(recipients)
-    persons = pl.DataFrame({
-        "person_id": range(1, n + 1), "identity": range(1, n + 1),
-        "sex": [sex for _, sex, _ in recipients],
-        "date_of_birth": [dt.date(1980, 1, 1)] * n, "date_of_death": [None] * n,
-        "disability_level": [0] * n, "annual_income_minor": [None] * n,
-        "area_id": [2 + area for area, _, _ in recipients]},
-        schema_overrides={"date_of_death": pl.Date, "annual_income_minor": pl.Int64})
-    payments = pl.DataFrame({"person_id": range(1, n + 1), "identity": range(1, n + 1),
-                             "scheme_id": [1] * n, "period": [PERIOD] * n,
-                             "amount_minor": [amount for _, _, amount in recipients]})
-    schemes = pl.DataFrame({"scheme_id": [1], "code": ["S"], "guarantee": ["OLD_AGE"],
-                            "function": ["OLD_AGE"], "cash": [True], "contributory": [False],
-                            "eligible_age_from": [None], "eligible_age_to": [None],
-                            "eligible_sex": [""], "eligible_disability_from": [None],
-                            "income_threshold_minor": [None]},
-                           schema_overrides={c: pl.Int64 for c in (
-                               "eligible_age_from", "eligible_age_to",
-                               "eligible_disability_from", "income_threshold_minor")})
-    tables = {"persons": persons, "payments": payments, "schemes": schemes, "areas": areas,
-              "enrolments": pl.DataFrame(schema={
-                  "person_id": pl.Int64, "identity": pl.Int64, "scheme_id": pl.Int64,
-                  "status": pl.String, "start_date": pl.Date, "end_date": pl.Date}),
-              "incompatible": pl.DataFrame(schema={"scheme_a": pl.Int64,
-                                                   "scheme_b": pl.Int64}),
-              "population": pl.DataFrame(schema={"area_id": pl.Int64, "sex": pl.String,
-                                                 "age": pl.Int64, "population": pl.Int64}),
-              "benchmarks": pl.DataFrame({"code": ["POVERTY_LINE"], "amount_minor": [2000]})}
-    for name, frame in tables.items():
-        frame.write_parquet(snap / f"{name}.parquet")
+    persons, payments, areas = write_snapshot(
+        snap, [(area, sex, 1, amount) for area, sex, amount in recipients], schemes=1)
     vertical = [i for i in catalogue() if i.statistic]
     got = engine.compute(snap, PERIOD, vertical)
     con = duckdb.connect()

@@ -72,10 +72,8 @@ def _population_filter(ind: Indicator, ages: str, sex: str, severe: str | None) 
 
 
 def _mask(bits: int) -> str:
-    return f"CAST('{bits}' AS {_MASK_TYPE})"
-
-
-_MASK_TYPE = "BIGINT"  # set per run by _schemes: HUGEINT beyond 63 schemes
+    """A set of schemes as an SQL literal: 64-bit when it fits (DuckDB widens as needed)."""
+    return str(bits) if bits < 2**63 else f"CAST('{bits}' AS HUGEINT)"
 
 
 @dataclass(frozen=True)
@@ -188,12 +186,11 @@ def _schemes(con: duckdb.DuckDBPyConnection) -> list[_Scheme]:
     count = con.execute("SELECT count(*) FROM schemes").fetchall()[0][0]
     if count > MAX_SCHEMES:
         raise ValueError(f"The engine handles up to {MAX_SCHEMES} schemes; there are {count}.")
-    global _MASK_TYPE
-    _MASK_TYPE = "BIGINT" if count <= 63 else "HUGEINT"  # 64-bit arithmetic is faster
+    kind = "BIGINT" if count <= 63 else "HUGEINT"  # 64-bit arithmetic is faster
     con.execute(f"""
         CREATE TABLE bits AS
-        SELECT *, CAST(1 AS {_MASK_TYPE}) << CAST(row_number() OVER (ORDER BY scheme_id) - 1
-                                                   AS INTEGER) AS bit
+        SELECT *, CAST(1 AS {kind}) << CAST(row_number() OVER (ORDER BY scheme_id) - 1
+                                             AS INTEGER) AS bit
         FROM schemes""")
     rows = con.execute("""
         SELECT c.code, CAST(c.bit AS VARCHAR), c.eligible_age_from, c.eligible_age_to,
