@@ -42,7 +42,8 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context()
-    context.set_default_timeout(10_000)
+    # Generous: on a loaded 2-core CI box a login (password hashing) took over 10 s.
+    context.set_default_timeout(30_000)
     yield context.new_page()
     context.close()
 
