@@ -29,6 +29,12 @@ def scheme_list() -> QuerySet[Scheme]:
     return Scheme.objects.order_by("code")
 
 
+def scheme_list_in_scope(*, scope: Scope) -> list[Scheme]:
+    """The schemes a scope covers (every scheme when it is not limited), by code."""
+    schemes = scheme_list()
+    return list(schemes if scope.all_schemes else schemes.filter(pk__in=scope.scheme_ids))
+
+
 def scheme_get(*, code: str) -> Scheme:
     scheme = Scheme.objects.filter(code=code).first()
     if scheme is None:

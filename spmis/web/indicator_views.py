@@ -27,6 +27,7 @@ from spmis.indicators import selectors as indicators
 from spmis.indicators.catalogue import Indicator, catalogue
 from spmis.indicators.models import IndicatorRun, IndicatorValue
 from spmis.schemes.models import Scheme
+from spmis.schemes.selectors import scheme_list_in_scope
 from spmis.web.views import or_404, require_permission
 
 HEADLINE = ("COV_ANY", "COV_HEALTH", "COV_CHILDREN", "COV_WORKING_AGE", "COV_OLD_AGE")
@@ -149,11 +150,6 @@ def _link(area_code: str, indicator_code: str, scheme: str) -> str:
     return "?" + urlencode({**query, "scheme": scheme} if scheme != TOTAL else query)
 
 
-def _schemes_in_scope(scope: Scope) -> list[Scheme]:
-    schemes = Scheme.objects.order_by("code")
-    return list(schemes if scope.all_schemes else schemes.filter(pk__in=scope.scheme_ids))
-
-
 def _scheme_in_scope(*, code: str, schemes: list[Scheme]) -> str:
     if code != TOTAL and code not in {s.code for s in schemes}:
         raise NotFound(f"No scheme {code!r} in your scope.")
@@ -211,7 +207,7 @@ def indicator_dashboard(request: HttpRequest) -> HttpResponse:
     area = or_404(_area_in_scope, code=code, scope=scope)
     indicator = or_404(_indicator,
                        code=request.GET.get("indicator", "").strip() or DEFAULT_INDICATOR)
-    schemes = _schemes_in_scope(scope)
+    schemes = scheme_list_in_scope(scope=scope)
     scheme = or_404(_scheme_in_scope, code=request.GET.get("scheme", "").strip() or TOTAL,
                     schemes=schemes)
     run = indicators.run_latest()
