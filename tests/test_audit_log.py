@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 from django.db import connection
 
+from spmis.audit.actions import AuditAction
 from spmis.audit.models import AuditCheckpoint, AuditEvent, AuditLogHead
 from spmis.audit.services import (
     audit_checkpoint,
@@ -27,11 +28,11 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def log(db):
     for i in range(40):
-        audit_record(actor=None, action="test.event", object_type="person", object_id=i,
+        audit_record(actor=None, action=AuditAction.PERSON_VIEW, object_type="person", object_id=i,
                      area_code="XY01", detail={"n": i, "note": "é"})
     audit_checkpoint(actor=None)
     for i in range(7):
-        audit_record(actor=None, action="test.later", detail={"n": i})
+        audit_record(actor=None, action=AuditAction.AUDIT_SEARCH, detail={"n": i})
     audit_checkpoint(actor=None)
     assert audit_verify().ok
     return AuditEvent.objects.count()
@@ -120,7 +121,7 @@ def test_inclusion_proof_checks_with_only_key_checkpoint_and_proof(log, tmp_path
               "--checkpoint", str(tmp_path / "checkpoint.txt"),
               "--proof", str(tmp_path / "proof.json")]
     assert subprocess.run(verify, capture_output=True).returncode == 0
-    proof["entry"] = proof["entry"].replace("test.event", "test.evenu")
+    proof["entry"] = proof["entry"].replace("person.view", "person.viex")
     (tmp_path / "proof.json").write_text(json.dumps(proof))
     assert subprocess.run(verify, capture_output=True).returncode == 1
 

@@ -41,3 +41,10 @@ def test_glossary_and_first_adr_exist():
     for word in ("person", "household", "scheme", "enrolment", "source", "guarantee"):
         assert word in glossary.lower()
     assert (ROOT / "docs" / "adr" / "0001-stack.md").exists()
+
+
+def test_the_guide_lists_every_audit_action_as_the_catalogue_says():
+    from spmis.audit.actions import actions_table
+
+    guide = (ROOT / "docs" / "guide" / "access-and-audit.md").read_text()
+    assert actions_table() in guide + "\n"

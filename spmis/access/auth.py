@@ -17,6 +17,7 @@ from django.db.models import F, Q
 from django.http import HttpRequest
 
 from spmis.access.models import RoleAssignment, User, UserSession
+from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core import clock
 
@@ -44,7 +45,8 @@ class LockoutBackend(ModelBackend):
         user = User._default_manager.filter(**{User.USERNAME_FIELD: username}).first()
         if user is not None and is_locked(user):
             User().set_password(password)  # same work as a real check: the timing tells nothing
-            audit_record(actor=None, action="auth.locked", object_type="user", object_id=user.pk,
+            audit_record(actor=None, action=AuditAction.AUTH_LOCKED,
+                         object_type="user", object_id=user.pk,
                          detail={"username": username[:150], "refused": True,
                                  "locked_until": _iso(user.locked_until)})
             return None
@@ -69,7 +71,7 @@ def login_failure_record(*, username: str) -> bool:
     user = locking.first()
     if user is None or not locking.update(locked_until=until):
         return False
-    audit_record(actor=None, action="auth.locked", object_type="user", object_id=user.pk,
+    audit_record(actor=None, action=AuditAction.AUTH_LOCKED, object_type="user", object_id=user.pk,
                  detail={"username": username[:150], "failures": user.failed_logins,
                          "locked_until": _iso(until)})
     return True

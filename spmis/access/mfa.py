@@ -13,6 +13,7 @@ from django.db import transaction
 
 from spmis.access.auth import login_failure_record, login_failures_reset
 from spmis.access.models import TOTPDevice, User
+from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core import clock
 
@@ -71,7 +72,8 @@ def mfa_enrol_confirm(*, user: User, code: str) -> bool:
         device.confirmed_at = clock.now()
         device.save(update_fields=["confirmed_at"])
         login_failures_reset(user)
-        audit_record(actor=user, action="mfa.enrol", object_type="user", object_id=user.pk)
+        audit_record(actor=user, action=AuditAction.MFA_ENROL,
+                     object_type="user", object_id=user.pk)
     return True
 
 
@@ -86,11 +88,12 @@ def mfa_verify(*, user: User, code: str) -> bool:
             _failed(user, stage="verify")
             return False
         login_failures_reset(user)
-        audit_record(actor=user, action="mfa.verify", object_type="user", object_id=user.pk)
+        audit_record(actor=user, action=AuditAction.MFA_VERIFY,
+                     object_type="user", object_id=user.pk)
     return True
 
 
 def _failed(user: User, *, stage: str) -> None:
-    audit_record(actor=user, action="mfa.failed", object_type="user", object_id=user.pk,
+    audit_record(actor=user, action=AuditAction.MFA_FAILED, object_type="user", object_id=user.pk,
                  detail={"stage": stage})
     login_failure_record(username=user.get_username())

@@ -19,6 +19,7 @@ from spmis.access.models import (
     User,
 )
 from spmis.access.selectors import approval_checkers, sod_conflict
+from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core import clock
 from spmis.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -33,7 +34,8 @@ def user_set_clearance(*, actor: User | None, user: User, clearance: int) -> Use
         before = user.clearance
         user.clearance = clearance
         user.save(update_fields=["clearance"])
-        audit_record(actor=actor, action="user.clearance", object_type="user", object_id=user.pk,
+        audit_record(actor=actor, action=AuditAction.USER_CLEARANCE,
+                     object_type="user", object_id=user.pk,
                      detail={"from": before, "to": clearance})
     return user
 
@@ -64,7 +66,8 @@ def user_create(
     with transaction.atomic():
         user = User.objects.create_user(username=username, email=email, password=password,
                                         clearance=Clearance(clearance))
-        audit_record(actor=actor, action="user.create", object_type="user", object_id=user.pk,
+        audit_record(actor=actor, action=AuditAction.USER_CREATE,
+                     object_type="user", object_id=user.pk,
                      detail={"username": username, "clearance": user.clearance})
     return user
 
@@ -101,7 +104,8 @@ def role_assign(
         if not created:
             raise Conflict(f"{user.username} already holds {role} in {area_code}.")
         assignment.schemes.set(schemes)
-        audit_record(actor=actor, action="role.assign", object_type="user", object_id=user.pk,
+        audit_record(actor=actor, action=AuditAction.ROLE_ASSIGN,
+                     object_type="user", object_id=user.pk,
                      area_code=area.code, detail={"role": role, "schemes": codes})
     return assignment
 
@@ -116,7 +120,8 @@ def api_token_issue(*, actor: User | None, username: str) -> str:
     with transaction.atomic():
         Token.objects.filter(user=user).delete()
         token = Token.objects.create(user=user)
-        audit_record(actor=actor, action="api_token.issue", object_type="user", object_id=user.pk)
+        audit_record(actor=actor, action=AuditAction.API_TOKEN_ISSUE,
+                     object_type="user", object_id=user.pk)
     return token.key
 
 
@@ -147,7 +152,7 @@ def approval_request(
             approver_role=approver_role, area=area, policy=policy,
             required=required if policy == ApprovalPolicy.N else 1, created_at=clock.now(),
         )
-        audit_record(actor=maker, action="approval.request", object_type=object_type,
+        audit_record(actor=maker, action=AuditAction.APPROVAL_REQUEST, object_type=object_type,
                      object_id=object_id, area_code=area.code,
                      detail={"request": request.pk, "action": action, "policy": policy})
     return request
@@ -180,7 +185,8 @@ def approval_decide(
         if request.status != ApprovalStatus.PENDING:
             request.decided_at = clock.now()
         request.save(update_fields=["status", "decided_at"])
-        audit_record(actor=checker, action="approval.decide", object_type=request.object_type,
+        audit_record(actor=checker, action=AuditAction.APPROVAL_DECIDE,
+                     object_type=request.object_type,
                      object_id=request.object_id, area_code=request.area.code, purpose=reason,
                      detail={"request": request.pk, "approve": approve,
                              "status": request.status})
@@ -216,7 +222,8 @@ def user_disable(*, actor: User | None, user: User, reason: str = "") -> User:
         user.save(update_fields=["is_active"])
         sessions = sessions_end(user=user)
         tokens, _ = Token.objects.filter(user=user).delete()
-        audit_record(actor=actor, action="user.disable", object_type="user", object_id=user.pk,
+        audit_record(actor=actor, action=AuditAction.USER_DISABLE,
+                     object_type="user", object_id=user.pk,
                      detail={"username": user.username, "reason": reason,
                              "sessions_ended": sessions, "tokens_revoked": tokens})
     return user
@@ -231,7 +238,8 @@ def user_mfa_reset(*, actor: User | None, user: User) -> User:
     with transaction.atomic():
         devices, _ = TOTPDevice.objects.filter(user=user).delete()
         sessions = sessions_end(user=user)
-        audit_record(actor=actor, action="mfa.reset", object_type="user", object_id=user.pk,
+        audit_record(actor=actor, action=AuditAction.MFA_RESET,
+                     object_type="user", object_id=user.pk,
                      detail={"username": user.username, "had_device": bool(devices),
                              "sessions_ended": sessions})
     return user
@@ -243,5 +251,6 @@ def role_revoke(*, actor: User | None, user: User, role: str, area_code: str) ->
                                                    area__code=area_code).delete()
         if not deleted:
             raise NotFound(f"{user.username} does not hold {role} in {area_code}.")
-        audit_record(actor=actor, action="role.revoke", object_type="user", object_id=user.pk,
+        audit_record(actor=actor, action=AuditAction.ROLE_REVOKE,
+                     object_type="user", object_id=user.pk,
                      area_code=area_code, detail={"role": role})

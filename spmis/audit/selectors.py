@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from spmis.access.models import User
 from spmis.access.policy import Permission
 from spmis.access.selectors import scope_for_user
+from spmis.audit.actions import AuditAction
 from spmis.audit.models import AuditEvent
 from spmis.audit.services import PERSONAL_OBJECTS, audit_record, object_ref
 from spmis.geography.models import Area
@@ -54,7 +55,7 @@ def audit_search_for_user(
         events = events.filter(occurred_at__date__lte=until)
     used = {"action": action, "actor": actor, "object_type": object_type,
             "object_id": object_id, "area": area_code, "since": since, "until": until}
-    audit_record(actor=user, action="audit.search", object_type="audit",
+    audit_record(actor=user, action=AuditAction.AUDIT_SEARCH, object_type="audit",
                  detail={"by": sorted(k for k, v in used.items() if v)})
     return events.order_by("-seq")
 

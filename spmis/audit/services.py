@@ -21,11 +21,12 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connections, transaction
 
-from spmis.access.models import User
 from spmis.audit import checkpoint as notes
 from spmis.audit import merkle
+from spmis.audit.actions import AuditAction
 from spmis.audit.models import AuditCheckpoint, AuditEvent, AuditLogHead
 from spmis.core import clock
 from spmis.core.errors import Conflict, NotFound, ValidationFailed
@@ -52,8 +53,8 @@ def object_ref(object_type: str, object_id: str | int) -> str:
 
 def audit_record(
     *,
-    actor: User | None,
-    action: str,
+    actor: AbstractBaseUser | None,
+    action: AuditAction,
     object_type: str = "",
     object_id: str | int = "",
     area_code: str = "",
@@ -61,6 +62,7 @@ def audit_record(
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one entry. ``actor`` None means the system itself (e.g. a command-line load)."""
+    action = AuditAction.of(action)  # a string outside the catalogue is refused here
     ref = str(object_id)
     if object_type in PERSONAL_OBJECTS and ref:
         ref = object_ref(object_type, ref)
@@ -69,7 +71,7 @@ def audit_record(
         event = AuditEvent(
             seq=head.size,
             occurred_at=clock.now(),
-            actor=actor,
+            actor_id=actor.pk if actor else None,
             actor_username=actor.get_username() if actor else _operator.get(),
             action=action,
             object_type=object_type,
@@ -174,7 +176,7 @@ def audit_public_key() -> str:
     return notes.verifier_key_text(_origin(), raw)
 
 
-def audit_checkpoint(*, actor: User | None) -> AuditCheckpoint:
+def audit_checkpoint(*, actor: AbstractBaseUser | None) -> AuditCheckpoint:
     """Sign the current tree head. The checkpoint itself is then logged as an entry."""
     with transaction.atomic():
         head = _head_for_update()
@@ -183,7 +185,7 @@ def audit_checkpoint(*, actor: User | None) -> AuditCheckpoint:
                                      key_name=_origin(), private_pem=_private_key())
         made = AuditCheckpoint.objects.create(size=head.size, root=root.hex(), note=note,
                                               created_at=clock.now())
-    audit_record(actor=actor, action="audit.checkpoint", object_type="checkpoint",
+    audit_record(actor=actor, action=AuditAction.AUDIT_CHECKPOINT, object_type="checkpoint",
                  object_id=made.pk, detail={"size": made.size, "root": made.root})
     return made
 

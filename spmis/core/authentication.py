@@ -15,7 +15,8 @@ class AuditedTokenAuthentication(TokenAuthentication):
         try:
             return super().authenticate_credentials(key)
         except AuthenticationFailed:
+            from spmis.audit.actions import AuditAction
             from spmis.audit.services import audit_record
 
-            audit_record(actor=None, action="auth.token_refused", object_type="token")
+            audit_record(actor=None, action=AuditAction.AUTH_TOKEN_REFUSED, object_type="token")
             raise

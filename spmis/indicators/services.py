@@ -12,6 +12,7 @@ import polars as pl
 from django.db import transaction
 
 from spmis.access.models import User
+from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core import clock
 from spmis.core.bulk import bulk_insert
@@ -66,7 +67,7 @@ def indicators_run(*, actor: User | None, period: dt.date | None = None,
         run.counts = {"values": values.height, "indicators": len(catalogue())}
         run.finished_at = clock.now()
         run.save(update_fields=["counts", "finished_at"])
-        audit_record(actor=actor, action="indicators.run", object_type="indicator_run",
+        audit_record(actor=actor, action=AuditAction.INDICATORS_RUN, object_type="indicator_run",
                      object_id=run.pk, detail={"period": f"{period:%Y-%m}", **run.counts})
     return run
 
@@ -88,7 +89,7 @@ def target_set(*, actor: User | None, indicator: str, area_code: str, year: int,
         target, _ = Target.objects.update_or_create(
             indicator=indicator, area_code=area_code, year=year,
             defaults={"value": value, "source": source[:300]})
-        audit_record(actor=actor, action="indicators.target_set", object_type="target",
+        audit_record(actor=actor, action=AuditAction.INDICATORS_TARGET_SET, object_type="target",
                      object_id=target.pk, detail={"indicator": indicator, "area": area_code,
                                                   "year": year, "value": value})
     return target

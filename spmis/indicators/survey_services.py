@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from spmis.access.models import User
+from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core import clock
 from spmis.core.errors import ValidationFailed
@@ -31,7 +32,7 @@ def survey_save(*, actor: User | None, result: SurveyResult, name: str, year: in
             SurveyEstimate(survey=survey, measure=e.measure, value=e.value, ci_low=e.ci_low,
                            ci_high=e.ci_high, n=e.n, numerator=e.numerator,
                            denominator=e.denominator) for e in result.estimates)
-        audit_record(actor=actor, action="survey.save", object_type="survey",
+        audit_record(actor=actor, action=AuditAction.SURVEY_SAVE, object_type="survey",
                      object_id=survey.pk, detail={
                          "name": name, "year": year, "file": survey.file_name,
                          "sha256": survey.file_sha256, "benchmark": survey.benchmark,

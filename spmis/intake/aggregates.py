@@ -21,6 +21,7 @@ import polars as pl
 from django.db import transaction
 
 from spmis.access.models import User
+from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core import clock
 from spmis.core.errors import Conflict, NotFound, ValidationFailed
@@ -235,7 +236,8 @@ def _submit(*, actor: User | None, source_code: str, area_code: str, period: dt.
         merged = {**aggregate_values(source=source, area=area, period=period), **cleaned}
         violations = rule_violations(merged, elements)
         if violations:
-            audit_record(actor=actor, action="aggregate.refuse", object_type="aggregate_return",
+            audit_record(actor=actor, action=AuditAction.AGGREGATE_REFUSE,
+                         object_type="aggregate_return",
                          object_id=source.code, area_code=area.code,
                          detail={**label, "violations": violations})
             return AggregateResult(submission=None, violations=violations)
@@ -254,7 +256,7 @@ def _submit(*, actor: User | None, source_code: str, area_code: str, period: dt.
             unique_fields=["source", "area", "period", "element", "category_option_combo"],
             update_fields=["value", "submission", "entered_by", "entered_at"],
         )
-        audit_record(actor=actor, action="aggregate.submit", object_type="submission",
+        audit_record(actor=actor, action=AuditAction.AGGREGATE_SUBMIT, object_type="submission",
                      object_id=submission.pk, area_code=area.code,
                      detail={**label, "values": len(cleaned), "format": file_format})
     return AggregateResult(submission=submission, saved=len(cleaned))

@@ -17,6 +17,7 @@ from django.db.models import Q
 from spmis.access.models import ApprovalStatus, Role, RoleAssignment, User
 from spmis.access.policy import Permission, roles_with
 from spmis.access.services import SeparationOfDuties, approval_decide, approval_request
+from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core import clock
 from spmis.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -84,7 +85,7 @@ def period_approve_request(*, actor: User, area_code: str, period: dt.date) -> P
             maker=actor, object_type="period_approval", object_id=approval.pk,
             action="period.approve", approver_role=Role.APPROVER, area_code=area.code)
         approval.save(update_fields=["request"])
-        audit_record(actor=actor, action="period.request", object_type="period_approval",
+        audit_record(actor=actor, action=AuditAction.PERIOD_REQUEST, object_type="period_approval",
                      object_id=approval.pk, area_code=area.code,
                      detail={"period": f"{period:%Y-%m}", "request": approval.request.pk})
     return approval
@@ -108,7 +109,8 @@ def period_approve_decide(*, actor: User, area_code: str, period: dt.date, appro
         approval.reason = "" if approve else reason[:300]
         approval.updated_at = clock.now()
         approval.save(update_fields=["state", "reason", "updated_at"])
-        audit_record(actor=actor, action="period.approve" if approve else "period.reject",
+        audit_record(actor=actor, action=AuditAction.PERIOD_APPROVE if approve
+                     else AuditAction.PERIOD_REJECT,
                      object_type="period_approval", object_id=approval.pk,
                      area_code=area.code, purpose=reason,
                      detail={"period": f"{period:%Y-%m}", "state": approval.state})
@@ -132,7 +134,7 @@ def period_accept(*, actor: User, area_code: str, period: dt.date) -> PeriodAppr
         approval.state = ApprovalState.ACCEPTED
         approval.updated_at = clock.now()
         approval.save(update_fields=["state", "updated_at"])
-        audit_record(actor=actor, action="period.accept", object_type="period_approval",
+        audit_record(actor=actor, action=AuditAction.PERIOD_ACCEPT, object_type="period_approval",
                      object_id=approval.pk, area_code=area.code,
                      detail={"period": f"{period:%Y-%m}", "parent": area.parent.code})
     return approval
@@ -157,7 +159,8 @@ def period_unapprove(*, actor: User, area_code: str, period: dt.date,
         approval.reason = reason.strip()[:300]
         approval.updated_at = clock.now()
         approval.save(update_fields=["state", "reason", "updated_at"])
-        audit_record(actor=actor, action="period.unapprove", object_type="period_approval",
+        audit_record(actor=actor, action=AuditAction.PERIOD_UNAPPROVE,
+                     object_type="period_approval",
                      object_id=approval.pk, area_code=area.code, purpose=reason,
                      detail={"period": f"{period:%Y-%m}", "from": before})
     return approval

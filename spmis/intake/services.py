@@ -15,6 +15,7 @@ import polars as pl
 from django.db import transaction
 
 from spmis.access.models import User
+from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core import clock
 from spmis.core.bulk import load_transaction, upsert
@@ -57,7 +58,7 @@ def mapping_save(*, actor: User | None, source_code: str, text: str) -> Mapping:
         last = source.mappings.order_by("-version").first()
         saved = Mapping.objects.create(source=source, version=(last.version + 1) if last else 1,
                                        text=text, created_at=clock.now(), created_by=actor)
-        audit_record(actor=actor, action="mapping.save", object_type="mapping",
+        audit_record(actor=actor, action=AuditAction.MAPPING_SAVE, object_type="mapping",
                      object_id=saved.pk, detail={"source": source.code,
                                                  "version": saved.version})
     return saved
@@ -189,7 +190,7 @@ def _refuse(submission: Submission, actor: User | None, message: str,
         submission.save()
         if issues is not None:
             _save_issues(submission, issues)
-        audit_record(actor=actor, action="submission.refuse", object_type="submission",
+        audit_record(actor=actor, action=AuditAction.SUBMISSION_REFUSE, object_type="submission",
                      object_id=submission.pk, detail={"source": submission.source.code,
                                                       "period": f"{submission.period:%Y-%m}"})
     return submission
@@ -225,7 +226,7 @@ def _load(submission: Submission, actor: User | None, checked: _Checked,
         Submission.objects.filter(pk__in=[s.pk for s in superseded]).update(
             status=SubmissionStatus.SUPERSEDED)
         _save_issues(submission, checked.issues)
-        audit_record(actor=actor, action="submission.load", object_type="submission",
+        audit_record(actor=actor, action=AuditAction.SUBMISSION_LOAD, object_type="submission",
                      object_id=submission.pk,
                      detail={"source": submission.source.code,
                              "period": f"{submission.period:%Y-%m}", "counts": counts,

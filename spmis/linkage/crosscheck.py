@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from spmis.access.models import User
+from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core import clock
 from spmis.core.bulk import bulk_insert
@@ -53,7 +54,7 @@ def crosscheck_run(*, actor: User | None, registry_code: str) -> dict[str, int]:
                   "incomes_in_registry": facts["annual_income_minor"].count(),
                   "records_matched": matched["person_id"].n_unique(),
                   **_counted(new)}
-        audit_record(actor=actor, action="crosscheck.run", object_type="source",
+        audit_record(actor=actor, action=AuditAction.CROSSCHECK_RUN, object_type="source",
                      object_id=registry.pk, detail={"registry": registry_code, **counts})
     return counts
 
@@ -86,7 +87,7 @@ def crosscheck_internal(*, actor: User | None) -> dict[str, int]:
     with transaction.atomic():
         new = _raise(pl.concat([twice, both]), None)
         counts = {"active_enrolments": active.height, **_counted(new)}
-        audit_record(actor=actor, action="crosscheck.internal", object_type="registry",
+        audit_record(actor=actor, action=AuditAction.CROSSCHECK_INTERNAL, object_type="registry",
                      detail=counts)
     return counts
 
@@ -232,7 +233,7 @@ def flag_decide(*, actor: User | None, flag_id: int, confirm: bool,
                 person_id=flag.person_id, scheme_id=flag.scheme_id,
                 status=EnrolmentStatus.ACTIVE).update(status=EnrolmentStatus.EXITED,
                                                       end_date=died)
-        audit_record(actor=actor, action="crosscheck.decide", object_type="person",
+        audit_record(actor=actor, action=AuditAction.CROSSCHECK_DECIDE, object_type="person",
                      object_id=flag.person_id, detail={"flag": flag.pk, "state": flag.state,
                                                        "reason": flag.reason_code,
                                                        "enrolments_exited": exited})

@@ -12,6 +12,7 @@ from django.db.models import Count, Q, QuerySet
 
 from spmis.access.models import User
 from spmis.access.policy import Permission
+from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core import clock
 from spmis.core.errors import NotFound
@@ -33,7 +34,7 @@ def link_list_for_user(*, user: User, state: str = LinkState.REVIEW) -> QuerySet
     """Pairs in ``state`` whose two records the user may review, most probable first."""
     if state not in LinkState.values:
         raise NotFound(f"No link state {state!r}.")
-    audit_record(actor=user, action="linkage.review_list", object_type="link",
+    audit_record(actor=user, action=AuditAction.LINKAGE_REVIEW_LIST, object_type="link",
                  detail={"state": state})
     return _links_in_scope(user).filter(state=state).order_by("-match_probability", "id")
 
@@ -42,11 +43,11 @@ def link_get_for_user(*, user: User, link_id: int) -> Link:
     """One pair, if both its records are in scope; else (logged) not found."""
     link = _links_in_scope(user).filter(pk=link_id).first()
     if link is None:
-        audit_record(actor=user, action="linkage.view_refused", object_type="link",
+        audit_record(actor=user, action=AuditAction.LINKAGE_VIEW_REFUSED, object_type="link",
                      object_id=link_id,
                      detail={"exists": Link.objects.filter(pk=link_id).exists()})
         raise NotFound("No such pair.")
-    audit_record(actor=user, action="linkage.view", object_type="link", object_id=link.pk,
+    audit_record(actor=user, action=AuditAction.LINKAGE_VIEW, object_type="link", object_id=link.pk,
                  area_code=link.person_l.area.code)
     return link
 
@@ -78,7 +79,8 @@ def flag_list_for_user(*, user: User, state: str = FlagState.OPEN, reason: str =
         raise NotFound(f"No flag state {state!r}.")
     if reason and reason not in FlagReason.values:
         raise NotFound(f"No flag reason {reason!r}.")
-    audit_record(actor=user, action="crosscheck.flag_list", object_type="verification_flag",
+    audit_record(actor=user, action=AuditAction.CROSSCHECK_FLAG_LIST,
+                 object_type="verification_flag",
                  area_code=area_code.strip()[:32],
                  detail={"state": state, "reason": reason, "area": bool(area_code.strip())})
     flags = _in_area(_flags_in_scope(user).filter(state=state), area_code)
@@ -114,10 +116,10 @@ def flag_get_for_user(*, user: User, flag_id: int) -> VerificationFlag:
     """One flag, if its person is in scope; else (logged) not found."""
     flag = _flags_in_scope(user).filter(pk=flag_id).first()
     if flag is None:
-        audit_record(actor=user, action="crosscheck.view_refused",
+        audit_record(actor=user, action=AuditAction.CROSSCHECK_VIEW_REFUSED,
                      object_type="verification_flag", object_id=flag_id,
                      detail={"exists": VerificationFlag.objects.filter(pk=flag_id).exists()})
         raise NotFound("No such verification flag.")
-    audit_record(actor=user, action="crosscheck.view", object_type="verification_flag",
+    audit_record(actor=user, action=AuditAction.CROSSCHECK_VIEW, object_type="verification_flag",
                  object_id=flag.pk, area_code=flag.person.area.code)
     return flag

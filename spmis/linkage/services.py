@@ -15,6 +15,7 @@ from scipy.sparse.csgraph import connected_components
 
 from spmis.access.models import ApprovalStatus, Role, User
 from spmis.access.services import approval_decide, approval_request
+from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core import clock
 from spmis.core.bulk import bulk_insert
@@ -73,7 +74,8 @@ def model_train(*, actor: User | None, prepared: engine.Prepared,
             version=(last.version + 1) if last else 1, spec=spec,
             upper=last.upper if last else 0.95, lower=last.lower if last else 0.5,
             records=prepared.frame.height, trained_at=clock.now(), trained_by=actor)
-        audit_record(actor=actor, action="linkage.model_train", object_type="linkage_model",
+        audit_record(actor=actor, action=AuditAction.LINKAGE_MODEL_TRAIN,
+                     object_type="linkage_model",
                      object_id=model.pk, detail={"version": model.version,
                                                  "records": model.records,
                                                  "confirmed_matches": confirmed.height})
@@ -115,7 +117,7 @@ def linkage_run(*, actor: User | None, source_code: str | None = None, retrain: 
                       **identities}
         run.finished_at = clock.now()
         run.save(update_fields=["counts", "finished_at"])
-        audit_record(actor=actor, action="linkage.run", object_type="linkage_run",
+        audit_record(actor=actor, action=AuditAction.LINKAGE_RUN, object_type="linkage_run",
                      object_id=run.pk, detail={"model": model.version, "counts": run.counts,
                                                "source": source_code or ""})
     return run
@@ -261,7 +263,7 @@ def _apply(link: Link, actor: User | None, decision: str, reason: str,
     link.pending_state, link.pending_reason, link.pending_by, link.request = "", "", None, None
     link.save()
     identities = identities_derive()
-    audit_record(actor=checker or actor, action="linkage.decide", object_type="link",
+    audit_record(actor=checker or actor, action=AuditAction.LINKAGE_DECIDE, object_type="link",
                  object_id=link.pk, detail={"from": before, "to": link.state,
                                             "reason": reason[:400],
                                             "maker": actor.username if actor else None,
@@ -277,7 +279,7 @@ def _ask_checker(link: Link, maker: User, decision: str, reason: str) -> Link:
     link.pending_state, link.pending_reason = decision, reason[:400]
     link.pending_by, link.request = maker, request
     link.save(update_fields=["pending_state", "pending_reason", "pending_by", "request"])
-    audit_record(actor=maker, action="linkage.decide_requested", object_type="link",
+    audit_record(actor=maker, action=AuditAction.LINKAGE_DECIDE_REQUESTED, object_type="link",
                  object_id=link.pk, detail={"decision": decision, "request": request.pk})
     return link
 

@@ -10,6 +10,7 @@ from spmis.access.classification import masked_fields
 from spmis.access.models import User
 from spmis.access.policy import Permission
 from spmis.access.selectors import Scope, scope_for_user
+from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core.errors import NotFound
 from spmis.geography.selectors import area_get, area_ids_within
@@ -63,7 +64,7 @@ def person_search_for_user(
             persons = persons.filter(area__in=area_ids_within(paths=[area.path]))
     audit_record(
         actor=user,
-        action="person.search",
+        action=AuditAction.PERSON_SEARCH,
         object_type="person",
         purpose=purpose,
         # Which fields were used, never their values: the log holds no personal data.
@@ -84,7 +85,8 @@ def person_get_for_user(*, user: User, person_id: int, purpose: str = "") -> Per
     )
     if person is None:
         _refused(user, "person", person_id, exists=Person.objects.filter(pk=person_id).exists())
-    audit_record(actor=user, action="person.view", object_type="person", object_id=person.pk,
+    audit_record(actor=user, action=AuditAction.PERSON_VIEW,
+                 object_type="person", object_id=person.pk,
                  area_code=person.area.code, purpose=purpose)
     return person
 
@@ -100,15 +102,15 @@ def household_get_for_user(*, user: User, household_id: int, purpose: str = "") 
     if household is None or not _persons_in_scope(scope).filter(household=household).exists():
         _refused(user, "household", household_id,
                  exists=Household.objects.filter(pk=household_id).exists())
-    audit_record(actor=user, action="household.view", object_type="household",
+    audit_record(actor=user, action=AuditAction.HOUSEHOLD_VIEW, object_type="household",
                  object_id=household.pk, area_code=household.area.code, purpose=purpose)
     return household
 
 
 def _refused(user: User, object_type: str, object_id: int, *, exists: bool) -> NoReturn:
     """Log the refused read (out of scope, or guessing ids), then answer plain "not found"."""
-    audit_record(actor=user, action=f"{object_type}.view_refused", object_type=object_type,
-                 object_id=object_id, detail={"exists": exists})
+    audit_record(actor=user, action=AuditAction.of(f"{object_type}.view_refused"),
+                 object_type=object_type, object_id=object_id, detail={"exists": exists})
     raise NotFound(f"No such {object_type}.")
 
 
@@ -149,6 +151,6 @@ def enrolment_search_for_user(
     if status:
         enrolments = enrolments.filter(status=status.upper())
     used = {"person": person_id, "scheme": scheme_code, "status": status}
-    audit_record(actor=user, action="enrolment.search", object_type="enrolment",
+    audit_record(actor=user, action=AuditAction.ENROLMENT_SEARCH, object_type="enrolment",
                  detail={"by": sorted(k for k, v in used.items() if v)})
     return enrolments

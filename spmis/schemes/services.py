@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from django.db import transaction
 
 from spmis.access.models import User
+from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core.errors import NotFound, ValidationFailed
 from spmis.schemes.models import Scheme
@@ -54,7 +55,7 @@ def scheme_criteria_set(*, actor: User | None, code: str, criteria: Criteria) ->
         scheme.income_threshold_minor = criteria.income_threshold_minor
         scheme.save(update_fields=["eligible_age_from", "eligible_age_to", "eligible_sex",
                                    "eligible_disability_from", "income_threshold_minor"])
-        audit_record(actor=actor, action="scheme.criteria_set", object_type="scheme",
+        audit_record(actor=actor, action=AuditAction.SCHEME_CRITERIA_SET, object_type="scheme",
                      object_id=scheme.pk, detail={"scheme": code, "before": asdict(before),
                                                   "after": asdict(criteria)})
     return scheme

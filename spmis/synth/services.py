@@ -10,6 +10,7 @@ from pathlib import Path
 from django.db import connection, models, transaction
 
 from spmis.access.models import ApprovalRequest, RoleAssignment, User
+from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core import clock
 from spmis.core.bulk import bulk_insert, load_transaction, reset_sequences
@@ -96,7 +97,7 @@ def country_synthesise(
         reset_sequences([model for _, model in LOAD_ORDER if model is not AreaLevel])
         audit_record(
             actor=actor,
-            action="country.synthesise",
+            action=AuditAction.COUNTRY_SYNTHESISE,
             object_type="country",
             object_id=country.areas["code"][0],
             detail={"seed": seed, "as_of": as_of.isoformat(), "months": months,
@@ -123,7 +124,7 @@ def office_files_ingest(*, actor: User | None, directory: Path,
                 deadline_days=manifest["deadline_days"])
             if source.kind != SourceKind.AUTHORITATIVE_REGISTRY:
                 source.schemes.set(schemes)
-            audit_record(actor=actor, action="source.create", object_type="source",
+            audit_record(actor=actor, action=AuditAction.SOURCE_CREATE, object_type="source",
                          object_id=source.pk, detail={"code": source.code,
                                                       "kind": source.kind})
         mapping_save(actor=actor, source_code=source.code,

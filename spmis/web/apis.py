@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from spmis.access.classification import masked_fields
 from spmis.access.policy import Permission
 from spmis.access.selectors import user_has_permission
+from spmis.audit.actions import AuditAction
 from spmis.audit.models import AuditEvent
 from spmis.audit.selectors import audit_search_for_user
 from spmis.audit.services import audit_record
@@ -249,7 +250,7 @@ class AuditEventList(generics.ListAPIView[AuditEvent]):
     def get_queryset(self) -> QuerySet[AuditEvent]:
         user = authenticated(self.request)
         if not user_has_permission(user=user, permission=Permission.VIEW_AUDIT):
-            audit_record(actor=user, action="access.denied", object_type="api",
+            audit_record(actor=user, action=AuditAction.ACCESS_DENIED, object_type="api",
                          object_id=self.request.path[:64],
                          detail={"permission": Permission.VIEW_AUDIT.value})
             raise PermissionDenied("Your roles do not include the audit log.")
@@ -349,7 +350,7 @@ class SubmissionList(generics.ListAPIView[Submission]):
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         user = authenticated(request)
         if not user_has_permission(user=user, permission=Permission.SUBMIT_DATA):
-            audit_record(actor=user, action="access.denied", object_type="api",
+            audit_record(actor=user, action=AuditAction.ACCESS_DENIED, object_type="api",
                          object_id=request.path[:64],
                          detail={"permission": Permission.SUBMIT_DATA.value})
             raise PermissionDenied("Your roles do not include submitting data.")

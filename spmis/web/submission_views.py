@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from spmis.access.models import User
 from spmis.access.policy import Permission
+from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core.auth import authenticated
 from spmis.core.errors import ApplicationError, NotFound, ValidationFailed
@@ -84,7 +85,7 @@ def submission_errors(request: HttpRequest, submission_id: int, fmt: str) -> Htt
     if fmt not in REPORT_TYPES:
         raise Http404(_("Use errors.csv or errors.xlsx."))
     data = intake.submission_error_report(submission=submission, file_format=fmt)
-    audit_record(actor=user, action="submission.error_report", object_type="submission",
+    audit_record(actor=user, action=AuditAction.SUBMISSION_ERROR_REPORT, object_type="submission",
                  object_id=submission.pk, detail={"format": fmt})
     response = HttpResponse(data, content_type=REPORT_TYPES[fmt])
     response["Content-Disposition"] = (

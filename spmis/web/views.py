@@ -18,6 +18,7 @@ from spmis.access.classification import masked_fields
 from spmis.access.models import Clearance, User
 from spmis.access.policy import Permission
 from spmis.access.selectors import roles_for_user, user_has_permission
+from spmis.audit.actions import AuditAction
 from spmis.audit.selectors import audit_search_for_user
 from spmis.audit.services import audit_record
 from spmis.core import clock
@@ -127,7 +128,7 @@ def require_permission(request: HttpRequest, permission: Permission) -> User:
     """The user, if they hold ``permission`` somewhere; else a logged 403."""
     user = authenticated(request)
     if not user_has_permission(user=user, permission=permission):
-        audit_record(actor=user, action="access.denied", object_type="page",
+        audit_record(actor=user, action=AuditAction.ACCESS_DENIED, object_type="page",
                      object_id=request.path[:64], detail={"permission": permission.value})
         raise DjangoPermissionDenied
     return user
@@ -153,7 +154,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 @login_required
 def access_review(request: HttpRequest) -> HttpResponse:
     user = require_permission(request, Permission.REVIEW_ACCESS)
-    audit_record(actor=user, action="access.review", object_type="page")
+    audit_record(actor=user, action=AuditAction.ACCESS_REVIEW, object_type="page")
     return render(request, "web/access_review.html",
                   {"review": access_selectors.access_review(dormant_days=90)})
 

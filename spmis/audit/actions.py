@@ -1,0 +1,115 @@
+"""Every action the audit log records, with what it means: the one list of them.
+
+An entry's ``action`` column holds the value (``person.view``); ``audit_record`` refuses any
+action not listed here, and the access and audit guide's table is checked against this list.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AuditAction(StrEnum):
+    meaning: str
+
+    def __new__(cls, value: str, meaning: str) -> AuditAction:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.meaning = meaning
+        return member
+
+    @classmethod
+    def of(cls, value: str) -> AuditAction:
+        """The action stored as ``value``; ValueError for one outside the catalogue."""
+        member = cls._value2member_map_.get(value)
+        if not isinstance(member, AuditAction):
+            raise ValueError(f"{value!r} is not an audit action (spmis.audit.actions).")
+        return member
+
+    # Sign-in and tokens
+    AUTH_LOGIN = "auth.login", "A user signed in (password and second factor passed)."
+    AUTH_LOGIN_FAILED = "auth.login_failed", "A sign-in was refused: wrong password or unknown " \
+        "user (detail: the username typed)."
+    AUTH_LOCKED = "auth.locked", "An account locked after failed sign-ins, and each " \
+        "attempt refused while locked."
+    AUTH_LOGOUT = "auth.logout", "A user signed out."
+    AUTH_TOKEN_REFUSED = "auth.token_refused", "An API token was refused (forged, revoked, " \
+        "or its user disabled)."
+    API_TOKEN_ISSUE = "api_token.issue", "An API token was issued to a user."
+    MFA_ENROL = "mfa.enrol", "A user enrolled an authenticator app."
+    MFA_VERIFY = "mfa.verify", "A second-factor code was accepted."
+    MFA_FAILED = "mfa.failed", "A second-factor code was refused."
+    MFA_RESET = "mfa.reset", "A user's authenticator was removed so they enrol a new one."
+    # Users, roles and approvals
+    USER_CREATE = "user.create", "A user account was created."
+    USER_DISABLE = "user.disable", "A user was disabled; their sessions and tokens ended."
+    USER_CLEARANCE = "user.clearance", "A user's security clearance was changed."
+    ROLE_ASSIGN = "role.assign", "A role was granted (detail: role and schemes; where: " \
+        "the area)."
+    ROLE_REVOKE = "role.revoke", "A role was taken back."
+    APPROVAL_REQUEST = "approval.request", "A maker asked for a checker's approval."
+    APPROVAL_DECIDE = "approval.decide", "A checker approved or rejected a request."
+    ACCESS_DENIED = "access.denied", "A page, API or action the user's roles do not open " \
+        "(object: the path)."
+    ACCESS_REVIEW = "access.review", "The access review (roles, dormant accounts) was read."
+    AUDIT_SEARCH = "audit.search", "The audit log was searched (which filters, not values)."
+    AUDIT_CHECKPOINT = "audit.checkpoint", "The log's tree head was signed."
+    # Registry reads
+    PERSON_SEARCH = "person.search", "Persons were searched on a page or the API (detail: " \
+        "the fields used, never their values)."
+    PERSON_VIEW = "person.view", "A person's record was read."
+    PERSON_VIEW_REFUSED = "person.view_refused", "A person's record was asked for outside " \
+        "the user's scope (or does not exist)."
+    HOUSEHOLD_VIEW = "household.view", "A household's record was read."
+    HOUSEHOLD_VIEW_REFUSED = "household.view_refused", "A household was asked for outside " \
+        "the user's scope (or does not exist)."
+    ENROLMENT_SEARCH = "enrolment.search", "Enrolments were listed through the API."
+    # Schemes and the country
+    SCHEME_CRITERIA_SET = "scheme.criteria_set", "A scheme's declared eligibility criteria " \
+        "were set (before and after)."
+    COUNTRY_SYNTHESISE = "country.synthesise", "A synthetic country was generated and loaded."
+    # Intake
+    SOURCE_CREATE = "source.create", "A data provider (source) was registered."
+    MAPPING_SAVE = "mapping.save", "A source's mapping was saved as its next version."
+    SUBMISSION_LOAD = "submission.load", "A submission's valid rows were loaded."
+    SUBMISSION_REFUSE = "submission.refuse", "A submission was refused as a whole."
+    SUBMISSION_ERROR_REPORT = "submission.error_report", "A submission's error report was " \
+        "downloaded."
+    AGGREGATE_SUBMIT = "aggregate.submit", "An aggregate return was loaded."
+    AGGREGATE_REFUSE = "aggregate.refuse", "An aggregate return was refused."
+    PERIOD_REQUEST = "period.request", "A district asked for a period's data to be approved."
+    PERIOD_APPROVE = "period.approve", "A period's data were approved (locked)."
+    PERIOD_REJECT = "period.reject", "A period's data were sent back to the district."
+    PERIOD_ACCEPT = "period.accept", "A region accepted a district's approved period."
+    PERIOD_UNAPPROVE = "period.unapprove", "An approved period was opened again, with a reason."
+    # Linkage and cross-checks
+    LINKAGE_RUN = "linkage.run", "Person records were linked into identities."
+    LINKAGE_MODEL_TRAIN = "linkage.model_train", "A linkage model version was trained."
+    LINKAGE_REVIEW_LIST = "linkage.review_list", "The clerical review queue was read."
+    LINKAGE_VIEW = "linkage.view", "A candidate pair was read in review."
+    LINKAGE_VIEW_REFUSED = "linkage.view_refused", "A candidate pair was asked for outside " \
+        "the user's scope."
+    LINKAGE_DECIDE = "linkage.decide", "A review decision on a pair took effect."
+    LINKAGE_DECIDE_REQUESTED = "linkage.decide_requested", "A review decision awaits a " \
+        "checker (maker-checker)."
+    CROSSCHECK_RUN = "crosscheck.run", "Records were cross-checked against an authoritative " \
+        "registry."
+    CROSSCHECK_INTERNAL = "crosscheck.internal", "The registry's own checks ran (duplicate " \
+        "enrolments, incompatible schemes)."
+    CROSSCHECK_FLAG_LIST = "crosscheck.flag_list", "The verification flags work list was read."
+    CROSSCHECK_VIEW = "crosscheck.view", "A verification flag was read."
+    CROSSCHECK_VIEW_REFUSED = "crosscheck.view_refused", "A flag was asked for outside the " \
+        "user's scope."
+    CROSSCHECK_DECIDE = "crosscheck.decide", "A verification flag was confirmed or dismissed."
+    # Indicators
+    INDICATORS_RUN = "indicators.run", "Indicators were computed for a period."
+    INDICATORS_TARGET_SET = "indicators.target_set", "An indicator target was set."
+    BENCHMARK_SET = "benchmark.set", "A benchmark (poverty line or other parameter) was set."
+    SURVEY_SAVE = "survey.save", "Survey-based errors were computed and saved."
+
+
+def actions_table() -> str:
+    """The catalogue as a Markdown table (the access and audit guide holds it verbatim)."""
+    rows = ["| action | what happened |", "|---|---|"]
+    rows += [f"| `{action.value}` | {action.meaning} |" for action in AuditAction]
+    return "\n".join(rows) + "\n"
