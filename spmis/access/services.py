@@ -24,7 +24,6 @@ from spmis.audit.services import audit_record
 from spmis.core import clock
 from spmis.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from spmis.geography.models import Area
-from spmis.schemes.models import Scheme
 
 
 def user_set_clearance(*, actor: User | None, user: User, clearance: int) -> User:
@@ -87,8 +86,8 @@ def role_assign(
     if area is None:
         raise NotFound(f"No area with code {area_code!r}.")
     codes = sorted(set(scheme_codes))
-    schemes = list(Scheme.objects.filter(code__in=codes))
-    missing = set(codes) - {s.code for s in schemes}
+    schemes = _scheme_ids(codes)
+    missing = set(codes) - set(schemes)
     if missing:
         raise NotFound(f"No scheme with code {', '.join(sorted(missing))}.")
     conflict = sod_conflict(user=user, role=role)
@@ -103,11 +102,18 @@ def role_assign(
         )
         if not created:
             raise Conflict(f"{user.username} already holds {role} in {area_code}.")
-        assignment.schemes.set(schemes)
+        assignment.schemes.set(list(schemes.values()))
         audit_record(actor=actor, action=AuditAction.ROLE_ASSIGN,
                      object_type="user", object_id=user.pk,
                      area_code=area.code, detail={"role": role, "schemes": codes})
     return assignment
+
+
+def _scheme_ids(codes: list[str]) -> dict[str, int]:
+    """Scheme ids by code. Schemes come after access in the import order, so they are reached
+    through the role's own relation rather than imported."""
+    model = RoleAssignment._meta.get_field("schemes").related_model
+    return dict(model._default_manager.filter(code__in=codes).values_list("code", "pk"))
 
 
 def api_token_issue(*, actor: User | None, username: str) -> str:

@@ -67,6 +67,8 @@ class AuditAction(StrEnum):
     # Schemes and the country
     SCHEME_CRITERIA_SET = "scheme.criteria_set", "A scheme's declared eligibility criteria " \
         "were set (before and after)."
+    ENROLMENT_EXIT = "enrolment.exit", "A person's enrolment in a scheme was ended (detail: " \
+        "the date and the decision's reason)."
     COUNTRY_SYNTHESISE = "country.synthesise", "A synthetic country was generated and loaded."
     # Intake
     SOURCE_CREATE = "source.create", "A data provider (source) was registered."

@@ -264,3 +264,18 @@ def _insert_rows(cursor: Any, table: str, columns: list[str], frame: pl.DataFram
             placeholders = ", ".join(["%s"] * len(columns))
             sql = f'INSERT INTO "{table}" ({_quoted(columns)}) VALUES ({placeholders})'
             cursor.executemany(sql, list(chunk.iter_rows()))
+
+
+def upsert_sourced(model: type[models.Model], frame: pl.DataFrame, *, source_id: int,
+                   submission_id: int) -> pl.DataFrame:
+    """``upsert`` for rows a source sends (models with lineage): keyed by the source's own
+    record id, each row remembering the submission that created and last changed it.
+
+    The owning app's bulk services call this inside the caller's load transaction, whose
+    audit entry accounts for the rows.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("Sourced rows are loaded inside the caller's load_transaction.")
+    return upsert(model, frame, scope={"source_id": source_id}, key="source_ref",
+                  stamp={"changed_by_submission_id": submission_id},
+                  created_stamp={"created_by_submission_id": submission_id})

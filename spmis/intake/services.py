@@ -18,7 +18,7 @@ from spmis.access.models import User
 from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core import clock
-from spmis.core.bulk import load_transaction, upsert
+from spmis.core.bulk import load_transaction
 from spmis.core.errors import NotFound, ValidationFailed
 from spmis.geography.models import Area
 from spmis.intake import mapping as mappings
@@ -33,8 +33,11 @@ from spmis.intake.models import (
     SubmissionStatus,
 )
 from spmis.payments.models import BenefitPayment
+from spmis.payments.services import payments_upsert_bulk
 from spmis.registry.models import Household, Person
+from spmis.registry.services import households_upsert_bulk, persons_upsert_bulk
 from spmis.schemes.models import Enrolment, Scheme
+from spmis.schemes.services import enrolments_upsert_bulk
 
 LOADED_MODELS = (Household, Person, Enrolment, BenefitPayment)
 ISSUE_COLUMNS = ["_row", "column", "value", "rule", "message"]
@@ -238,9 +241,7 @@ def _load(submission: Submission, actor: User | None, checked: _Checked,
 
 def _upsert_records(submission: Submission, rows: pl.DataFrame) -> dict[str, int]:
     """Households, persons, enrolments and payments of the valid rows, in that order."""
-    source_id = submission.source_id
-    stamp = {"changed_by_submission_id": submission.pk}
-    created = {"created_by_submission_id": submission.pk}
+    lineage = {"source_id": submission.source_id, "submission_id": submission.pk}
     today = clock.today()
     counts: dict[str, int] = {}
 
@@ -258,8 +259,7 @@ def _upsert_records(submission: Submission, rows: pl.DataFrame) -> dict[str, int
                  .select(source_ref="household_ref", area_id="area_id",
                          address=pl.col("address").fill_null(""),
                          registered_on=pl.lit(today)))
-        done = count("households", upsert(Household, frame, scope={"source_id": source_id},
-                                          key="source_ref", stamp=stamp, created_stamp=created))
+        done = count("households", households_upsert_bulk(rows=frame, **lineage))
         households = done.select(household_ref="source_ref", household_id="id")
     people = rows.unique("person_ref", keep="last", maintain_order=True)
     if "household_ref" in people.columns:
@@ -279,8 +279,7 @@ def _upsert_records(submission: Submission, rows: pl.DataFrame) -> dict[str, int
         registered_on=_col(people, "registered_on", today, pl.Date),
         annual_income_minor=_col(people, "annual_income_minor", None, pl.Int64),
     )
-    persons = count("persons", upsert(Person, frame, scope={"source_id": source_id},
-                                      key="source_ref", stamp=stamp, created_stamp=created))
+    persons = count("persons", persons_upsert_bulk(rows=frame, **lineage))
     rows = rows.join(persons.select(person_ref="source_ref", person_id="id"), on="person_ref")
     if "scheme_id" in rows.columns:
         rows = rows.filter(pl.col("scheme_id").is_not_null())  # registered, not enrolled
@@ -291,8 +290,7 @@ def _upsert_records(submission: Submission, rows: pl.DataFrame) -> dict[str, int
             start_date=pl.coalesce(_col(rows, "enrolment_start", None, pl.Date),
                                    pl.lit(submission.period)),
         )
-        count("enrolments", upsert(Enrolment, enrol, scope={"source_id": source_id},
-                                   key="source_ref", stamp=stamp, created_stamp=created))
+        count("enrolments", enrolments_upsert_bulk(rows=enrol, **lineage))
         if {"period", "amount_minor"} <= set(rows.columns):
             paid = rows.filter(pl.col("amount_minor").is_not_null())
             pay = paid.select(
@@ -306,8 +304,7 @@ def _upsert_records(submission: Submission, rows: pl.DataFrame) -> dict[str, int
                 paid_on=pl.coalesce(_col(paid, "paid_on", None, pl.Date),
                                     pl.col("period"), pl.lit(submission.period)),
             ).unique("source_ref", keep="last")
-            count("payments", upsert(BenefitPayment, pay, scope={"source_id": source_id},
-                                     key="source_ref", stamp=stamp, created_stamp=created))
+            count("payments", payments_upsert_bulk(rows=pay, **lineage))
     return counts
 
 

@@ -30,6 +30,7 @@ from spmis.linkage.models import FlagReason, FlagState, PersonIdentity, Verifica
 from spmis.payments.models import BenefitPayment
 from spmis.registry.models import Person
 from spmis.schemes.models import Enrolment, EnrolmentStatus, IncompatibleSchemes, Scheme
+from spmis.schemes.services import enrolments_exit
 
 DEADLINE_DAYS = 30
 ID_CHUNK = 10_000
@@ -229,10 +230,9 @@ def flag_decide(*, actor: User | None, flag_id: int, confirm: bool,
         if confirm and flag.scheme_id is not None:
             # A death exits at its date; a duplicate or double dipping from today.
             died = Person.objects.get(pk=flag.evidence_id).date_of_death or clock.today()
-            exited = Enrolment.objects.filter(
-                person_id=flag.person_id, scheme_id=flag.scheme_id,
-                status=EnrolmentStatus.ACTIVE).update(status=EnrolmentStatus.EXITED,
-                                                      end_date=died)
+            exited = enrolments_exit(actor=actor, person_id=flag.person_id,
+                                     scheme_id=flag.scheme_id, end_date=died,
+                                     reason=f"flag {flag.pk} {flag.reason_code} confirmed")
         audit_record(actor=actor, action=AuditAction.CROSSCHECK_DECIDE, object_type="person",
                      object_id=flag.person_id, detail={"flag": flag.pk, "state": flag.state,
                                                        "reason": flag.reason_code,

@@ -1,16 +1,20 @@
-"""Writes to the scheme catalogue: declaring the eligibility criteria the registry can check."""
+"""Writes to schemes: the catalogue's declared eligibility criteria, and enrolments (set-wise for
+the rows sources send; exits one at a time, audited)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass
 
+import polars as pl
 from django.db import transaction
 
 from spmis.access.models import User
 from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
+from spmis.core.bulk import upsert_sourced
 from spmis.core.errors import NotFound, ValidationFailed
-from spmis.schemes.models import Scheme
+from spmis.schemes.models import Enrolment, EnrolmentStatus, Scheme
 
 
 @dataclass(frozen=True)
@@ -65,3 +69,29 @@ def scheme_criteria(scheme: Scheme) -> Criteria:
     return Criteria(age_from=scheme.eligible_age_from, age_to=scheme.eligible_age_to,
                     sex=scheme.eligible_sex, disability_from=scheme.eligible_disability_from,
                     income_threshold_minor=scheme.income_threshold_minor)
+
+
+def enrolments_upsert_bulk(*, rows: pl.DataFrame, source_id: int,
+                           submission_id: int) -> pl.DataFrame:
+    """Insert or update a source's enrolments by their ``source_ref`` (person and scheme).
+    Returns the rows with ``id`` and ``action``."""
+    return upsert_sourced(Enrolment, rows, source_id=source_id, submission_id=submission_id)
+
+
+def enrolments_exit(*, actor: User | None, person_id: int, scheme_id: int,
+                    end_date: dt.date, reason: str) -> int:
+    """End a person's active enrolments in a scheme at ``end_date``; returns how many.
+
+    Called by the decision that found the reason (a confirmed death, a duplicate), inside its
+    transaction; the exit is audited on its own with that reason.
+    """
+    with transaction.atomic():
+        exited = Enrolment.objects.filter(
+            person_id=person_id, scheme_id=scheme_id, status=EnrolmentStatus.ACTIVE,
+        ).update(status=EnrolmentStatus.EXITED, end_date=end_date)
+        if exited:
+            audit_record(actor=actor, action=AuditAction.ENROLMENT_EXIT, object_type="person",
+                         object_id=person_id,
+                         detail={"scheme": scheme_id, "end_date": end_date.isoformat(),
+                                 "enrolments": exited, "reason": reason[:200]})
+    return exited
