@@ -79,6 +79,8 @@ from typing import Any
 import polars as pl
 import yaml
 
+from spmis.core.money import DEFAULT_EXPONENT, MINOR_UNIT_EXPONENTS
+
 FORMAT_VERSION = 1
 RECORD_TYPES = ("beneficiary",)
 
@@ -111,12 +113,6 @@ EXTENSION_KEYS = ("from", "constant", "codes", "default", "upper", "strip")
 TOP_KEYS = ("version", "source", "record", "national_id_check", "fields", "extensions")
 DEFAULT_DATE_FORMAT = "%Y-%m-%d"
 UNITS = ("major", "minor")
-# ISO 4217 minor-unit exponents that are not 2.
-CURRENCY_EXPONENTS = {
-    **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF",
-                     "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"), 0),
-    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
-}
 MAX_AGE = 120
 MIN_HEAD_AGE = 12
 
@@ -550,8 +546,8 @@ def _typed(spec: FieldSpec, value: pl.Expr, currency: pl.Expr) -> pl.Expr:
 
 def _exponent(currency: pl.Expr) -> pl.Expr:
     return currency.str.to_uppercase().replace_strict(
-        list(CURRENCY_EXPONENTS), list(CURRENCY_EXPONENTS.values()), default=2,
-        return_dtype=pl.Int64)
+        list(MINOR_UNIT_EXPONENTS), list(MINOR_UNIT_EXPONENTS.values()),
+        default=DEFAULT_EXPONENT, return_dtype=pl.Int64)
 
 
 _MAJOR = r"^[+-]?[0-9]{1,15}(\.[0-9]*)?$"
