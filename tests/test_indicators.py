@@ -218,6 +218,16 @@ def test_vertical_coverage_against_an_effective_dated_poverty_line(small):
     assert cell(frame, "VERT_MEDIAN_BENEFIT", sex="F")["numerator"] == 1
 
 
+def test_benefit_levels_in_the_payments_currency_minor_unit(small):
+    """Chilean pesos have no minor unit: 1500 paid is 1,500 pesos, not 15.00."""
+    BenefitPayment.objects.update(currency="CLP")
+    indicators_run(actor=None, period=PERIOD)
+    assert cell(values(), "VERT_MEDIAN_BENEFIT")["value"] == 1500.0
+    BenefitPayment.objects.update(currency="USD")
+    indicators_run(actor=None, period=PERIOD)
+    assert cell(values(), "VERT_MEDIAN_BENEFIT")["value"] == 15.0
+
+
 def test_totals_are_the_sums_of_their_disjoint_parts(small):
     indicators_run(actor=None, period=PERIOD)
     frame = values()

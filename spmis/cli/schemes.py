@@ -16,6 +16,7 @@ def scheme() -> None:
 def list_command() -> None:
     """Every scheme with its declared eligibility criteria."""
     setup_django()
+    from spmis.core.money import format_money
     from spmis.schemes.selectors import scheme_list
     from spmis.schemes.services import scheme_criteria
 
@@ -27,7 +28,7 @@ def list_command() -> None:
                     f"sex {c.sex}" if c.sex else "",
                     f"disability level >= {c.disability_from}"
                     if c.disability_from is not None else "",
-                    f"yearly income <= {c.income_threshold_minor / 100:,.2f} {s.currency}"
+                    f"yearly income <= {format_money(c.income_threshold_minor, s.currency)}"
                     if c.income_threshold_minor is not None else ""]
         click.echo(f"{s.code}\t{s.guarantee}\t"
                    + ("; ".join(d for d in declared if d) or "no criteria declared"))

@@ -7,7 +7,8 @@ Snapshot tables (see :mod:`spmis.indicators.snapshot`):
   annual_income_minor, area_id
 - ``areas``: area_id, code, level, path (``XY/XY01/XY0101/``: the area and its ancestors)
 - ``enrolments``: person_id, identity, scheme_id, status, start_date, end_date
-- ``payments``: person_id, identity, scheme_id, period, amount_minor
+- ``payments``: person_id, identity, scheme_id, period, amount_minor, currency (optional;
+  amounts in one currency are summed, its ISO 4217 minor unit turns them into major units)
 - ``benchmarks``: code, amount_minor (those in force at the period's end)
 - ``schemes``: scheme_id, code, guarantee, function, cash, contributory, and the declared
   criteria eligible_age_from, eligible_age_to, eligible_sex, eligible_disability_from,
@@ -28,6 +29,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from spmis.core.money import minor_exponent
 from spmis.core.periods import add_months
 from spmis.indicators.catalogue import Indicator
 
@@ -425,13 +427,24 @@ def _vertical(con: duckdb.DuckDBPyConnection, indicators: list[Indicator],
         groups.setdefault((_benefit_filter(ind), pop), []).append(ind)
     benchmarks = dict(con.execute("SELECT code, min(amount_minor) FROM benchmarks "
                                   "GROUP BY code").fetchall())
-    return pl.concat([_statistics(con, benefits, pop, group, benchmarks, start)
+    scale = 10 ** minor_exponent(_currency(con))
+    return pl.concat([_statistics(con, benefits, pop, group, benchmarks, start, scale)
                       for (benefits, pop), group in groups.items()])
+
+
+def _currency(con: duckdb.DuckDBPyConnection) -> str:
+    """The payments' currency (the most used one), "" when the snapshot does not say."""
+    columns = {row[0] for row in con.execute("DESCRIBE payments").fetchall()}
+    if "currency" not in columns:
+        return ""
+    found = con.execute("SELECT currency FROM payments GROUP BY currency "
+                        "ORDER BY count(*) DESC, currency LIMIT 1").fetchall()
+    return str(found[0][0]) if found and found[0][0] else ""
 
 
 def _statistics(con: duckdb.DuckDBPyConnection, benefits: str, pop: str,
                 indicators: list[Indicator], benchmarks: dict[str, int],
-                start: str) -> pl.DataFrame:
+                start: str, scale: int) -> pl.DataFrame:
     """Per area (every level) x sex: recipients, and each indicator's numerator and value.
     Amounts repeat (schemes pay set amounts), so recipients are first counted per area, sex
     and amount; medians come from the cumulative counts, exactly as quantile_cont would give
@@ -442,8 +455,8 @@ def _statistics(con: duckdb.DuckDBPyConnection, benefits: str, pop: str,
     for k, ind in enumerate(indicators):
         bench = benchmarks.get(ind.benchmark or "") or 0
         value = {
-            "median": "median / 100.0",
-            "mean": "total_sum / n / 100.0",
+            "median": f"median / {scale}.0",
+            "mean": f"total_sum / n / {scale}.0",
             "share_above": f"100.0 * above{levels.index(bench)} / n",
             "median_ratio": f"100.0 * median / {bench or 1}",
         }[ind.statistic or "median"]

@@ -36,12 +36,12 @@ QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
          "status": pl.String, "start_date": pl.String, "end_date": pl.String}),
     "payments": ("""
         SELECT b.person_id, COALESCE(i.identity, b.person_id), b.scheme_id,
-               CAST(b.period AS TEXT), b.amount_minor
+               CAST(b.period AS TEXT), b.amount_minor, b.currency
         FROM payments_benefitpayment b
         LEFT JOIN linkage_personidentity i ON i.person_id = b.person_id
         WHERE b.period = %(period)s""",
         {"person_id": pl.Int64, "identity": pl.Int64, "scheme_id": pl.Int64,
-         "period": pl.String, "amount_minor": pl.Int64}),
+         "period": pl.String, "amount_minor": pl.Int64, "currency": pl.String}),
     "schemes": ("""
         SELECT id, code, guarantee, function, benefit_nature = 'CASH', contributory,
                eligible_age_from, eligible_age_to, eligible_sex, eligible_disability_from,
