@@ -435,3 +435,32 @@ def test_medians_from_counts_equal_medians_of_the_rows(tmp_path_factory, recipie
                                                                                   abs=1e-4)
         assert cell(got, "VERT_ABOVE_POVERTY_LINE", area, sex)["value"] == pytest.approx(
             above, abs=1e-4)
+
+
+def test_benchmarks_are_set_through_the_service_and_audited(db):
+    from click.testing import CliRunner
+
+    from spmis.audit.models import AuditEvent
+    from spmis.cli.main import cli
+    from spmis.indicators.models import Benchmark
+
+    runner = CliRunner()
+    done = runner.invoke(cli, ["indicators", "benchmark", "poverty_line", "--amount", "1,000",
+                               "--currency", "CLP", "--from", "2026-01-01",
+                               "--name", "Línea de pobreza"])
+    assert done.exit_code == 0, done.output
+    assert "1,000 CLP" in done.output
+    again = runner.invoke(cli, ["indicators", "benchmark", "POVERTY_LINE", "--amount", "1200",
+                                "--currency", "CLP", "--from", "2026-01-01"])
+    assert again.exit_code == 0, again.output
+    line = Benchmark.objects.get(code="POVERTY_LINE")  # the same start changes it
+    assert (line.amount_minor, line.currency, line.name) == (1200, "CLP", "Línea de pobreza")
+    assert AuditEvent.objects.filter(action="benchmark.set").count() == 2
+    for bad in (["--amount", "10.5", "--currency", "JPY"],       # yen have no minor unit
+                ["--amount", "ten", "--currency", "USD"],
+                ["--amount", "5", "--currency", "US"],
+                ["--amount", "-5", "--currency", "USD"]):
+        refused = runner.invoke(cli, ["indicators", "benchmark", "X", *bad, "--from",
+                                      "2026-01-01"])
+        assert refused.exit_code != 0 and "Traceback" not in refused.output, bad
+    assert Benchmark.objects.count() == 1

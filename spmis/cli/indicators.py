@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import click
@@ -106,6 +107,39 @@ def target_command(indicator: str, area_code: str, year: int, value: float,
     done = target_set(actor=None, indicator=indicator, area_code=area_code, year=year,
                       value=value, source=source)
     click.echo(f"{done.indicator} {done.area_code} {done.year}: {done.value}")
+
+
+@indicators.command("benchmark")
+@click.argument("code")
+@click.option("--amount", required=True, help="Per person per month, in major units (e.g. "
+              "2000.50).")
+@click.option("--currency", required=True, help="ISO 4217 code, e.g. USD.")
+@click.option("--from", "valid_from", required=True, help="In force from YYYY-MM-DD.")
+@click.option("--to", "valid_to", default=None, help="In force until YYYY-MM-DD (default: "
+              "open).")
+@click.option("--name", default="", help="What it is, e.g. National poverty line.")
+@click.option("--source", default="", help="Who set it and where it is published.")
+def benchmark_command(code: str, amount: str, currency: str, valid_from: str,
+                      valid_to: str | None, name: str, source: str) -> None:
+    """Set a benchmark vertical indicators are measured against (POVERTY_LINE, ...)."""
+    setup_django()
+    from spmis.core.money import format_money, minor_exponent
+    from spmis.core.periods import parse_iso_date
+    from spmis.indicators.services import benchmark_set
+
+    start, end = parse_iso_date(valid_from), parse_iso_date(valid_to or "")
+    if start is None or (valid_to and end is None):
+        raise click.BadParameter("dates are written YYYY-MM-DD.")
+    try:
+        minor = Decimal(amount.replace(",", "")).scaleb(minor_exponent(currency))
+    except InvalidOperation:
+        raise click.BadParameter(f"{amount!r} is not an amount.") from None
+    if not minor.is_finite() or minor != minor.to_integral_value():
+        raise click.BadParameter(f"{amount} {currency} has more decimals than the currency.")
+    done = benchmark_set(actor=None, code=code, name=name, amount_minor=int(minor),
+                         currency=currency, valid_from=start, valid_to=end, source=source)
+    click.echo(f"{done.code} from {done.valid_from}: "
+               f"{format_money(done.amount_minor, done.currency)}")
 
 
 @click.group()

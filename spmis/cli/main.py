@@ -156,12 +156,10 @@ def _demo_indicators() -> None:
     """A poverty line, a national target and the latest period's indicators."""
     import datetime as dt
 
-    from spmis.indicators.models import Benchmark
-    from spmis.indicators.services import indicators_run, target_set
+    from spmis.indicators.services import benchmark_set, indicators_run, target_set
 
-    Benchmark.objects.get_or_create(code="POVERTY_LINE", valid_from=dt.date(2020, 1, 1),
-                                    defaults={"name": "National poverty line (synthetic)",
-                                              "amount_minor": 2000, "currency": "USD"})
+    benchmark_set(actor=None, code="POVERTY_LINE", name="National poverty line (synthetic)",
+                  amount_minor=2000, currency="USD", valid_from=dt.date(2020, 1, 1))
     target_set(actor=None, indicator="COV_ANY", area_code=_country_code(), year=2030,
                value=60.0, source="National social protection strategy (synthetic)")
     done = indicators_run(actor=None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict
@@ -18,8 +19,8 @@ from spmis.core import clock
 from spmis.core.bulk import bulk_insert
 from spmis.core.periods import month_start
 from spmis.indicators import engine, process, snapshot
-from spmis.indicators.catalogue import catalogue
-from spmis.indicators.models import IndicatorRun, IndicatorValue, Target
+from spmis.indicators.catalogue import CODE, catalogue
+from spmis.indicators.models import Benchmark, IndicatorRun, IndicatorValue, Target
 from spmis.intake.models import Submission, SubmissionStatus
 from spmis.linkage.models import LinkageRun
 from spmis.schemes.models import Scheme
@@ -71,6 +72,42 @@ def indicators_run(*, actor: User | None, period: dt.date | None = None,
                      object_id=run.pk, detail={"period": f"{period:%Y-%m}", **run.counts})
     return run
 
+
+
+def benchmark_set(*, actor: User | None, code: str, name: str, amount_minor: int,
+                  currency: str, valid_from: dt.date, valid_to: dt.date | None = None,
+                  source: str = "") -> Benchmark:
+    """Set a benchmark (a poverty line, a minimum wage) in force from ``valid_from``, per
+    person per month in minor units; the same code and start again changes it. Audited."""
+    from spmis.core.errors import ValidationFailed
+
+    code, currency = code.strip().upper(), currency.strip().upper()
+    problems = []
+    if not CODE.fullmatch(code):
+        problems.append(f"the code {code!r} is not of the form POVERTY_LINE")
+    if amount_minor < 0:
+        problems.append("the amount cannot be negative")
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        problems.append(f"{currency!r} is not an ISO 4217 currency code")
+    if valid_to is not None and valid_to < valid_from:
+        problems.append("it cannot end before it starts")
+    if problems:
+        raise ValidationFailed("; ".join(problems).capitalize() + ".")
+    with transaction.atomic():
+        given = {"name": name.strip()[:200], "source": source.strip()[:300]}
+        benchmark, created = Benchmark.objects.update_or_create(
+            code=code, valid_from=valid_from,
+            defaults={"amount_minor": amount_minor, "currency": currency, "valid_to": valid_to,
+                      **{k: v for k, v in given.items() if v}},  # blank keeps what was said
+            create_defaults={"amount_minor": amount_minor, "currency": currency,
+                             "valid_to": valid_to, "name": given["name"] or code,
+                             "source": given["source"]})
+        audit_record(actor=actor, action=AuditAction.BENCHMARK_SET, object_type="benchmark",
+                     object_id=benchmark.pk,
+                     detail={"code": code, "amount_minor": amount_minor, "currency": currency,
+                             "valid_from": valid_from.isoformat(), "created": created,
+                             "valid_to": valid_to.isoformat() if valid_to else None})
+    return benchmark
 
 
 def target_set(*, actor: User | None, indicator: str, area_code: str, year: int,
