@@ -172,18 +172,35 @@ def _national_id() -> Any:
             cll.ElseLevel().configure(m_probability=0.02, fix_m_probability=True)])
 
 
+SPARK_EXTRA = "pip install 'spmis[spark]'"
+
+
 def _linker(prepared: Prepared, model: dict[str, Any], spark: Any = None) -> Any:
     """A splink linker on DuckDB, or on Spark when given a SparkSession."""
-    from splink import DuckDBAPI, Linker, SparkAPI
+    from splink import DuckDBAPI, Linker
 
     if spark is None:
         db: Any = DuckDBAPI()
         table = db.register(prepared.frame.to_arrow())
     else:
-        db = SparkAPI(spark_session=spark)  # type: ignore[no-untyped-call]
+        db = _spark_api()(spark_session=spark)
         table = db.register(spark.createDataFrame(prepared.frame.to_pandas()))
         model = for_dialect(model, "spark")
     return Linker(table, model, log_level="ERROR")
+
+
+def _spark_api() -> Any:
+    """splink's Spark backend, which needs the optional ``spark`` extra (pyspark, pandas)."""
+    from importlib.util import find_spec
+
+    # Spark takes and gives back pandas frames.
+    missing = [name for name in ("pyspark", "pandas") if find_spec(name) is None]
+    if missing:
+        raise ImportError(f"Linkage on Spark needs {' and '.join(missing)}, which a plain "
+                          f"install leaves out: {SPARK_EXTRA}")
+    from splink import SparkAPI
+
+    return SparkAPI
 
 
 _FUNCTIONS = ("levenshtein", "damerau_levenshtein", "jaro", "jaro_winkler")
