@@ -1,24 +1,35 @@
+"""Every app's doors: its pages under its own namespace, its API routes under ``api/v1/`` in
+the ``api`` namespace. Each app's ``urls.py`` also says who may open each route."""
+
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from spmis.web import apis
+from spmis.access import urls as access_urls
+from spmis.core.doors import RoutePolicy
+from spmis.geography import urls as geography_urls
+from spmis.intake import urls as intake_urls
+from spmis.registry import urls as registry_urls
+from spmis.schemes import urls as schemes_urls
 
 api_v1 = [
-    path("areas/", apis.AreaList.as_view(), name="area-list"),
-    path("areas/<str:code>/", apis.AreaDetail.as_view(), name="area-detail"),
-    path("schemes/", apis.SchemeList.as_view(), name="scheme-list"),
-    path("schemes/<str:code>/", apis.SchemeDetail.as_view(), name="scheme-detail"),
-    path("persons/", apis.PersonList.as_view(), name="person-list"),
-    path("persons/<int:pk>/", apis.PersonDetail.as_view(), name="person-detail"),
-    path("households/<int:pk>/", apis.HouseholdDetail.as_view(), name="household-detail"),
-    path("enrolments/", apis.EnrolmentList.as_view(), name="enrolment-list"),
-    path("audit/", apis.AuditEventList.as_view(), name="audit-list"),
-    path("submissions/", apis.SubmissionList.as_view(), name="submission-list"),
-    path("submissions/<int:pk>/", apis.SubmissionDetail.as_view(), name="submission-detail"),
+    *geography_urls.api_urlpatterns,
+    *schemes_urls.api_urlpatterns,
+    *registry_urls.api_urlpatterns,
+    *access_urls.api_urlpatterns,
+    *intake_urls.api_urlpatterns,
 ]
 
 urlpatterns = [
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/", include((api_v1, "api"))),
     path("", include("spmis.web.urls")),
+    path("", include("spmis.access.urls")),
+    path("", include("spmis.registry.urls")),
+    path("", include("spmis.schemes.urls")),
+    path("", include("spmis.intake.urls")),
+    path("", include("spmis.linkage.urls")),
+    path("", include("spmis.indicators.urls")),
 ]
+route_policy = {
+    "api-schema": RoutePolicy("public"),
+}

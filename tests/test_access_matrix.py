@@ -1,14 +1,17 @@
 """Every route x every role x an object inside and outside the user's district, as policy.
 
-Generated from the URL registry and ``spmis.web.policy.ROUTE_POLICY``: a route with no policy
-entry fails here, so no door can be added without deciding who may use it.
+Generated from the URL registry and the ``route_policy`` each app declares next to its routes
+(in its ``urls.py``; ``api-schema`` in ``config/urls.py``): a route with no policy entry fails
+here, so no door can be added without deciding who may use it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from importlib import import_module
 
 import pytest
+from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -16,16 +19,27 @@ from rest_framework.test import APIClient
 from spmis.access.models import Role
 from spmis.access.policy import ROLE_PERMISSIONS
 from spmis.core import clock
+from spmis.core.doors import RoutePolicy, from_every_app
 from spmis.geography.models import Area
 from spmis.indicators.services import indicators_run
 from spmis.intake.models import Source, Submission, SubmissionIssue, SubmissionStatus
 from spmis.linkage.models import FlagReason, Link, LinkageModel, LinkageRun, VerificationFlag
 from spmis.registry.models import Person
-from spmis.web.policy import ROUTE_POLICY
 from tests.test_web import logged_in
 
 pytestmark = pytest.mark.django_db
 ROLES = [r.value for r in Role]
+
+
+def declared_policies() -> list[tuple[str, str, RoutePolicy]]:
+    """(module, route, policy) from every app's ``route_policy`` and the root URLconf's."""
+    tables = [*from_every_app("route_policy"), (settings.ROOT_URLCONF, getattr(
+        import_module(settings.ROOT_URLCONF), "route_policy", {}))]
+    return [(module, name, policy) for module, table in tables
+            for name, policy in table.items()]
+
+
+ROUTE_POLICY: dict[str, RoutePolicy] = {name: policy for _m, name, policy in declared_policies()}
 
 
 def named_routes() -> set[str]:
@@ -43,6 +57,14 @@ def test_every_route_has_a_policy():
     missing = named_routes() - set(ROUTE_POLICY)
     assert not missing, f"routes without an access policy: {sorted(missing)}"
     assert not set(ROUTE_POLICY) - named_routes(), "policy for routes that no longer exist"
+
+
+def test_each_route_has_one_policy():
+    where: dict[str, list[str]] = {}
+    for module, name, _policy in declared_policies():
+        where.setdefault(name, []).append(module)
+    twice = {name: modules for name, modules in where.items() if len(modules) > 1}
+    assert not twice, f"routes with a policy in more than one place: {twice}"
 
 
 @pytest.fixture
@@ -108,22 +130,22 @@ def _flag(registry: Source, person: Person) -> VerificationFlag:
 def url_for(name: str, person: Person) -> str:
     submission = person.submission  # set by the world fixture
     args = {
-        "web:submission-detail": [submission.pk], "api:submission-detail": [submission.pk],
-        "web:submission-errors": [submission.pk, "csv"],
-        "web:linkage_review_pair": [person.link.pk],
-        "web:crosscheck-flag": [person.flag.pk],
-        "web:person-detail": [person.pk], "api:person-detail": [person.pk],
-        "web:household-detail": [person.household_id],
+        "intake:submission-detail": [submission.pk], "api:submission-detail": [submission.pk],
+        "intake:submission-errors": [submission.pk, "csv"],
+        "linkage:linkage_review_pair": [person.link.pk],
+        "linkage:crosscheck-flag": [person.flag.pk],
+        "registry:person-detail": [person.pk], "api:person-detail": [person.pk],
+        "registry:household-detail": [person.household_id],
         "api:household-detail": [person.household_id],
-        "web:scheme-detail": ["CHILD_GRANT"], "api:scheme-detail": ["CHILD_GRANT"],
+        "schemes:scheme-detail": ["CHILD_GRANT"], "api:scheme-detail": ["CHILD_GRANT"],
         "api:area-detail": ["XY"],
     }.get(name, [])
     url = reverse(name, args=args)
-    if name in ("web:person-search", "api:person-list"):
+    if name in ("registry:person-search", "api:person-list"):
         url += f"?national_id={person.national_id}"
     if name == "api:enrolment-list":
         url += f"?person={person.pk}"
-    if name in ("web:submission-list", "api:submission-list"):
+    if name in ("intake:submission-list", "api:submission-list"):
         url += f"?source={submission.source.code}"
     return url
 
@@ -159,19 +181,20 @@ def reveals(name: str, person: Person, body: str) -> bool:
         return person.submission.message in body
     if name == "api:enrolment-list":
         return f'"person":{person.pk},' in body
-    if name.startswith("web:crosscheck"):  # the flag's link (list) or its form (detail)
+    if name.startswith("linkage:crosscheck"):  # the flag's link (list) or its form (detail)
         return f"/crosscheck/flags/{person.flag.pk}/" in body
     if name == "api:household-detail":
         return f'"id":{person.household_id},' in body
-    if name == "web:indicators":  # the person's district as the area shown or linked
+    if name == "indicators:indicators":  # the person's district as the area shown or linked
         district = person.area.path.strip("/").split("/")[2]
         return f'data-area-code="{district}"' in body or f"area={district}&amp;" in body
-    if name in ("web:household-detail", "web:person-search"):  # the search echoes its query
+    # The search echoes its query.
+    if name in ("registry:household-detail", "registry:person-search"):
         return f"/persons/{person.pk}/" in body
     return person.national_id in body
 
 
-SKIP = {"web:login", "web:logout", "web:mfa-verify", "web:mfa-setup", "api-schema"}
+SKIP = {"access:login", "access:logout", "access:mfa-verify", "access:mfa-setup", "api-schema"}
 
 
 def test_matrix(world):

@@ -10,10 +10,10 @@ from spmis.audit.models import AuditEvent
 from spmis.core import clock
 from spmis.geography.models import Area
 from spmis.intake.models import Source
+from spmis.linkage.crosscheck_views import major_units
 from spmis.linkage.models import FlagReason, FlagState, VerificationFlag
 from spmis.registry.models import Person
 from spmis.schemes.models import Enrolment, EnrolmentStatus
-from spmis.web.crosscheck_views import major_units
 from tests.test_web import logged_in
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ from spmis.audit.models import AuditEvent
 from spmis.core import clock
 from spmis.geography.models import Area
 from spmis.linkage.models import Link, LinkageModel, LinkageRun, LinkState
+from spmis.linkage.views import waterfall
 from spmis.registry.models import Person
-from spmis.web.linkage_views import waterfall
 from tests.test_web import logged_in
 
 pytestmark = pytest.mark.django_db

@@ -102,9 +102,9 @@ SPMIS_LOGIN_LOCK_MINUTES = 15
 SPMIS_REQUIRE_MFA = env.get_bool("SPMIS_REQUIRE_MFA", default=True)
 # Maker-checker on clerical review decisions: an approver confirms each one.
 SPMIS_LINKAGE_CHECKER = env.get_bool("SPMIS_LINKAGE_CHECKER", default=False)
-LOGIN_URL = "web:login"
+LOGIN_URL = "access:login"
 LOGIN_REDIRECT_URL = "web:home"
-LOGOUT_REDIRECT_URL = "web:login"
+LOGOUT_REDIRECT_URL = "access:login"
 
 LANGUAGE_CODE = env.get("SPMIS_LANGUAGE_CODE", "en")
 LANGUAGES = [("en", "English"), ("fr", "Français")]
@@ -133,7 +133,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header turns "no credentials" into 401, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "spmis.core.authentication.AuditedTokenAuthentication",
+        "spmis.access.authentication.AuditedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -7,6 +7,9 @@ from typing import Any
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
+from spmis.audit.actions import AuditAction
+from spmis.audit.services import audit_record
+
 
 class AuditedTokenAuthentication(TokenAuthentication):
     """Token authentication that logs every refused token (forged, revoked, disabled user)."""
@@ -15,8 +18,5 @@ class AuditedTokenAuthentication(TokenAuthentication):
         try:
             return super().authenticate_credentials(key)
         except AuthenticationFailed:
-            from spmis.audit.actions import AuditAction
-            from spmis.audit.services import audit_record
-
             audit_record(actor=None, action=AuditAction.AUTH_TOKEN_REFUSED, object_type="token")
             raise

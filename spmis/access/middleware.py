@@ -53,8 +53,8 @@ class SecondFactorMiddleware:
         if (not isinstance(user, User) or not user.is_authenticated
                 or request.session.get(SESSION_MFA_DONE) or not mfa_required(user)):
             return self.get_response(request)
-        setup, verify = reverse("web:mfa-setup"), reverse("web:mfa-verify")
-        if request.path in (setup, verify, reverse("web:logout")) or request.path.startswith(
+        setup, verify = reverse("access:mfa-setup"), reverse("access:mfa-verify")
+        if request.path in (setup, verify, reverse("access:logout")) or request.path.startswith(
             settings.STATIC_URL
         ):
             return self.get_response(request)

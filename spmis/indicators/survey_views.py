@@ -15,10 +15,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from spmis.access.doors import require_permission
 from spmis.access.policy import Permission
 from spmis.indicators import survey_selectors
 from spmis.indicators.models import SurveyEstimate
-from spmis.web.views import require_permission
 
 QUINTILES = 5
 
@@ -72,4 +72,4 @@ def survey_errors(request: HttpRequest) -> HttpResponse:
                                    for k in range(1, QUINTILES + 1)]
                      if survey.benefit_amounts else []},
         })
-    return render(request, "web/survey.html", context)
+    return render(request, "indicators/survey.html", context)

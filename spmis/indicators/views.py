@@ -18,8 +18,10 @@ from django.shortcuts import render
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
+from spmis.access.doors import require_permission
 from spmis.access.policy import Permission
 from spmis.access.selectors import Scope, scope_for_user
+from spmis.core.doors import or_404
 from spmis.core.errors import NotFound
 from spmis.geography.models import Area
 from spmis.geography.selectors import ancestor_paths
@@ -28,7 +30,6 @@ from spmis.indicators.catalogue import Indicator, catalogue
 from spmis.indicators.models import IndicatorRun, IndicatorValue
 from spmis.schemes.models import Scheme
 from spmis.schemes.selectors import scheme_list_in_scope
-from spmis.web.views import or_404, require_permission
 
 HEADLINE = ("COV_ANY", "COV_HEALTH", "COV_CHILDREN", "COV_WORKING_AGE", "COV_OLD_AGE")
 SDG_PREFIX = "SOC_CONTIG_"
@@ -231,4 +232,4 @@ def indicator_dashboard(request: HttpRequest) -> HttpResponse:
             "by_scheme": _by_scheme(run, indicator, area, schemes),
             "sdg": _lines(run, sdg, area),
         })
-    return render(request, "web/indicators.html", context)
+    return render(request, "indicators/indicators.html", context)

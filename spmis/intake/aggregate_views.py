@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
+from spmis.access.doors import require_permission
 from spmis.access.models import User
 from spmis.access.policy import Permission
 from spmis.access.selectors import scope_for_user
@@ -28,7 +29,6 @@ from spmis.geography.models import Area
 from spmis.intake import selectors as intake
 from spmis.intake.aggregates import aggregate_submit, aggregate_values, element_combos
 from spmis.intake.models import DataElement, Source
-from spmis.web.views import require_permission
 
 FIELD = "v|"  # input names: v|ELEMENT|COMBO
 
@@ -115,14 +115,14 @@ def aggregate_entry(request: HttpRequest) -> HttpResponse:
                     query = urlencode({"source": source.code, "area": area.code,
                                        "period": f"{period:%Y-%m}"})
                     return HttpResponseRedirect(
-                        f"{reverse('web:aggregate-entry')}?{query}", status=303)
+                        f"{reverse('intake:aggregate-entry')}?{query}", status=303)
                 messages.error(request, _("The return was refused; nothing was saved."))
                 for violation in result.violations:
                     messages.error(request, violation)
     ready = source is not None and area is not None and period is not None
     stored = (aggregate_values(source=source, area=area, period=period)
               if source is not None and area is not None and period is not None else {})
-    return render(request, "web/aggregates.html", {
+    return render(request, "intake/aggregates.html", {
         "sources": sources, "form": {**form, "area": area.code if area else form["area"]},
         "ready": ready, "lines": _lines(stored, posted) if ready else [],
     }, status=status)

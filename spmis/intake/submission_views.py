@@ -1,6 +1,6 @@
 """Submission pages: the submissions a user may see, one submission, its error report, upload.
 
-(Kept apart from ``intake_views``, the reporting-rate pages, so each can change alone.)
+(Kept apart from ``views``, the reporting-rate pages, so each can change alone.)
 """
 
 from __future__ import annotations
@@ -17,18 +17,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
+from spmis.access.doors import authenticated, require_permission
 from spmis.access.models import User
 from spmis.access.policy import Permission
 from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
-from spmis.core.auth import authenticated
+from spmis.core.doors import or_404
 from spmis.core.errors import ApplicationError, NotFound, ValidationFailed
 from spmis.core.periods import parse_period
 from spmis.intake import selectors as intake
 from spmis.intake.models import Submission, SubmissionStatus
 from spmis.intake.parsers import MAX_BYTES
 from spmis.intake.services import submission_submit
-from spmis.web.views import or_404, require_permission
 
 PAGE_SIZE = 50
 ISSUES_SHOWN = 100
@@ -52,7 +52,7 @@ def submission_list(request: HttpRequest) -> HttpResponse:
                                                   period=period)
     page = Paginator(submissions, PAGE_SIZE).get_page(request.GET.get("page"))
     query = "&".join(f"{k}={v}" for k, v in form.items() if v)
-    return render(request, "web/submissions.html", {
+    return render(request, "intake/submissions.html", {
         "page": page, "form": form, "query": query,
         "sources": intake.source_list_for_user(user=user, permission=Permission.VIEW_COVERAGE),
     })
@@ -63,7 +63,7 @@ def submission_list(request: HttpRequest) -> HttpResponse:
 def submission_detail(request: HttpRequest, submission_id: int) -> HttpResponse:
     user = authenticated(request)
     submission = or_404(intake.submission_get_for_user, user=user, submission_id=submission_id)
-    return render(request, "web/submission.html", _detail_context(user, submission))
+    return render(request, "intake/submission.html", _detail_context(user, submission))
 
 
 def _detail_context(user: User, submission: Submission) -> dict[str, Any]:
@@ -109,7 +109,7 @@ def submission_upload(request: HttpRequest) -> HttpResponse:
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
-            url = reverse("web:submission-detail", args=[submission.pk])
+            url = reverse("intake:submission-detail", args=[submission.pk])
             if htmx:  # htmx follows HX-Redirect with a full page load
                 response = HttpResponse(status=200)
                 response["HX-Redirect"] = url
@@ -117,7 +117,7 @@ def submission_upload(request: HttpRequest) -> HttpResponse:
             return HttpResponseRedirect(url, status=303)
     # htmx swaps only 2xx answers: a refused form goes back to it as 200, to a browser as 400.
     status = 400 if request.method == "POST" and not htmx else 200
-    return render(request, "web/upload.html",
+    return render(request, "intake/upload.html",
                   {"sources": sources, "form": form, "max_mb": MAX_MB}, status=status)
 
 

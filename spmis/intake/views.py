@@ -7,11 +7,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from spmis.access.doors import require_permission
 from spmis.access.policy import Permission
 from spmis.core import clock
 from spmis.core.periods import add_months, month_start, parse_period
 from spmis.intake import rates
-from spmis.web.views import require_permission
 
 
 @require_GET
@@ -27,7 +27,7 @@ def reporting_rates(request: HttpRequest) -> HttpResponse:
         levels.setdefault(row.level_name, []).append(row)
     states = rates.late_or_missing(user=user, period=period, today=today)
     flagged = [s for s in states if s.state in (rates.STATE_LATE, rates.STATE_MISSING)]
-    return render(request, "web/rates.html", {
+    return render(request, "intake/rates.html", {
         "period": period, "levels": levels, "flagged": flagged, "states": states,
         "previous": add_months(period, -1), "next": add_months(period, 1),
     })

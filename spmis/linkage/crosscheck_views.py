@@ -26,15 +26,15 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
 from spmis.access.classification import masked_fields
+from spmis.access.doors import authenticated, require_permission
 from spmis.access.models import User
 from spmis.access.policy import Permission
 from spmis.core import clock
-from spmis.core.auth import authenticated
+from spmis.core.doors import or_404
 from spmis.core.errors import ApplicationError, NotFound
 from spmis.linkage import selectors as linkage
 from spmis.linkage.crosscheck import flag_decide
 from spmis.linkage.models import FlagReason, FlagState, VerificationFlag
-from spmis.web.views import or_404, require_permission
 
 PAGE_SIZE = 50
 
@@ -113,7 +113,7 @@ def flag_list(request: HttpRequest) -> HttpResponse:
     hidden = masked_fields(user=user, model=VerificationFlag)
     rows = [_row(flag, hidden=hidden, today=today) for flag in page.object_list]
     form = {"state": state, "reason": reason, "area": area}
-    return render(request, "web/crosscheck_flags.html", {
+    return render(request, "linkage/crosscheck_flags.html", {
         "page": page, "rows": rows, "form": form, "states": FlagState.choices,
         "reasons": FlagReason.choices, "today": today,
         "summary": linkage.flag_summary_for_user(user=user, area_code=area, today=today),
@@ -147,10 +147,10 @@ def flag_detail(request: HttpRequest, flag_id: int) -> HttpResponse:
         else:
             messages.success(request, _("Flag %(n)d: %(state)s.") % {
                 "n": decided.pk, "state": decided.get_state_display()})
-            return HttpResponseRedirect(reverse("web:crosscheck-flags"), status=303)
+            return HttpResponseRedirect(reverse("linkage:crosscheck-flags"), status=303)
         flag.refresh_from_db()
     status = 400 if request.method == "POST" else 200
-    return render(request, "web/crosscheck_flag.html", {
+    return render(request, "linkage/crosscheck_flag.html", {
         **_flag_context(user, flag), "form": form,
     }, status=status)
 

@@ -20,14 +20,14 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
 from spmis.access.classification import masked_fields
+from spmis.access.doors import authenticated, require_permission
 from spmis.access.models import User
 from spmis.access.policy import Permission
-from spmis.core.auth import authenticated
+from spmis.core.doors import or_404
 from spmis.core.errors import ApplicationError, NotFound
 from spmis.linkage import selectors as linkage
 from spmis.linkage.models import Link, LinkState
 from spmis.linkage.services import link_decide, link_explain
-from spmis.web.views import or_404, require_permission
 
 PAGE_SIZE = 50
 
@@ -48,7 +48,7 @@ def review_list(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("Unknown state: showing the pairs waiting for review."))
     links = linkage.link_list_for_user(user=user, state=state)
     page = Paginator(links, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "web/linkage_review.html", {
+    return render(request, "linkage/linkage_review.html", {
         "page": page, "state": state, "states": LinkState.choices, "query": f"state={state}",
     })
 
@@ -74,10 +74,10 @@ def review_pair(request: HttpRequest, link_id: int) -> HttpResponse:
             messages.error(request, exc.message)
         else:
             messages.success(request, _("Pair %(n)d: decision recorded.") % {"n": link.pk})
-            return HttpResponseRedirect(f"{reverse('web:linkage_review')}?state={back}",
+            return HttpResponseRedirect(f"{reverse('linkage:linkage_review')}?state={back}",
                                         status=303)
     status = 400 if request.method == "POST" else 200
-    return render(request, "web/linkage_pair.html", {
+    return render(request, "linkage/linkage_pair.html", {
         **_pair_context(user, link), "form": form, "back": back,
     }, status=status)
 

@@ -14,17 +14,23 @@ from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core.errors import NotFound
 from spmis.geography.selectors import area_get, area_ids_within
-from spmis.payments.models import BenefitPayment
 from spmis.registry.models import Household, Person
-from spmis.schemes.models import Enrolment
 
 
 def _persons_in_scope(scope: Scope) -> QuerySet[Person]:
     persons = Person.objects.filter(scope.area_q())
     if not scope.all_schemes:
-        enrolled = Enrolment.objects.filter(person=OuterRef("pk"), scheme_id__in=scope.scheme_ids)
+        # Through the reverse relation from schemes' enrolments (registry does not import them).
+        enrolled = Person.objects.filter(pk=OuterRef("pk"),
+                                         enrolments__scheme_id__in=scope.scheme_ids)
         persons = persons.filter(Exists(enrolled))
     return persons
+
+
+def persons_in_scope(*, scope: Scope) -> QuerySet[Person]:
+    """Persons inside ``scope``, unaudited: a filter for later apps' reads of person data
+    (enrolments, payments) scoped the same way."""
+    return _persons_in_scope(scope)
 
 
 def persons_in_scope_for(*, user: User, permission: Permission) -> QuerySet[Person]:
@@ -117,40 +123,3 @@ def _refused(user: User, object_type: str, object_id: int, *, exists: bool) -> N
 def household_members(*, household: Household) -> QuerySet[Person]:
     """Members of a household already fetched through ``household_get_for_user``."""
     return household.members.order_by("id")
-
-
-def enrolment_list_for_user(*, user: User, person: Person | None = None) -> QuerySet[Enrolment]:
-    scope = scope_for_user(user=user, permission=Permission.VIEW_PERSONS)
-    enrolments = Enrolment.objects.filter(
-        scope.scheme_q(), person__in=_persons_in_scope(scope)
-    ).select_related("scheme", "source")
-    if person is not None:
-        enrolments = enrolments.filter(person=person)
-    return enrolments.order_by("person_id", "start_date", "id")
-
-
-def payment_list_for_user(*, user: User, person: Person) -> QuerySet[BenefitPayment]:
-    scope = scope_for_user(user=user, permission=Permission.VIEW_PERSONS)
-    return (
-        BenefitPayment.objects.filter(scope.scheme_q(), person=person,
-                                      person__in=_persons_in_scope(scope))
-        .select_related("scheme")
-        .order_by("-period", "scheme__code")
-    )
-
-
-def enrolment_search_for_user(
-    *, user: User, person_id: int | None = None, scheme_code: str = "", status: str = ""
-) -> QuerySet[Enrolment]:
-    """Enrolments in scope, filtered; audited like any other search of person data."""
-    enrolments = enrolment_list_for_user(user=user)
-    if person_id is not None:
-        enrolments = enrolments.filter(person_id=person_id)
-    if scheme_code:
-        enrolments = enrolments.filter(scheme__code=scheme_code)
-    if status:
-        enrolments = enrolments.filter(status=status.upper())
-    used = {"person": person_id, "scheme": scheme_code, "status": status}
-    audit_record(actor=user, action=AuditAction.ENROLMENT_SEARCH, object_type="enrolment",
-                 detail={"by": sorted(k for k, v in used.items() if v)})
-    return enrolments

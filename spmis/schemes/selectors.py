@@ -1,4 +1,5 @@
-"""Reads of the scheme catalogue and the headline coverage figures."""
+"""Reads of the scheme catalogue, of enrolments (scoped to the user) and the headline coverage
+figures."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Sum
 from spmis.access.models import User
 from spmis.access.policy import Permission
 from spmis.access.selectors import Scope, scope_for_user
+from spmis.audit.actions import AuditAction
+from spmis.audit.services import audit_record
 from spmis.core.errors import NotFound
 from spmis.geography.models import PopulationDenominator
 from spmis.registry.models import Person
+from spmis.registry.selectors import persons_in_scope
 from spmis.schemes.models import Enrolment, EnrolmentStatus, Guarantee, Scheme
 
 # Who each R202 guarantee is for, as [from, to] ages (None: open). The indicator engine will
@@ -156,3 +160,32 @@ def _population(scope: Scope, year: int | None, ages: tuple[int, int | None]) ->
         return None
     total = cells.filter(inside).aggregate(n=Sum("population"))["n"]
     return int(total) if total is not None else None
+
+
+def enrolment_list_for_user(*, user: User, person: Person | None = None) -> QuerySet[Enrolment]:
+    """Enrolments of persons the user may see, in the user's schemes; unaudited: the caller
+    audits (the person's page its read of the person, the enrolment search the search)."""
+    scope = scope_for_user(user=user, permission=Permission.VIEW_PERSONS)
+    enrolments = Enrolment.objects.filter(
+        scope.scheme_q(), person__in=persons_in_scope(scope=scope)
+    ).select_related("scheme", "source")
+    if person is not None:
+        enrolments = enrolments.filter(person=person)
+    return enrolments.order_by("person_id", "start_date", "id")
+
+
+def enrolment_search_for_user(
+    *, user: User, person_id: int | None = None, scheme_code: str = "", status: str = ""
+) -> QuerySet[Enrolment]:
+    """Enrolments in scope, filtered; audited like any other search of person data."""
+    enrolments = enrolment_list_for_user(user=user)
+    if person_id is not None:
+        enrolments = enrolments.filter(person_id=person_id)
+    if scheme_code:
+        enrolments = enrolments.filter(scheme__code=scheme_code)
+    if status:
+        enrolments = enrolments.filter(status=status.upper())
+    used = {"person": person_id, "scheme": scheme_code, "status": status}
+    audit_record(actor=user, action=AuditAction.ENROLMENT_SEARCH, object_type="enrolment",
+                 detail={"by": sorted(k for k, v in used.items() if v)})
+    return enrolments

@@ -11,10 +11,10 @@ from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from spmis.core.doors import PAGE_SIZE
 from spmis.geography.models import Area
 from spmis.registry.models import Person
 from spmis.schemes.selectors import coverage_headline
-from spmis.web.views import PAGE_SIZE
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("country")]

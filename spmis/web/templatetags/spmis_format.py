@@ -9,7 +9,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from spmis.access.classification import masked_fields
-from spmis.core.auth import authenticated
+from spmis.access.doors import authenticated
 
 register = template.Library()
 

@@ -1,0 +1,40 @@
+"""Intake doors: pages (namespace ``intake``), API routes (``api``), who may open each, and
+its menu entries."""
+
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+
+from spmis.access.policy import Permission as P
+from spmis.core.doors import MenuEntry, RoutePolicy
+from spmis.intake import aggregate_views, apis, submission_views, views
+
+app_name = "intake"
+urlpatterns = [
+    path("intake/rates/", views.reporting_rates, name="reporting-rates"),
+    path("intake/submissions/", submission_views.submission_list, name="submission-list"),
+    path("intake/submissions/<int:submission_id>/", submission_views.submission_detail,
+         name="submission-detail"),
+    path("intake/submissions/<int:submission_id>/errors.<str:fmt>",
+         submission_views.submission_errors, name="submission-errors"),
+    path("intake/upload/", submission_views.submission_upload, name="submission-upload"),
+    path("intake/aggregates/", aggregate_views.aggregate_entry, name="aggregate-entry"),
+]
+api_urlpatterns = [
+    path("submissions/", apis.SubmissionList.as_view(), name="submission-list"),
+    path("submissions/<int:pk>/", apis.SubmissionDetail.as_view(), name="submission-detail"),
+]
+route_policy = {
+    "intake:reporting-rates": RoutePolicy("page", P.VIEW_COVERAGE),
+    "intake:submission-list": RoutePolicy("page", P.VIEW_COVERAGE),
+    "intake:submission-detail": RoutePolicy("object", P.VIEW_COVERAGE),
+    "intake:submission-errors": RoutePolicy("object", P.VIEW_COVERAGE),
+    "intake:submission-upload": RoutePolicy("page", P.SUBMIT_DATA),
+    "intake:aggregate-entry": RoutePolicy("page", P.SUBMIT_DATA),
+    "api:submission-list": RoutePolicy("list", P.VIEW_COVERAGE),
+    "api:submission-detail": RoutePolicy("object", P.VIEW_COVERAGE),
+}
+menu = [
+    MenuEntry(_("Reporting"), "intake:reporting-rates", P.VIEW_COVERAGE, order=50),
+    MenuEntry(_("Submissions"), "intake:submission-list", P.VIEW_COVERAGE, order=60),
+    MenuEntry(_("Upload"), "intake:submission-upload", P.SUBMIT_DATA, order=70),
+]

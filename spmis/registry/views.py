@@ -1,0 +1,71 @@
+"""Registry pages: person search, a person (with the panels later apps add), a household.
+
+Not-found and not-allowed both answer 404.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from spmis.access.classification import masked_fields
+from spmis.access.doors import authenticated
+from spmis.access.models import Clearance
+from spmis.core import clock
+from spmis.core.doors import PAGE_SIZE, or_404
+from spmis.registry import selectors as registry
+from spmis.registry.models import Person
+from spmis.registry.panels import person_panels
+
+
+@require_GET
+@login_required
+def person_search(request: HttpRequest) -> HttpResponse:
+    text = request.GET.get("q", "")
+    national_id = request.GET.get("national_id", "")
+    area = request.GET.get("area", "")
+    page = None
+    if text.strip() or national_id.strip() or area.strip():
+        persons = registry.person_search_for_user(
+            user=authenticated(request), text=text, national_id=national_id, area_code=area
+        )
+        page = Paginator(persons, PAGE_SIZE).get_page(request.GET.get("page"))
+    partial = request.headers.get("HX-Request") == "true"
+    template = "registry/_search_results.html" if partial else "registry/search.html"
+    return render(request, template, {
+        "page": page, "q": text, "national_id": national_id, "area": area,
+    })
+
+
+@require_GET
+@login_required
+def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
+    user = authenticated(request)
+    person = or_404(registry.person_get_for_user, user=user, person_id=person_id)
+    dob_hidden = "date_of_birth" in masked_fields(user=user, model=Person)
+    return render(request, "registry/person.html", {
+        "person": person,
+        "age": None if dob_hidden else _age(person.date_of_birth,
+                                             person.date_of_death or clock.today()),
+        "internal_hidden": user.clearance < Clearance.INTERNAL,
+        "panels": person_panels(user=user, person=person),
+    })
+
+
+@require_GET
+@login_required
+def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
+    household = or_404(registry.household_get_for_user, user=authenticated(request),
+                        household_id=household_id)
+    return render(request, "registry/household.html", {
+        "household": household, "members": registry.household_members(household=household),
+    })
+
+
+def _age(born: dt.date, on: dt.date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))

@@ -1,0 +1,42 @@
+"""Scheme pages: the catalogue and one scheme; and the enrolments panel of a person's page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from spmis.access.doors import authenticated
+from spmis.access.models import Clearance, User
+from spmis.core.doors import or_404
+from spmis.registry.models import Person
+from spmis.schemes import selectors as schemes
+
+
+@require_GET
+@login_required
+def scheme_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "schemes/schemes.html", {"schemes": schemes.scheme_list()})
+
+
+@require_GET
+@login_required
+def scheme_detail(request: HttpRequest, code: str) -> HttpResponse:
+    scheme = or_404(schemes.scheme_get, code=code)
+    counts = schemes.scheme_enrolment_counts(user=authenticated(request), scheme=scheme)
+    return render(request, "schemes/scheme.html", {
+        "scheme": scheme, "counts": counts, "total": sum(counts.values()),
+    })
+
+
+def person_enrolments(user: User, person: Person) -> tuple[str, dict[str, Any]] | None:
+    """The person page's enrolments panel (registered in SchemesConfig.ready); shown from
+    internal clearance up."""
+    if user.clearance < Clearance.INTERNAL:
+        return None
+    return "schemes/_person_enrolments.html", {
+        "enrolments": schemes.enrolment_list_for_user(user=user, person=person),
+    }
