@@ -296,3 +296,41 @@ def test_with_maker_checker_a_decision_waits_for_an_approver(linked, make_user, 
     assert link.state == LinkState.NON_MATCH and link.decided_by == reviewer
     after = dict(PersonIdentity.objects.values_list("person_id", "identity"))
     assert after[link.person_l_id] != after[link.person_r_id]
+
+
+@pytest.mark.django_db
+def test_decisions_check_the_deciders_role_and_scope_through_every_door(linked, make_user):
+    """The service checks who decides: the CLI's --as, the page and the API get one answer."""
+    from spmis.access.services import user_create
+    from spmis.core.errors import NotFound, PermissionDenied
+    from spmis.geography.models import Area
+    from spmis.linkage.crosscheck import crosscheck_run, flag_decide
+    from spmis.linkage.models import VerificationFlag
+
+    link = Link.objects.filter(state=LinkState.AUTO).select_related("person_l__area").first()
+    nobody = user_create(actor=None, username="no_role", password="x", clearance=3,
+                         check_password_strength=False)
+    with pytest.raises(PermissionDenied):
+        link_decide(actor=nobody, link_id=link.pk, decision="NON_MATCH", reason="twins")
+    out = CliRunner().invoke(cli, ["linkage", "decide", str(link.pk), "NON_MATCH",
+                                   "--reason", "twins", "--as", "no_role"])
+    assert out.exit_code != 0 and "no_role may not" in out.output
+    assert AuditEvent.objects.filter(action="access.denied", actor_username="no_role").exists()
+    assert not AuditEvent.objects.filter(action="linkage.decide").exists()
+
+    home = link.person_l.area.path
+    # Another area of the same level: a subtree apart from the record's.
+    elsewhere = Area.objects.filter(level=link.person_l.area.level).exclude(path=home).first()
+    stranger = make_user("REGISTRAR", area=elsewhere.code, username="stranger")
+    with pytest.raises(NotFound):
+        link_decide(actor=stranger, link_id=link.pk, decision="NON_MATCH", reason="twins")
+    assert Link.objects.get(pk=link.pk).state == LinkState.AUTO
+
+    crosscheck_run(actor=None, registry_code="CRVS")
+    flag = VerificationFlag.objects.exclude(
+        person__area__path__startswith=elsewhere.path).first()
+    with pytest.raises(NotFound):
+        flag_decide(actor=stranger, flag_id=flag.pk, confirm=True, outcome="seen")
+    with pytest.raises(PermissionDenied):
+        flag_decide(actor=nobody, flag_id=flag.pk, confirm=True, outcome="seen")
+    assert VerificationFlag.objects.get(pk=flag.pk).state == "OPEN"

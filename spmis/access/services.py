@@ -18,7 +18,8 @@ from spmis.access.models import (
     RoleAssignment,
     User,
 )
-from spmis.access.selectors import approval_checkers, sod_conflict
+from spmis.access.policy import Permission
+from spmis.access.selectors import Scope, approval_checkers, scope_for_user, sod_conflict
 from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core import clock
@@ -37,6 +38,22 @@ def user_set_clearance(*, actor: User | None, user: User, clearance: int) -> Use
                      object_type="user", object_id=user.pk,
                      detail={"from": before, "to": clearance})
     return user
+
+
+def permission_require(*, user: User, permission: Permission, doing: str) -> Scope:
+    """Where ``user`` may use ``permission``; refused (and logged) when nowhere.
+
+    Services acting for a user call this first, then look the object up inside the returned
+    scope, answering "not found" for one outside it: the web, the API and the CLI's ``--as``
+    get the same answer because they call the same service.
+    """
+    scope = scope_for_user(user=user, permission=permission)
+    if scope.empty:
+        audit_record(actor=user, action=AuditAction.ACCESS_DENIED, object_type="service",
+                     object_id=doing[:64], detail={"permission": permission.value})
+        raise PermissionDenied(f"{user.get_username()} may not {doing}: no role of theirs "
+                               f"grants {permission.value}.")
+    return scope
 
 
 class SeparationOfDuties(PermissionDenied):

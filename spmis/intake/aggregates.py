@@ -21,6 +21,8 @@ import polars as pl
 from django.db import transaction
 
 from spmis.access.models import User
+from spmis.access.policy import Permission
+from spmis.access.selectors import scope_for_user
 from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core import clock
@@ -36,7 +38,7 @@ from spmis.intake.models import (
     Submission,
     SubmissionStatus,
 )
-from spmis.intake.services import source_get
+from spmis.intake.services import source_for_submitter
 
 # The options of each category, in the order a form shows them.
 CATEGORIES: dict[str, tuple[str, ...]] = {
@@ -218,8 +220,11 @@ def aggregate_upload(*, actor: User | None, source_code: str, area_code: str, pe
 def _submit(*, actor: User | None, source_code: str, area_code: str, period: dt.date,
             values: list[dict[str, Any]], filename: str, file_format: str,
             content_hash: str) -> AggregateResult:
-    source = source_get(code=source_code)
+    source = source_for_submitter(actor=actor, code=source_code)
     area = _area(area_code)
+    if actor is not None and not area.path.startswith(
+            scope_for_user(user=actor, permission=Permission.SUBMIT_DATA).area_paths):
+        raise NotFound(f"No area {area.code} among yours.")
     if source.area is not None and not area.path.startswith(source.area.path):
         raise ValidationFailed(f"Area {area.code} is outside source {source.code}'s area "
                                f"{source.area.code}.")

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from dataclasses import dataclass
 
 import polars as pl
 from django.db import transaction
 
 from spmis.access.models import User
+from spmis.access.policy import Permission
+from spmis.access.services import permission_require
 from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core import clock
@@ -32,6 +35,7 @@ from spmis.intake.models import (
     SubmissionIssue,
     SubmissionStatus,
 )
+from spmis.intake.selectors import source_list_for_user
 from spmis.payments.models import BenefitPayment
 from spmis.payments.services import payments_upsert_bulk
 from spmis.registry.models import Household, Person
@@ -47,6 +51,21 @@ def source_get(*, code: str) -> Source:
     source = Source.objects.filter(code=code).first()
     if source is None:
         raise NotFound(f"No source with code {code!r}. `spmis intake sources` lists them.")
+    return source
+
+
+def source_for_submitter(*, actor: User | None, code: str) -> Source:
+    """The source ``actor`` may send data for: one inside their scope for submitting data.
+    Without an actor (a command run on the server) any source."""
+    if actor is None:
+        return source_get(code=code)
+    permission_require(user=actor, permission=Permission.SUBMIT_DATA, doing="submit data")
+    source = source_list_for_user(user=actor, permission=Permission.SUBMIT_DATA).filter(
+        code=code).first()
+    if source is None:
+        audit_record(actor=actor, action=AuditAction.ACCESS_DENIED, object_type="source",
+                     object_id=code[:64], detail={"permission": Permission.SUBMIT_DATA.value})
+        raise NotFound(f"No source {code!r} among yours.")
     return source
 
 
@@ -91,7 +110,7 @@ def submission_submit(
     ``received_at`` is when the file reached the MIS unit if that was before now (a file
     sent by e-mail and entered later); it counts for timeliness and is audited.
     """
-    source = source_get(code=source_code)
+    source = source_for_submitter(actor=actor, code=source_code)
     period = period.replace(day=1)
     digest = hashlib.sha256(data).hexdigest()
     same = (Submission.objects.filter(source=source, period=period, content_hash=digest)
@@ -118,6 +137,32 @@ def submission_submit(
                        f"({share:.1f}% > the source's limit of {source.error_threshold}%).",
                        checked.issues)
     return _load(submission, actor, checked, invalid)
+
+
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_:-]{1,100}")
+
+
+def submission_push(*, actor: User, source_code: str, period: dt.date, key: str,
+                    extension: str, data: bytes) -> tuple[Submission, bool]:
+    """A submission pushed by another system, made idempotent by the sender's key: the same
+    key from the same user for the same source gives back the first submission. Returns the
+    submission and whether this push created it."""
+    if not IDEMPOTENCY_KEY.fullmatch(key):
+        raise ValidationFailed("Send an Idempotency-Key: up to 100 letters, digits, '_', ':' "
+                               "or '-', the same again only to repeat a push.")
+    source = source_for_submitter(actor=actor, code=source_code)
+    prefix = f"push-{key}."
+    with transaction.atomic():
+        # One push per source at a time, so a retried key cannot slip in twice.
+        list(Source.objects.select_for_update().filter(pk=source.pk))
+        done = (Submission.objects.filter(source=source, created_by=actor,
+                                          filename__startswith=prefix).order_by("id").first())
+        if done is not None:
+            return done, False
+        filename = prefix + extension
+        done = submission_submit(actor=actor, source_code=source.code, period=period,
+                                 filename=filename, data=data)
+        return done, done.filename == filename and done.created_by_id == actor.pk
 
 
 def _received(when: dt.datetime | None) -> dt.datetime:

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from spmis.access.models import User
+from spmis.access.services import permission_require
 from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core import clock
@@ -27,6 +28,7 @@ from spmis.core.bulk import bulk_insert
 from spmis.core.errors import Conflict, NotFound, ValidationFailed
 from spmis.intake.models import Source, SourceKind
 from spmis.linkage.models import FlagReason, FlagState, PersonIdentity, VerificationFlag
+from spmis.linkage.selectors import REVIEW_PERMISSION, flag_in_scope
 from spmis.payments.models import BenefitPayment
 from spmis.registry.models import Person
 from spmis.schemes.models import Enrolment, EnrolmentStatus, IncompatibleSchemes, Scheme
@@ -217,6 +219,15 @@ def flag_decide(*, actor: User | None, flag_id: int, confirm: bool,
     """Confirm (the scheme's enrolment is exited at the date of death) or dismiss a flag."""
     if not outcome.strip():
         raise ValidationFailed("Say what was found: an outcome is required.")
+    if actor is not None:
+        permission_require(user=actor, permission=REVIEW_PERMISSION,
+                           doing="decide verification flags")
+        if not flag_in_scope(user=actor, flag_id=flag_id):
+            audit_record(actor=actor, action=AuditAction.CROSSCHECK_VIEW_REFUSED,
+                         object_type="verification_flag", object_id=flag_id,
+                         detail={"exists": VerificationFlag.objects.filter(
+                             pk=flag_id).exists(), "decision": True})
+            raise NotFound(f"No verification flag {flag_id}.")
     with transaction.atomic():
         flag = VerificationFlag.objects.select_for_update().filter(pk=flag_id).first()
         if flag is None:

@@ -52,6 +52,16 @@ def link_get_for_user(*, user: User, link_id: int) -> Link:
     return link
 
 
+def link_in_scope(*, user: User, link_id: int) -> bool:
+    """Whether the user may decide on the pair (both records in scope); nothing logged."""
+    return _links_in_scope(user).filter(pk=link_id).exists()
+
+
+def flag_in_scope(*, user: User, flag_id: int) -> bool:
+    """Whether the user may decide the flag (its person in scope); nothing logged."""
+    return _flags_in_scope(user).filter(pk=flag_id).exists()
+
+
 def _flags_in_scope(user: User) -> QuerySet[VerificationFlag]:
     persons = persons_in_scope_for(user=user, permission=REVIEW_PERMISSION)
     return VerificationFlag.objects.filter(person__in=persons).select_related(

@@ -14,7 +14,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from spmis.access.models import ApprovalStatus, Role, User
-from spmis.access.services import approval_decide, approval_request
+from spmis.access.services import approval_decide, approval_request, permission_require
 from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core import clock
@@ -30,6 +30,7 @@ from spmis.linkage.models import (
     LinkState,
     PersonIdentity,
 )
+from spmis.linkage.selectors import REVIEW_PERMISSION, link_in_scope
 from spmis.registry.models import Person
 
 Progress = Callable[[str], None]
@@ -229,6 +230,8 @@ def link_decide(*, actor: User | None, link_id: int, decision: str,
         raise ValidationFailed(f"Decision must be one of {', '.join(sorted(allowed))}.")
     if decision in (LinkState.NON_MATCH, LinkState.UNSURE) and not reason.strip():
         raise ValidationFailed("Say why: a reason is required for this decision.")
+    if actor is not None:
+        _require_reviewer(actor, link_id)
     with transaction.atomic():
         link = _link_for_update(link_id)
         if link.request_id is not None:
@@ -239,6 +242,16 @@ def link_decide(*, actor: User | None, link_id: int, decision: str,
 
 
 CHECKED = (LinkState.MATCH, LinkState.NON_MATCH)
+
+
+def _require_reviewer(user: User, link_id: int) -> None:
+    """Only a user who may register persons where both records live decides on a pair."""
+    permission_require(user=user, permission=REVIEW_PERMISSION, doing="decide linkage pairs")
+    if not link_in_scope(user=user, link_id=link_id):
+        audit_record(actor=user, action=AuditAction.LINKAGE_VIEW_REFUSED, object_type="link",
+                     object_id=link_id, detail={"exists": Link.objects.filter(
+                         pk=link_id).exists(), "decision": True})
+        raise NotFound(f"No link {link_id}.")
 
 
 def _link_for_update(link_id: int) -> Link:
