@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed
 # Set by .ci/run (or by you) to also run the suite on PostgreSQL.
 SPMIS_TEST_POSTGRES_URL ?=
 
-.PHONY: demo test lint typecheck migrations-check pytest-sqlite pytest-postgres bench clean
+.PHONY: demo test lint typecheck migrations-check pytest-sqlite pytest-postgres \
+	plain-install-check bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "spmis needs Python 3.11 or newer"'
@@ -39,6 +40,11 @@ ifneq ($(SPMIS_TEST_POSTGRES_URL),)
 else
 	@echo "PostgreSQL run skipped: set SPMIS_TEST_POSTGRES_URL=postgresql://user:pw@host:5432/db to run the suite on PostgreSQL too (.ci/run does)."
 endif
+
+# A fresh virtualenv with a plain `pip install .` (no extras) runs the demo, linkage,
+# cross-checks, indicators and the pages on a throwaway SQLite database (about two minutes).
+plain-install-check:
+	PYTHON=$(PYTHON) .ci/plain-install-check
 
 bench: $(STAMP)
 	$(BIN)/python bench/synth.py --persons 1000000

@@ -85,3 +85,12 @@ def test_linkage_on_spark_without_the_extra_names_it(monkeypatch: pytest.MonkeyP
         "date_of_birth": ["1980-01-02", "1980-01-02"], "sex": ["F", "F"], "area": ["A", "A"]}))
     with pytest.raises(ImportError, match=re.escape("pip install 'spmis[spark]'")):
         engine.score(prepared, {}, spark=object())
+
+
+def test_ci_proves_a_plain_install() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^plain-install-check:", makefile, re.M)
+    assert "make plain-install-check" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    check = (ROOT / ".ci" / "plain-install-check").read_text(encoding="utf-8")
+    assert re.search(r"pip\"? install( --[\w-]+)* \.\)?$", check, re.M)  # no [extras]
+    assert "--no-serve" in check and "linkage run" in check
