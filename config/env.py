@@ -22,6 +22,9 @@ SETTINGS_HELP = {
     "SPMIS_AUDIT_ORIGIN": "Name of this audit log in its signed checkpoints; default spmis/audit.",
     "SPMIS_LINKAGE_CHECKER": "1 makes every match / not-a-match review decision wait for an"
                              " approver (maker-checker); default 0.",
+    "SPMIS_PARAMETERS_FILE": "The country's effective-dated parameters (age groups of the R202"
+                             " guarantees, age bands) as YAML; default: the file shipped in"
+                             " spmis/core/parameters.yaml.",
     "SPMIS_REQUIRE_MFA": "1 (default) requires a TOTP second factor of every user holding a role.",
     "SPMIS_SESSION_IDLE_MINUTES": "Minutes without a request before a session ends; default 30.",
     "SPMIS_SESSION_MAX_HOURS": "Hours after login when a session ends however active; default 8.",

@@ -464,3 +464,58 @@ def test_benchmarks_are_set_through_the_service_and_audited(db):
                                       "2026-01-01"])
         assert refused.exit_code != 0 and "Traceback" not in refused.output, bad
     assert Benchmark.objects.count() == 1
+
+
+def test_age_bands_and_guarantee_ages_come_from_the_national_parameters(small, tmp_path,
+                                                                        settings):
+    """A country whose children are under 10 and whose bands are 0-29, 30-69, 70+."""
+    path = tmp_path / "parameters.yaml"
+    path.write_text("""
+- valid_from: 2000-01-01
+  age_groups: {CHILDREN: [0, 9], WORKING_AGE: [10, 69], OLD_AGE: [70, null]}
+  age_bands:
+    - {label: "0-29", ages: [0, 29], sdmx: Y0T29}
+    - {label: "30-69", ages: [30, 69], sdmx: Y30T69}
+    - {label: "70+", ages: [70, null], sdmx: Y_GE70}
+""")
+    settings.SPMIS_PARAMETERS_FILE = str(path)
+    run = indicators_run(actor=None, period=PERIOD)
+    frame = values()
+    assert set(frame["age_band"].unique()) <= {"_T", "0-29", "30-69", "70+"}
+    young = cell(frame, "COV_ANY", age_band="0-29")  # the boy, of 8 aged 10
+    assert (young["numerator"], young["denominator"]) == (1, 8)
+    old = cell(frame, "COV_ANY", age_band="70+")  # the living pensioner, of 2 aged 70
+    assert (old["numerator"], old["denominator"]) == (1, 2)
+    # The boy is 10: no child here, and no population under 10.
+    assert frame.filter(indicator="COV_CHILDREN", area_code="XY", sex="_T", age_band="_T",
+                        scheme="_T").height == 0
+    assert run.lineage["parameters"]["age_bands"] == ["0-29", "30-69", "70+"]
+    from spmis.indicators.export import export
+
+    sdmx = pl.read_csv(export(run, "sdmx-csv").encode(), infer_schema=False)
+    assert {"Y0T29", "Y30T69", "Y_GE70", "_T"} >= set(sdmx["AGE"].unique())
+    public = pl.read_csv(export(run, "sdmx-csv", min_count=3).encode(), infer_schema=False)
+    assert set(public["CONF_STATUS"].unique()) >= {"C"}  # small cells hidden with these bands
+
+
+def test_a_population_band_across_an_age_edge_gives_no_denominator_not_a_guess(small):
+    """Population counted 15-19 in one commune: children (0-17) and the 0-17 and 18-64 bands
+    there and above have no honest denominator; everything else keeps its own."""
+    c2 = Area.objects.get(code="C2")
+    PopulationDenominator.objects.create(area=c2, year=2026, sex="M", age_from=15, age_to=19,
+                                         population=7)
+    PopulationDenominator.objects.create(area=c2, year=2026, sex="F", age_from=90,
+                                         age_to=None, population=1)  # 90+: inside 65+
+    indicators_run(actor=None, period=PERIOD)
+    frame = values()
+    for area_code in ("C2", "D1", "XY"):
+        children = cell(frame, "COV_CHILDREN", area_code) if area_code != "C2" else None
+        if children is not None:
+            assert (children["denominator"], children["obs_status"]) == (None, "M")
+        young = frame.filter(indicator="COV_ANY", area_code=area_code, sex="_T",
+                             age_band="0-17", disability="_T", scheme="_T")
+        assert young.height == 0 or young["denominator"][0] is None
+    # Not straddled: C1 knows its children, everyone counts everyone, the old are 65+.
+    assert cell(frame, "COV_CHILDREN", "C1")["denominator"] == 8
+    assert cell(frame, "COV_ANY")["denominator"] == 15 + 7 + 1
+    assert cell(frame, "COV_OLD_AGE")["denominator"] == 2 + 1

@@ -102,6 +102,7 @@ SPMIS_LOGIN_LOCK_MINUTES = 15
 SPMIS_REQUIRE_MFA = env.get_bool("SPMIS_REQUIRE_MFA", default=True)
 # Maker-checker on clerical review decisions: an approver confirms each one.
 SPMIS_LINKAGE_CHECKER = env.get_bool("SPMIS_LINKAGE_CHECKER", default=False)
+SPMIS_PARAMETERS_FILE = env.get("SPMIS_PARAMETERS_FILE", "")
 LOGIN_URL = "access:login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "access:login"

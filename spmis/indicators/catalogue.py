@@ -6,6 +6,7 @@ Definitions are engine-neutral: filters on a fixed snapshot schema, turned into 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from spmis.core.parameters import ParameterError, ParameterSet, parameters_in_force
 
 CODE = re.compile(r"[A-Z][A-Z0-9_]{0,39}")  # also what keeps codes safe inside SQL text
 
@@ -58,16 +61,18 @@ class Indicator:
     admin_error: str | None = None
 
 
-def load(text: str) -> list[Indicator]:
-    """Parse and check a catalogue; every problem is named."""
+def load(text: str, parameters: ParameterSet | None = None) -> list[Indicator]:
+    """Parse and check a catalogue; every problem is named. Populations given as an R202
+    ``age_group`` take their ages from ``parameters`` (default: those in force today)."""
+    parameters = parameters or parameters_in_force(dt.date.today())
     raw = yaml.safe_load(text)
     if not isinstance(raw, list) or not raw:
         raise CatalogueError("The catalogue must be a non-empty list of indicators.")
     found, problems = [], []
     for i, item in enumerate(raw):
         try:
-            found.append(_indicator(item))
-        except (KeyError, TypeError, ValueError) as exc:
+            found.append(_indicator(item, parameters))
+        except (KeyError, TypeError, ValueError, ParameterError) as exc:
             code = item.get("code", "?") if isinstance(item, dict) else "?"
             problems.append(f"indicator {i + 1} ({code}): {exc}")
     codes = [i.code for i in found]
@@ -78,14 +83,15 @@ def load(text: str) -> list[Indicator]:
     return found
 
 
-def _indicator(item: dict[str, Any]) -> Indicator:
+def _indicator(item: dict[str, Any], parameters: ParameterSet) -> Indicator:
     if not CODE.fullmatch(str(item.get("code", ""))):
         raise ValueError("code must be capital letters, digits and underscores")
     process = item.get("process")
     if process is not None and process not in PROCESSES:
         raise ValueError(f"process must be one of {PROCESSES}")
     population = item.get("population", {"ages": [0, None]})
-    ages = population["ages"]
+    ages = parameters.ages_of(population["age_group"]) if "age_group" in population \
+        else population["ages"]
     benefits = {} if item.get("benefits", "any") == "any" else dict(item["benefits"])
     unknown = set(benefits) - {"guarantee", "function", "cash", "contributory"}
     if unknown:
@@ -122,6 +128,13 @@ def _indicator(item: dict[str, Any]) -> Indicator:
         admin_error=admin_error)
 
 
+def catalogue(on: dt.date | None = None) -> tuple[Indicator, ...]:
+    """The catalogue with the parameters in force on ``on`` (default today): a period's
+    figures use the age groups of the period."""
+    return _catalogue(parameters_in_force(on or dt.date.today()))
+
+
 @cache
-def catalogue() -> tuple[Indicator, ...]:
-    return tuple(load((Path(__file__).parent / "catalogue.yaml").read_text(encoding="utf-8")))
+def _catalogue(parameters: ParameterSet) -> tuple[Indicator, ...]:
+    text = (Path(__file__).parent / "catalogue.yaml").read_text(encoding="utf-8")
+    return tuple(load(text, parameters))

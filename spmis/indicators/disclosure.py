@@ -20,10 +20,11 @@ from collections.abc import Mapping
 import numpy as np
 import polars as pl
 
-from spmis.indicators.engine import KEYS, TOTAL
+from spmis.indicators.engine import KEYS
 
-PARTS = {"sex": ("M", "F"), "age_band": ("0-17", "18-64", "65+"),
-         "disability": ("SEVERE", "NOT_SEVERE")}
+# Dimensions whose parts add up to their total (_T): every value but the total is a part, so
+# the age bands are whatever the national parameters made them.
+ADDITIVE = ("sex", "age_band", "disability")
 FREE, PRIMARY, SECONDARY = "F", "C", "D"  # SDMX CONF_STATUS: free, confidential, secondary
 
 
@@ -55,9 +56,9 @@ def suppress(values: pl.DataFrame, parents: Mapping[str, str | None], k: int,
 def _relations(cells: pl.DataFrame, parents: Mapping[str, str | None]) -> pl.DataFrame:
     """(cell, relation): which additive relations each cell belongs to, as total or part."""
     found = []
-    for dim, parts in PARTS.items():
+    for dim in ADDITIVE:
         rest = [key for key in KEYS if key != dim and key != "area_level"]
-        found.append(cells.filter(pl.col(dim).is_in([TOTAL, *parts])).select(
+        found.append(cells.select(
             "cell", relation=pl.concat_str([pl.lit(dim), *rest], separator="|")))
     rest = [key for key in KEYS if key not in ("area_code", "area_level")]
     parent = pl.col("area_code").replace_strict(dict(parents), default=None,

@@ -14,7 +14,9 @@ Snapshot tables (see :mod:`spmis.indicators.snapshot`):
   criteria eligible_age_from, eligible_age_to, eligible_sex, eligible_disability_from,
   income_threshold_minor (yearly)
 - ``incompatible``: scheme_a, scheme_b (one may not receive both)
-- ``population``: area_id, sex, age, population (the period's year, single years of age)
+- ``population``: area_id, sex, age, age_to (optional), population (the period's year): single
+  years of age, or bands from ``age`` to ``age_to`` (inclusive; null: open-ended). A band
+  that straddles the edge of an age range gives that range no denominator (never a guessed one)
 
 Persons are counted once per identity, with the demographics of its first record; an area's
 figures include every area below it. Every total is the sum of its disjoint parts.
@@ -30,11 +32,11 @@ import duckdb
 import polars as pl
 
 from spmis.core.money import minor_exponent
+from spmis.core.parameters import AgeBand, parameters_in_force
 from spmis.core.periods import add_months
 from spmis.indicators.catalogue import Indicator
 
 TOTAL = "_T"
-AGE_BANDS = ((0, 17, "0-17"), (18, 64, "18-64"), (65, None, "65+"))
 SEVERE = 2  # Washington Group: "a lot of difficulty" or "cannot do at all"
 COLUMNS = ["indicator", "area_code", "area_level", "sex", "age_band", "disability", "scheme",
            "numerator", "denominator", "value", "obs_status"]
@@ -115,13 +117,15 @@ TABLES = ("persons", "enrolments", "payments", "schemes", "incompatible", "popul
 POPULATION_ROW = 2  # the disability code of population rows (population has no disability)
 
 
-def compute(snapshot: Path, period: dt.date, indicators: list[Indicator]) -> pl.DataFrame:
+def compute(snapshot: Path, period: dt.date, indicators: list[Indicator],
+            age_bands: tuple[AgeBand, ...] | None = None) -> pl.DataFrame:
     """Every indicator x area (all levels) x sex x age band x disability x scheme, with
-    totals."""
+    totals. ``age_bands`` default to the national parameters in force at the period's end."""
     indicators = [i for i in indicators if i.process is None]  # see services
     counted = [i for i in indicators if i.statistic is None]
     vertical = [i for i in indicators if i.statistic is not None]
     period_end = add_months(period, 1) - dt.timedelta(days=1)
+    bands = age_bands or parameters_in_force(period_end).age_bands
     con = duckdb.connect()
     for name in TABLES:
         path = snapshot / f"{name}.parquet"
@@ -135,7 +139,7 @@ def compute(snapshot: Path, period: dt.date, indicators: list[Indicator]) -> pl.
               FROM areas) a
         JOIN areas b ON b.code = a.code""")
     schemes = _schemes(con)
-    cuts = _cuts(counted, schemes)
+    cuts = _cuts(counted, schemes, bands)
     day = f"DATE '{period_end:%Y-%m-%d}'"
     con.execute(f"""
         CREATE TABLE people AS
@@ -148,16 +152,17 @@ def compute(snapshot: Path, period: dt.date, indicators: list[Indicator]) -> pl.
     frames = []
     start = f"DATE '{period:%Y-%m-%d}'"
     if counted:
-        frames.append(_counted(con, counted, schemes, cuts, day, start))
+        frames.append(_counted(con, counted, schemes, cuts, bands, day, start))
     if vertical:
         frames.append(_vertical(con, vertical, start))
     return pl.concat(frames).select(COLUMNS) if frames else pl.DataFrame(schema=COLUMNS)
 
 
-def _cuts(indicators: list[Indicator], schemes: list[_Scheme]) -> list[int]:
+def _cuts(indicators: list[Indicator], schemes: list[_Scheme],
+          bands: tuple[AgeBand, ...]) -> list[int]:
     """Ages where some population, age band or scheme's criterion starts: between two cuts,
     every person is in or out of each, so persons can be counted per age class."""
-    cuts = {low for low, _, _ in AGE_BANDS}
+    cuts = {band.age_from for band in bands}
     for low, high in [(i.age_from, i.age_to) for i in indicators] + [
             (s.age_from or 0, s.age_to) for s in schemes]:
         cuts.add(low)
@@ -227,7 +232,8 @@ def _criteria(s: _Scheme, cuts: list[int], thresholds: list[int]) -> str:
 
 
 def _counted(con: duckdb.DuckDBPyConnection, indicators: list[Indicator],
-             schemes: list[_Scheme], cuts: list[int], day: str, start: str) -> pl.DataFrame:
+             schemes: list[_Scheme], cuts: list[int], age_bands: tuple[AgeBand, ...],
+             day: str, start: str) -> pl.DataFrame:
     """Persons counted per indicator (coverage, administrative errors), per scheme and any."""
     # Covered at the period's end: an enrolment in force, or a payment for the period; each
     # identity gets the set of its schemes as bits (bit_or: duplicates do no harm).
@@ -253,9 +259,9 @@ def _counted(con: duckdb.DuckDBPyConnection, indicators: list[Indicator],
     targets = [t for ind in indicators for t in _targets(con, ind, schemes, cuts)]
     if not targets:
         return pl.DataFrame(schema=COLUMNS)
-    bands = " ".join(f"WHEN age_class <= {_class_of(cuts, high)} THEN {b}"
-                     for b, (_, high, _) in enumerate(AGE_BANDS) if high is not None)
-    band = f"CASE {bands} ELSE {len(AGE_BANDS) - 1} END"
+    bands = " ".join(f"WHEN age_class <= {_class_of(cuts, a.age_to)} THEN {b}"
+                     for b, a in enumerate(age_bands) if a.age_to is not None)
+    band = f"CASE {bands} ELSE {len(age_bands) - 1} END"
     # Wide: a numerator and a denominator column per target, by area x sex x age band x
     # disability. Population rows (the population tables have no disability) are marked
     # so they count only where disability is not a dimension. Each target's counts are
@@ -284,7 +290,8 @@ def _counted(con: duckdb.DuckDBPyConnection, indicators: list[Indicator],
         SELECT c.area_id, c.code, CAST(c.level AS BIGINT) AS area_level, p.area_id AS parent_id
         FROM areas c LEFT JOIN areas p
           ON p.path = substr(c.path, 1, length(c.path) - length(c.code) - 1)""")
-    return _publish(_rollup(cells, areas, measures), targets, areas)
+    return _publish(_rollup(cells, areas, measures), targets, areas, age_bands,
+                    _straddled(con, targets, age_bands))
 
 
 DIMS = ["area_id", "sex", "band", "disab"]
@@ -311,7 +318,45 @@ def _rollup(cells: pl.DataFrame, areas: pl.DataFrame, measures: list[str]) -> pl
     return pl.concat([f.select(*DIMS, *measures) for f in levels], how="vertical_relaxed")
 
 
-def _publish(rolled: pl.DataFrame, targets: list[_Target], areas: pl.DataFrame) -> pl.DataFrame:
+def _straddled(con: duckdb.DuckDBPyConnection, targets: list[_Target],
+               age_bands: tuple[AgeBand, ...]) -> pl.DataFrame:
+    """(target, band, area_id): cells whose population denominator would need part of an age
+    band of the population tables (15-19 for children 0-17), in the area or any below it.
+    Band -1 is the all-ages cell. Empty when the tables give single years of age."""
+    empty = pl.DataFrame(schema={"target": pl.Int64, "band_key": pl.Int64,
+                                 "area_id": pl.Int64})
+    columns = {row[0] for row in con.execute("DESCRIBE population").fetchall()}
+    if "age_to" not in columns or not con.execute(
+            "SELECT count(*) FROM population WHERE age_to IS DISTINCT FROM age").fetchall()[0][0]:
+        return empty
+    ranges = []
+    for k, t in enumerate(targets):
+        ind = t.indicator
+        if t.denominator is not None or ind.missing_denominator is not None:
+            continue
+        for b, band in [(-1, None), *enumerate(age_bands)]:
+            low = max(ind.age_from, band.age_from) if band else ind.age_from
+            highs = [h for h in (ind.age_to, band.age_to if band else None) if h is not None]
+            high = min(highs) if highs else None
+            if high is None or low <= high:
+                ranges.append((k, b, low, high))
+    if not ranges:
+        return empty
+    con.register("ranges", pl.DataFrame(ranges, schema=["target", "band_key", "low", "high"],
+                                        orient="row").to_arrow())
+    return _frame(con, """
+        SELECT DISTINCT r.target, r.band_key, a.ancestor AS area_id
+        FROM population p
+        JOIN ranges r  -- the band overlaps the range ...
+          ON (r.high IS NULL OR p.age <= r.high) AND (p.age_to IS NULL OR p.age_to >= r.low)
+         AND NOT (p.age >= r.low  -- ... and does not lie inside it
+                  AND (r.high IS NULL OR coalesce(p.age_to <= r.high, FALSE)))
+        JOIN ancestors a ON a.area_id = p.area_id
+        WHERE p.population > 0""").with_columns(pl.col("*").cast(pl.Int64))
+
+
+def _publish(rolled: pl.DataFrame, targets: list[_Target], areas: pl.DataFrame,
+             age_bands: tuple[AgeBand, ...], straddled: pl.DataFrame) -> pl.DataFrame:
     """One row per target x cell with someone counted, named as published."""
     count = len(targets)
     # unpivot stacks the columns in order: row i belongs to target i // rows.
@@ -335,12 +380,16 @@ def _publish(rolled: pl.DataFrame, targets: list[_Target], areas: pl.DataFrame) 
     frame = (long.lazy()
              .filter((num > 0) | (den > 0), pl.col("disab").ne_missing(POPULATION_ROW))
              .join(meta.lazy(), on="target")
+             .with_columns(band_key=pl.col("band").fill_null(-1))
+             .join(straddled.lazy().with_columns(straddles=pl.lit(True)),
+                   on=["target", "band_key", "area_id"], how="left")
              .with_columns(denominator=pl.when((den == 0) | (pl.col("from_population")
-                                                             & pl.col("disab").is_not_null()))
+                                                             & pl.col("disab").is_not_null())
+                                               | pl.col("straddles").is_not_null())
                            .then(None).otherwise(den))
              .join(areas.lazy().select("area_id", area_code="code", area_level="area_level"),
                    on="area_id"))
-    bands = {b: label for b, (_, _, label) in enumerate(AGE_BANDS)}
+    bands = {b: band.label for b, band in enumerate(age_bands)}
     return frame.select(
         "indicator", "area_code", "area_level", pl.col("sex").fill_null(TOTAL),
         age_band=pl.col("band").replace_strict(bands, default=None).fill_null(TOTAL),

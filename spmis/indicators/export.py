@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import polars as pl
 
+from spmis.core.parameters import parameters_in_force
+from spmis.core.periods import add_months
 from spmis.geography.models import Area
 from spmis.indicators.catalogue import catalogue
 from spmis.indicators.disclosure import suppress
@@ -26,6 +29,10 @@ def run_values(run: IndicatorRun) -> pl.DataFrame:
         "obs_status": pl.String}, orient="row")
 
 
+def _period_end(run: IndicatorRun) -> dt.date:
+    return add_months(run.period, 1) - dt.timedelta(days=1)
+
+
 def export(run: IndicatorRun, fmt: str, min_count: int = 0) -> str:
     """A run's values; with ``min_count`` k >= 2, made safe for the public: cells counting
     1 to k - 1 persons, and those that would give them away, suppressed (CONF_STATUS)."""
@@ -35,7 +42,7 @@ def export(run: IndicatorRun, fmt: str, min_count: int = 0) -> str:
         raise ValueError("The minimum count cannot be negative.")
     parents = dict(Area.objects.values_list("code", "parent__code"))
     frame = suppress(run_values(run), parents, min_count,
-                     {i.code for i in catalogue() if i.process is None})
+                     {i.code for i in catalogue(_period_end(run)) if i.process is None})
     if fmt == "csv":
         return frame.write_csv()
     if fmt == "json":
@@ -46,9 +53,10 @@ def export(run: IndicatorRun, fmt: str, min_count: int = 0) -> str:
 
 
 def _sdmx_csv(run: IndicatorRun, frame: pl.DataFrame) -> str:
-    units = {i.code: i.unit for i in catalogue()}
-    soc = {i.code: i.sdmx.get("SOC", "_Z") for i in catalogue()}
-    notes = {i.code: i.missing_denominator or "" for i in catalogue()}
+    indicators = catalogue(_period_end(run))
+    units = {i.code: i.unit for i in indicators}
+    soc = {i.code: i.sdmx.get("SOC", "_Z") for i in indicators}
+    notes = {i.code: i.missing_denominator or "" for i in indicators}
     sdmx = frame.select(
         DATAFLOW=pl.lit(DATAFLOW),
         FREQ=pl.lit("M"),
@@ -57,7 +65,8 @@ def _sdmx_csv(run: IndicatorRun, frame: pl.DataFrame) -> str:
         INDICATOR="indicator",
         SOC=pl.col("indicator").replace_strict(soc, default="_Z"),
         SEX=pl.col("sex").replace({"M": "M", "F": "F"}),
-        AGE=pl.col("age_band").replace({"0-17": "Y0T17", "18-64": "Y18T64", "65+": "Y_GE65"}),
+        AGE=pl.col("age_band").replace(
+            {b.label: b.sdmx for b in parameters_in_force(_period_end(run)).age_bands}),
         DISABILITY_STATUS=pl.col("disability").replace({"SEVERE": "PWD", "NOT_SEVERE": "PWOD"}),
         SCHEME="scheme",
         OBS_VALUE=pl.col("value").cast(pl.String).fill_null("NaN"),

@@ -17,7 +17,8 @@ from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core import clock
 from spmis.core.bulk import bulk_insert
-from spmis.core.periods import month_start
+from spmis.core.parameters import parameters_in_force
+from spmis.core.periods import add_months, month_start
 from spmis.indicators import engine, process, snapshot
 from spmis.indicators.catalogue import CODE, catalogue
 from spmis.indicators.models import Benchmark, IndicatorRun, IndicatorValue, Target
@@ -40,13 +41,16 @@ def indicators_run(*, actor: User | None, period: dt.date | None = None,
     period = month_start(period) if period else latest_complete_period(clock.today())
     started = clock.now()
     year = snapshot.population_year(period)
+    period_end = add_months(period, 1) - dt.timedelta(days=1)
+    parameters = parameters_in_force(period_end)
+    indicators = list(catalogue(period_end))
     with tempfile.TemporaryDirectory() as tmp:
         say("writing the snapshot")
         counts = snapshot.snapshot_write(Path(tmp), period, year)
-        say(f"computing {sum(1 for i in catalogue() if i.process is None)} indicators")
-        values = engine.compute(Path(tmp), period, list(catalogue()))
+        say(f"computing {sum(1 for i in indicators if i.process is None)} indicators")
+        values = engine.compute(Path(tmp), period, indicators, parameters.age_bands)
     say("reading process and quality indicators")
-    values = pl.concat([values, process.compute(period, clock.today(), list(catalogue()))])
+    values = pl.concat([values, process.compute(period, clock.today(), indicators)])
     linkage = LinkageRun.objects.order_by("-id").first()
     lineage = {
         "submissions": list(Submission.objects.filter(
@@ -55,6 +59,9 @@ def indicators_run(*, actor: User | None, period: dt.date | None = None,
         "linkage_run": linkage.pk if linkage else None,
         "linkage_model": linkage.model.version if linkage else None,
         "population_year": year,
+        "parameters": {"valid_from": parameters.valid_from.isoformat(),
+                       "age_groups": [list(g) for g in parameters.age_groups],
+                       "age_bands": [b.label for b in parameters.age_bands]},
         # Administrative errors depend on criteria that can change: keep those used.
         "scheme_criteria": {
             s.code: asdict(scheme_criteria(s)) for s in Scheme.objects.order_by("code")},
@@ -65,7 +72,7 @@ def indicators_run(*, actor: User | None, period: dt.date | None = None,
                                           lineage=lineage)
         say(f"storing {values.height} values")
         bulk_insert(IndicatorValue, values.with_columns(run_id=pl.lit(run.pk, pl.Int64)))
-        run.counts = {"values": values.height, "indicators": len(catalogue())}
+        run.counts = {"values": values.height, "indicators": len(indicators)}
         run.finished_at = clock.now()
         run.save(update_fields=["counts", "finished_at"])
         audit_record(actor=actor, action=AuditAction.INDICATORS_RUN, object_type="indicator_run",

@@ -60,9 +60,9 @@ QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
           AND (valid_to IS NULL OR valid_to >= %(period_end)s)""",
         {"code": pl.String, "amount_minor": pl.Int64}),
     "population": ("""
-        SELECT area_id, sex, age_from, population FROM geography_populationdenominator
+        SELECT area_id, sex, age_from, age_to, population FROM geography_populationdenominator
         WHERE year = %(year)s""",
-        {"area_id": pl.Int64, "sex": pl.String, "age": pl.Int64,
+        {"area_id": pl.Int64, "sex": pl.String, "age": pl.Int64, "age_to": pl.Int64,
          "population": pl.Int64}),
 }
 DATES = {"persons": ("date_of_birth", "date_of_death"), "enrolments": ("start_date", "end_date"),
