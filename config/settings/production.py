@@ -1,4 +1,10 @@
-"""Production: HTTPS only, a real secret key, no debug."""
+"""Production: HTTPS only, a real secret key, no debug, collected static files.
+
+Run `spmis collectstatic` after every install or upgrade: the static files are served hashed
+and compressed from STATIC_ROOT, and `spmis serve` refuses to start until they are there.
+Behind a TLS-terminating proxy, `spmis serve --trusted-proxy ADDRESS` (waitress drops
+X-Forwarded-Proto from anyone else, and SECURE_SSL_REDIRECT would redirect every request).
+"""
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -9,7 +15,7 @@ DEBUG = False
 SECRET_KEY = env.get("SPMIS_SECRET_KEY")
 if len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("SPMIS_SECRET_KEY must be set to at least 50 random characters.")
-STATIC_ROOT = VAR_DIR / "static"  # noqa: F405  (filled by collectstatic)
+STATIC_ROOT = VAR_DIR / "static"  # noqa: F405  (filled by `spmis collectstatic`)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

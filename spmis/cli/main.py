@@ -306,10 +306,14 @@ def _country_code() -> str:
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True,
               help="Port to listen on.")
 @click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True)
-def serve(host: str, port: int, threads: int) -> None:
+@click.option("--trusted-proxy", default=None, metavar="ADDRESS",
+              help="Address of the TLS-terminating proxy in front (e.g. 127.0.0.1, or * for "
+                   "any): its X-Forwarded-Proto and X-Forwarded-For are believed. Without it "
+                   "they are dropped, and production settings redirect every request to HTTPS.")
+def serve(host: str, port: int, threads: int, trusted_proxy: str | None) -> None:
     """Serve the web app and the API (waitress)."""
     setup_django()
-    _serve(host, port, threads)
+    _serve(host, port, threads, trusted_proxy=trusted_proxy)
 
 
 def settings_value(name: str) -> Any:
@@ -318,16 +322,43 @@ def settings_value(name: str) -> Any:
     return getattr(settings, name)
 
 
-def _serve(host: str, port: int, threads: int) -> None:
+@cli.command()
+def collectstatic() -> None:
+    """Collect the static files into var/static (production settings; before `spmis serve`)."""
+    setup_django(require_migrated=False)
+    from django.core.management import call_command
+
+    if not settings_value("STATIC_ROOT"):
+        raise click.ClickException(
+            "Nothing to collect: these settings serve the static files straight from the apps. "
+            "Production settings (DJANGO_SETTINGS_MODULE=config.settings.production) need it.")
+    call_command("collectstatic", interactive=False, verbosity=1)
+
+
+def _serve(host: str, port: int, threads: int, *, trusted_proxy: str | None = None) -> None:
+    from spmis.web.staticfiles import static_files_problem
+
+    problem = static_files_problem()
+    if problem:  # fail now rather than answer 500 on every page
+        raise click.ClickException(problem)
     from waitress import serve as waitress_serve
 
     from config.wsgi import application
     from spmis.audit.services import audit_checkpoint_every
 
+    proxy: dict[str, str] = {}
+    if trusted_proxy:
+        proxy = {"trusted_proxy": trusted_proxy,
+                 "trusted_proxy_headers": "x-forwarded-proto x-forwarded-for"}
+    elif settings_value("SECURE_SSL_REDIRECT"):
+        click.echo("Warning: HTTPS only, and no --trusted-proxy: every request will be "
+                   "redirected to https:// (give the address of the TLS-terminating proxy).",
+                   err=True)
     audit_checkpoint_every(minutes=settings_value("SPMIS_AUDIT_CHECKPOINT_MINUTES"))
     click.echo(f"spmis is running at http://{host}:{port}/  (Ctrl+C to stop)")
     try:
-        waitress_serve(application, host=host, port=port, threads=threads, ident="spmis")
+        waitress_serve(application, host=host, port=port, threads=threads, ident="spmis",
+                       **proxy)
     except OSError as exc:
         raise click.ClickException(
             f"Cannot listen on {host}:{port} ({exc.strerror}). Try another --port."
