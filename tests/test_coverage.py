@@ -1,4 +1,5 @@
-"""Headline coverage, checked against an independent computation on the generated frames."""
+"""Headline coverage on the home page: the indicator engine's figures (there is no second way
+of counting), checked against an independent computation on the generated frames."""
 
 from __future__ import annotations
 
@@ -7,12 +8,22 @@ import datetime as dt
 import polars as pl
 import pytest
 
+from spmis.core.parameters import parameters_in_force
 from spmis.geography.models import Area, PopulationDenominator
-from spmis.schemes.selectors import GUARANTEE_AGES, coverage_headline
+from spmis.indicators.selectors import Headline, headline_for_user
+from spmis.indicators.services import indicators_run
 from spmis.synth.country import SCHEMES, Country
-from tests.conftest import AS_OF
+from tests.helpers import AS_OF
 
 pytestmark = pytest.mark.django_db
+GUARANTEES = {"COV_HEALTH": "HEALTH", "COV_CHILDREN": "CHILDREN",
+              "COV_WORKING_AGE": "WORKING_AGE", "COV_OLD_AGE": "OLD_AGE"}
+
+
+def _ages(guarantee: str | None, as_of: dt.date) -> tuple[int, int | None]:
+    if guarantee in (None, "HEALTH"):
+        return 0, None
+    return parameters_in_force(as_of).ages_of(guarantee)
 
 
 def expected_covered(country: Country, as_of: dt.date, *, guarantee: str | None = None,
@@ -21,16 +32,20 @@ def expected_covered(country: Country, as_of: dt.date, *, guarantee: str | None 
     schemes = pl.DataFrame({"scheme_id": range(1, len(SCHEMES) + 1),
                             "guarantee": [s.guarantee for s in SCHEMES],
                             "code": [s.code for s in SCHEMES]})
-    low, high = GUARANTEE_AGES[guarantee] if guarantee else (0, None)
+    low, high = _ages(guarantee, as_of)
     dob = pl.col("date_of_birth")
     birthday_ahead = (dob.dt.month().cast(pl.Int32) * 100 + dob.dt.day()) > (
         as_of.month * 100 + as_of.day)
     age = pl.lit(as_of.year) - dob.dt.year() - birthday_ahead.cast(pl.Int32)
-    enrolled = (
-        country.enrolments.join(schemes, on="scheme_id")
-        .filter((pl.col("status") == "ACTIVE") & (pl.col("start_date") <= as_of)
-                & (pl.col("end_date").is_null() | (pl.col("end_date") >= as_of)))
-    )
+    # The catalogue's point-in-time reference: enrolled (active) at the period's end, or paid
+    # for the period (a benefit received that month covers its recipient).
+    in_force = country.enrolments.filter(
+        (pl.col("status") == "ACTIVE") & (pl.col("start_date") <= as_of)
+        & (pl.col("end_date").is_null() | (pl.col("end_date") >= as_of)))
+    paid = country.payments.filter(pl.col("period") == as_of.replace(day=1))
+    enrolled = pl.concat([in_force.select("person_id", "scheme_id"),
+                          paid.select("person_id", "scheme_id")]).join(
+        schemes, on="scheme_id")
     if guarantee:
         enrolled = enrolled.filter(pl.col("guarantee") == guarantee)
     if scheme_codes:
@@ -46,46 +61,66 @@ def expected_covered(country: Country, as_of: dt.date, *, guarantee: str | None 
     return dict(covered.group_by("sex").len().iter_rows())
 
 
+def headline(user) -> Headline:
+    """The user's one headline, after a run for the country's last month."""
+    indicators_run(actor=None, period=AS_OF.replace(day=1))
+    home = headline_for_user(user=user)
+    assert home.run is not None and len(home.headlines) == 1, home
+    return home.headlines[0]
+
+
+def by_sex(line) -> dict[str, int]:
+    return {sex: f.numerator for sex, f in (("F", line.women), ("M", line.men))
+            if f.numerator}
+
+
+def lines(h: Headline) -> dict[str, object]:
+    return {line.indicator.code: line for line in h.lines}
+
+
 def test_national_figures_match_an_independent_count(country, make_user):
-    user = make_user()
-    coverage = coverage_headline(user=user, as_of=AS_OF)
-    assert coverage.total.covered == expected_covered(country, AS_OF)
-    for figure in coverage.by_guarantee:
-        assert figure.covered == expected_covered(country, AS_OF, guarantee=figure.key), figure.key
-    assert coverage.total.population == country.population["population"].sum()
-    assert coverage.population_year == AS_OF.year
+    h = headline(make_user())
+    found = lines(h)
+    assert by_sex(found["COV_ANY"]) == expected_covered(country, AS_OF)
+    for code, guarantee in GUARANTEES.items():
+        assert by_sex(found[code]) == expected_covered(country, AS_OF, guarantee=guarantee), code
+    assert found["COV_ANY"].total.denominator == country.population["population"].sum()
+    assert headline_for_user(user=make_user("STATISTICIAN")).run.lineage[
+        "population_year"] == AS_OF.year
 
 
 def test_every_group_is_covered_at_most_fully(country, make_user):
-    coverage = coverage_headline(user=make_user(), as_of=AS_OF)
-    for figure in [coverage.total, *coverage.by_guarantee]:
-        assert figure.population is not None
-        assert 0 < figure.covered_total <= figure.population
-        assert 0 < figure.rate <= 100
+    for line in headline(make_user()).lines:
+        assert line.total.denominator is not None
+        assert 0 < line.total.numerator <= line.total.denominator
+        assert 0 < line.total.value <= 100
 
 
-def test_children_denominator_is_ages_0_to_17(country, make_user):
-    children = next(f for f in coverage_headline(user=make_user(), as_of=AS_OF).by_guarantee
-                    if f.key == "CHILDREN")
-    frame = country.population.filter(pl.col("age_from") <= 17)
-    assert children.population == frame["population"].sum()
+def test_children_denominator_is_the_childrens_age_group(country, make_user):
+    children = lines(headline(make_user()))["COV_CHILDREN"]
+    low, high = _ages("CHILDREN", AS_OF)
+    frame = country.population.filter(pl.col("age_from").is_between(low, high))
+    assert children.total.denominator == frame["population"].sum()
 
 
 def test_district_user_gets_district_figures(country, make_user):
     district = Area.objects.filter(level=2).order_by("code").last()
     ids = list(Area.objects.filter(path__startswith=district.path).values_list("id", flat=True))
-    coverage = coverage_headline(user=make_user("REGISTRAR", area=district.code), as_of=AS_OF)
-    assert coverage.total.covered == expected_covered(country, AS_OF, area_ids=ids)
-    assert coverage.total.population == country.population.filter(
+    h = headline(make_user("REGISTRAR", area=district.code))
+    assert h.area == district
+    total = lines(h)["COV_ANY"]
+    assert by_sex(total) == expected_covered(country, AS_OF, area_ids=ids)
+    assert total.total.denominator == country.population.filter(
         pl.col("area_id").is_in(ids))["population"].sum()
 
 
 def test_scheme_scoped_user_counts_only_their_schemes(country, make_user):
-    user = make_user("SCHEME_MANAGER", schemes=("CHILD_GRANT",))
-    coverage = coverage_headline(user=user, as_of=AS_OF)
-    assert coverage.total.covered == expected_covered(country, AS_OF, scheme_codes=["CHILD_GRANT"])
-    health = next(f for f in coverage.by_guarantee if f.key == "HEALTH")
-    assert health.covered_total == 0
+    h = headline(make_user("SCHEME_MANAGER", schemes=("CHILD_GRANT",)))
+    assert h.scheme is not None and h.scheme.code == "CHILD_GRANT"
+    found = lines(h)
+    assert by_sex(found["COV_ANY"]) == expected_covered(country, AS_OF,
+                                                        scheme_codes=["CHILD_GRANT"])
+    assert not found["COV_HEALTH"].total.numerator  # the child grant is not health care
 
 
 def test_missing_or_unusable_denominators_are_reported_not_invented(country, make_user):
@@ -95,18 +130,26 @@ def test_missing_or_unusable_denominators_are_reported_not_invented(country, mak
     commune = Area.objects.filter(level=3).first()
     PopulationDenominator.objects.create(area=commune, year=AS_OF.year, sex="F", age_from=15,
                                          age_to=19, population=10)
-    figures = {f.key: f for f in coverage_headline(user=user, as_of=AS_OF).by_guarantee}
-    assert figures["CHILDREN"].population is None and figures["CHILDREN"].rate is None
-    assert figures["OLD_AGE"].population is not None
+    found = lines(headline(user))
+    assert found["COV_CHILDREN"].total.denominator is None
+    assert found["COV_CHILDREN"].total.value is None and found["COV_CHILDREN"].total.missing
+    assert found["COV_OLD_AGE"].total.denominator is not None
     PopulationDenominator.objects.all().delete()
-    coverage = coverage_headline(user=user, as_of=AS_OF)
-    assert coverage.population_year is None and coverage.total.rate is None
-    assert coverage.total.covered_total > 0  # counts stay; only the rate is unknown
+    h = headline(user)
+    assert headline_for_user(user=user).run.lineage["population_year"] is None
+    total = lines(h)["COV_ANY"].total
+    assert total.value is None and total.numerator > 0  # counts stay; only the rate is unknown
 
 
 def test_user_without_roles_sees_no_figures(country):
     from spmis.access.services import user_create
 
     nobody = user_create(actor=None, username="nobody", password="a-long-pass-phrase-9")
-    coverage = coverage_headline(user=nobody, as_of=AS_OF)
-    assert coverage.total.covered_total == 0 and coverage.total.population is None
+    indicators_run(actor=None, period=AS_OF.replace(day=1))
+    home = headline_for_user(user=nobody)
+    assert not home.may_see and home.headlines == [] and home.run is None
+
+
+def test_before_any_run_the_home_says_so(country, make_user):
+    home = headline_for_user(user=make_user())
+    assert home.may_see and home.run is None and home.headlines == []

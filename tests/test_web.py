@@ -2,41 +2,17 @@
 
 from __future__ import annotations
 
-import pyotp
 import pytest
 from django.test import Client
 
-from spmis.access.models import TOTPDevice
 from spmis.audit.models import AuditEvent
-from spmis.core import clock
 from spmis.geography.models import Area
 from spmis.registry.models import Person
-from tests.conftest import PASSWORD
+from tests.helpers import AS_OF, PASSWORD, logged_in
 
 pytestmark = pytest.mark.django_db
 
 PAGES = ["/", "/persons/", "/persons/1/", "/households/1/", "/schemes/", "/schemes/NHI/"]
-
-
-def mfa_code(user) -> str:
-    """A real code from the user's authenticator app: the current time-step's, or the next
-    one's (allowed drift) when the current code was already used."""
-    device = TOTPDevice.objects.get(user=user)
-    totp = pyotp.TOTP(device.secret)
-    return totp.generate_otp(max(totp.timecode(clock.now()), device.last_used_step + 1))
-
-
-def logged_in(user) -> Client:
-    """Password, then (staff) the second factor, enrolling the authenticator if needed."""
-    client = Client()
-    assert client.login(username=user.username, password=PASSWORD)
-    response = client.get("/")
-    if response.status_code == 302 and response["Location"].startswith("/login/"):
-        step = client.get(response["Location"])  # the enrolment page creates the device
-        assert step.status_code == 200
-        done = client.post(response["Location"].split("?")[0], {"code": mfa_code(user)})
-        assert done.status_code == 302, done.content.decode()
-    return client
 
 
 @pytest.mark.parametrize("url", PAGES)
@@ -52,16 +28,21 @@ def test_pages_render_for_a_national_user(country, make_user, url):
 
 
 def test_dashboard_shows_headline_figures(country, make_user):
-    from spmis.core import clock
-    from spmis.schemes.selectors import coverage_headline
+    from spmis.indicators.selectors import headline_for_user
+    from spmis.indicators.services import indicators_run
 
     user = make_user()
+    before = logged_in(user).get("/").content.decode()
+    assert 'data-testid="no-run"' in before and "spmis indicators run" in before
+    run = indicators_run(actor=None, period=AS_OF.replace(day=1))
     html = logged_in(user).get("/").content.decode()
-    coverage = coverage_headline(user=user, as_of=clock.today())
-    assert f"{coverage.total.covered_total:,}" in html
-    assert f"{coverage.total.rate:.1f}%" in html
-    for figure in coverage.by_guarantee:
-        assert f'data-testid="coverage-{figure.key}"' in html
+    headline = headline_for_user(user=user).headlines[0]
+    total = headline.lines[0]
+    assert total.indicator.code == "COV_ANY"
+    assert f"{total.total.numerator:,}" in html and total.total.text in html
+    assert f"run {run.pk}" in html and f"{run.period:%B %Y}" in html
+    for code in ("COV_ANY", "COV_HEALTH", "COV_CHILDREN", "COV_WORKING_AGE", "COV_OLD_AGE"):
+        assert f'data-testid="coverage-{code}"' in html
     assert "coverage-chart" in html and "chart-4.6.1.umd.min.js" in html
 
 

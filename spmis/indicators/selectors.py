@@ -1,15 +1,91 @@
-"""Reads of published figures: the latest run, a drill-down, a series against its targets.
-
-Indicator values are aggregates; who may see which areas' figures is the web door's job
-(coverage permission, areas in scope)."""
+"""Reads of published figures: the latest run, a drill-down, a series against its targets, and
+the headline a user's home page shows (their areas and schemes, from the latest run)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
+from spmis.access.models import User
+from spmis.access.policy import Permission
+from spmis.access.selectors import scope_for_user
+from spmis.geography.models import Area
 from spmis.indicators.catalogue import Indicator, catalogue
 from spmis.indicators.models import IndicatorRun, IndicatorValue, Target
+from spmis.schemes.models import Scheme
+from spmis.schemes.selectors import scheme_list_in_scope
+
+# Any benefit and the four R202 guarantees: the figures a dashboard leads with.
+HEADLINE = ("COV_ANY", "COV_HEALTH", "COV_CHILDREN", "COV_WORKING_AGE", "COV_OLD_AGE")
+TOTAL = "_T"
+
+
+def display(value: float | None, unit: str) -> str:
+    """A value as the page shows it: 12.3% for percentages, 1,234.50 for money."""
+    if value is None:
+        return "—"
+    if unit == "PERCENT":
+        return f"{value:.1f}%"
+    if unit == "CURRENCY":
+        return f"{value:,.2f}"
+    return f"{value:,.0f}"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One value of an indicator for an area and a sex, or why there is none."""
+
+    value: float | None
+    text: str  # what the page prints
+    numerator: int | None
+    denominator: int | None
+    missing: bool  # obs_status M: no denominator, so no rate
+
+    @classmethod
+    def of(cls, row: IndicatorValue | None, unit: str) -> Figure:
+        if row is None:
+            return cls(None, "—", None, None, False)
+        missing = row.obs_status == "M" or row.value is None
+        return cls(None if missing else row.value, "" if missing else display(row.value, unit),
+                   row.numerator, row.denominator, missing)
+
+
+@dataclass(frozen=True)
+class Line:
+    """An indicator (a card, an SDG row) or an area (a drill-down row) by sex."""
+
+    indicator: Indicator
+    total: Figure
+    women: Figure
+    men: Figure
+    area: Area | None = None
+    link: str = ""
+    scheme: Scheme | None = None
+
+    @property
+    def figures(self) -> tuple[Figure, Figure, Figure]:
+        return self.total, self.women, self.men
+
+
+def by_sex(found: dict[tuple[str, str, str], IndicatorValue], indicator: Indicator,
+            area_code: str) -> tuple[Figure, Figure, Figure]:
+    """(total, women, men) of ``indicator`` in one area."""
+    total, women, men = (Figure.of(found.get((indicator.code, area_code, sex)), indicator.unit)
+                         for sex in ("_T", "F", "M"))
+    return total, women, men
+
+
+def lines_for(*, run: IndicatorRun, codes: list[str], area_code: str,
+              scheme: str = TOTAL) -> list[Line]:
+    """``codes`` in one area (and scheme), each by sex, in the order given."""
+    found = values_by_sex(run=run, indicators=codes, area_codes=[area_code], scheme=scheme)
+    lines = []
+    for code in codes:
+        indicator = indicator_get(code)
+        if indicator is None:
+            continue
+        lines.append(Line(indicator, *by_sex(found, indicator, area_code)))
+    return lines
 
 
 def indicator_get(code: str) -> Indicator | None:
@@ -74,3 +150,38 @@ def values_by_scheme(*, run: IndicatorRun, indicator: str, area_code: str,
         run=run, indicator=indicator, area_code=area_code, scheme__in=schemes,
         sex__in=("M", "F", "_T"), age_band="_T", disability="_T")
     return {(v.scheme, v.sex): v for v in rows}
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The headline figures of one area in the user's scope (for one scheme, or any)."""
+
+    area: Area
+    scheme: Scheme | None  # None: any scheme, each person counted once
+    lines: list[Line]
+
+
+@dataclass(frozen=True)
+class Home:
+    run: IndicatorRun | None  # None: nothing computed yet
+    headlines: list[Headline]
+    may_see: bool  # False: the user's roles show no figures at all
+
+
+def headline_for_user(*, user: User) -> Home:
+    """The latest run's headline for each top area of the user's coverage scope: across
+    schemes for a user of every scheme, scheme by scheme for one limited to some. The same
+    figures the indicators page and exports give: there is no second way of counting."""
+    scope = scope_for_user(user=user, permission=Permission.VIEW_COVERAGE)
+    if scope.empty:
+        return Home(run=None, headlines=[], may_see=False)
+    run = run_latest()
+    if run is None:
+        return Home(run=None, headlines=[], may_see=True)
+    areas = list(Area.objects.filter(path__in=scope.area_paths).order_by("path"))
+    schemes: list[Scheme | None] = [None] if scope.all_schemes else [
+        *scheme_list_in_scope(scope=scope)]
+    headlines = [Headline(area=area, scheme=scheme, lines=lines_for(
+        run=run, codes=list(HEADLINE), area_code=area.code,
+        scheme=scheme.code if scheme else TOTAL)) for area in areas for scheme in schemes]
+    return Home(run=run, headlines=headlines, may_see=True)

@@ -9,7 +9,6 @@ scope (any other area is not found) and, scheme by scheme, only the schemes of t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -27,80 +26,13 @@ from spmis.geography.models import Area
 from spmis.geography.selectors import ancestor_paths
 from spmis.indicators import selectors as indicators
 from spmis.indicators.catalogue import Indicator, catalogue
-from spmis.indicators.models import IndicatorRun, IndicatorValue
+from spmis.indicators.models import IndicatorRun
+from spmis.indicators.selectors import HEADLINE, TOTAL, Figure, Line, by_sex, display
 from spmis.schemes.models import Scheme
 from spmis.schemes.selectors import scheme_list_in_scope
 
-HEADLINE = ("COV_ANY", "COV_HEALTH", "COV_CHILDREN", "COV_WORKING_AGE", "COV_OLD_AGE")
 SDG_PREFIX = "SOC_CONTIG_"
 DEFAULT_INDICATOR = "COV_ANY"
-TOTAL = "_T"
-
-
-def display(value: float | None, unit: str) -> str:
-    """A value as the page shows it: 12.3% for percentages, 1,234.50 for money."""
-    if value is None:
-        return "—"
-    if unit == "PERCENT":
-        return f"{value:.1f}%"
-    if unit == "CURRENCY":
-        return f"{value:,.2f}"
-    return f"{value:,.0f}"
-
-
-@dataclass(frozen=True)
-class Figure:
-    """One value of an indicator for an area and a sex, or why there is none."""
-
-    value: float | None
-    text: str  # what the page prints
-    numerator: int | None
-    denominator: int | None
-    missing: bool  # obs_status M: no denominator, so no rate
-
-    @classmethod
-    def of(cls, row: IndicatorValue | None, unit: str) -> Figure:
-        if row is None:
-            return cls(None, "—", None, None, False)
-        missing = row.obs_status == "M" or row.value is None
-        return cls(None if missing else row.value, "" if missing else display(row.value, unit),
-                   row.numerator, row.denominator, missing)
-
-
-@dataclass(frozen=True)
-class Line:
-    """An indicator (a card, an SDG row) or an area (a drill-down row) by sex."""
-
-    indicator: Indicator
-    total: Figure
-    women: Figure
-    men: Figure
-    area: Area | None = None
-    link: str = ""
-    scheme: Scheme | None = None
-
-    @property
-    def figures(self) -> tuple[Figure, Figure, Figure]:
-        return self.total, self.women, self.men
-
-
-def _by_sex(found: dict[tuple[str, str, str], IndicatorValue], indicator: Indicator,
-            area_code: str) -> tuple[Figure, Figure, Figure]:
-    """(total, women, men) of ``indicator`` in one area."""
-    total, women, men = (Figure.of(found.get((indicator.code, area_code, sex)), indicator.unit)
-                         for sex in ("_T", "F", "M"))
-    return total, women, men
-
-
-def _lines(run: IndicatorRun, codes: list[str], area: Area) -> list[Line]:
-    found = indicators.values_by_sex(run=run, indicators=codes, area_codes=[area.code])
-    lines = []
-    for code in codes:
-        indicator = indicators.indicator_get(code)
-        if indicator is None:
-            continue
-        lines.append(Line(indicator, *_by_sex(found, indicator, area.code)))
-    return lines
 
 
 def _top_areas(scope: Scope) -> list[Area]:
@@ -134,7 +66,7 @@ def _drill_down(run: IndicatorRun, indicator: Indicator, area: Area,
     children = list(Area.objects.filter(parent=area).order_by("name"))
     found = indicators.values_by_sex(run=run, indicators=[indicator.code],
                                      area_codes=[c.code for c in children], scheme=scheme)
-    rows = [Line(indicator, *_by_sex(found, indicator, child.code), area=child,
+    rows = [Line(indicator, *by_sex(found, indicator, child.code), area=child,
                  link=_link(child.code, indicator.code, scheme))
             for child in children]
 
@@ -223,13 +155,13 @@ def indicator_dashboard(request: HttpRequest) -> HttpResponse:
         children = _drill_down(run, indicator, area, scheme)
         sdg = [i.code for i in catalogue() if i.code.startswith(SDG_PREFIX)]
         context.update({
-            "cards": _lines(run, list(HEADLINE), area),
+            "cards": indicators.lines_for(run=run, codes=list(HEADLINE), area_code=area.code),
             "children": children,
             "bars": {"labels": [r.area.name for r in children if r.area],
                      "values": [_round(r.total.value) for r in children],
                      "percent": indicator.unit == "PERCENT"},
             "series": _series(indicator, area, scheme),
             "by_scheme": _by_scheme(run, indicator, area, schemes),
-            "sdg": _lines(run, sdg, area),
+            "sdg": indicators.lines_for(run=run, codes=sdg, area_code=area.code),
         })
     return render(request, "indicators/indicators.html", context)

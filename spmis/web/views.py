@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -11,23 +9,18 @@ from django.views.decorators.http import require_GET
 
 from spmis.access.doors import authenticated
 from spmis.access.selectors import roles_for_user
-from spmis.core import clock
-from spmis.core.periods import parse_iso_date
-from spmis.schemes import selectors as schemes
-
-
-def _as_of(request: HttpRequest) -> dt.date:
-    return parse_iso_date(request.GET.get("as_of", "")) or clock.today()
+from spmis.indicators.selectors import headline_for_user
 
 
 @require_GET
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    coverage = schemes.coverage_headline(user=authenticated(request), as_of=_as_of(request))
-    chart = {
-        "labels": [f.label for f in coverage.by_guarantee],
-        "rates": [round(f.rate, 1) if f.rate is not None else None for f in coverage.by_guarantee],
-    }
+    """The latest indicator run's headline for the user's areas and schemes."""
+    user = authenticated(request)
+    home = headline_for_user(user=user)
+    charts = [{"labels": [line.indicator.name for line in h.lines],
+               "rates": [None if line.total.value is None else round(line.total.value, 1)
+                         for line in h.lines]} for h in home.headlines]
     return render(request, "web/home.html", {
-        "coverage": coverage, "chart": chart, "roles": roles_for_user(user=authenticated(request)),
+        "home": home, "charts": charts, "roles": roles_for_user(user=user),
     })

@@ -8,14 +8,12 @@ import re
 import pyotp
 import pytest
 from django.contrib.humanize.templatetags.humanize import intcomma
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from spmis.core.doors import PAGE_SIZE
 from spmis.geography.models import Area
 from spmis.registry.models import Person
-from spmis.schemes.selectors import coverage_headline
-from tests.conftest import PASSWORD
+from tests.helpers import AS_OF, PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("country")]
 
@@ -50,16 +48,20 @@ def test_login_required_then_wrong_then_right_password(page, live_server, make_u
 
 
 def test_dashboard_headline_figures_and_chart(log_in, make_user):
+    from spmis.indicators.selectors import headline_for_user
+    from spmis.indicators.services import indicators_run
+
+    indicators_run(actor=None, period=AS_OF.replace(day=1))
     user = make_user("STATISTICIAN")
-    coverage = coverage_headline(user=user, as_of=timezone.localdate())
-    assert coverage.total.covered_total > 0
+    lines = {line.indicator.code: line for line in headline_for_user(user=user).headlines[0].lines}
+    assert lines["COV_ANY"].total.numerator > 0
     page = log_in(user)
-    expect(page.get_by_test_id("covered-count")).to_have_text(intcomma(coverage.total.covered_total))
-    figures = {f.key: f for f in coverage.by_guarantee}
-    for key in ("HEALTH", "CHILDREN", "WORKING_AGE", "OLD_AGE"):
-        card = page.get_by_test_id(f"coverage-{key}")
+    expect(page.get_by_test_id("run")).to_contain_text("Period June 2026")
+    for code in ("COV_ANY", "COV_HEALTH", "COV_CHILDREN", "COV_WORKING_AGE", "COV_OLD_AGE"):
+        card = page.get_by_test_id(f"coverage-{code}")
         expect(card).to_be_visible()
-        expect(card.locator(".sub")).to_contain_text(f"{intcomma(figures[key].covered_total)} of")
+        expect(card.locator(".sub")).to_contain_text(
+            f"{intcomma(lines[code].total.numerator)} of")
     expect(page.locator("#coverage-chart")).to_be_visible()
     page.wait_for_function("() => window.Chart && Chart.getChart('coverage-chart') !== undefined")
 
