@@ -10,11 +10,11 @@ from spmis.audit.models import AuditEvent
 from spmis.core import clock
 from spmis.geography.models import Area
 from spmis.intake.models import Source
-from spmis.linkage.crosscheck_views import major_units
+from spmis.linkage.crosscheck_views import amount_text
 from spmis.linkage.models import FlagReason, FlagState, VerificationFlag
 from spmis.registry.models import Person
 from spmis.schemes.models import Enrolment, EnrolmentStatus
-from tests.test_web import logged_in
+from tests.helpers import logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -229,10 +229,11 @@ def test_low_clearance_masks_records_and_detail(flags, make_user):
         assert "1,500.50" not in html and "restricted" in html
 
 
-def test_major_units():
-    assert major_units(150050) == "1,500.50"
-    assert major_units(5) == "0.05"
-    assert major_units("x") == ""
+def test_amounts_in_the_schemes_currency():
+    assert amount_text(150050, "USD") == "1,500.50 USD"
+    assert amount_text(5, "USD") == "0.05 USD"
+    assert amount_text(1000, "CLP") == "1,000 CLP"
+    assert amount_text("x", "USD") == ""
 
 
 def test_a_flag_of_the_registry_own_checks(flags, registrar):

@@ -28,3 +28,11 @@ def test_major_units_are_exact_and_go_back(amount, currency):
     assert -major.as_tuple().exponent == minor_exponent(currency)  # type: ignore[operator]
     text = format_money(amount, currency, with_currency=False).replace(",", "")
     assert Decimal(text) == major
+
+
+def test_pages_show_pesos_as_pesos():
+    """The reported case: a 1000 CLP payment showed as "10.00 CLP" on a person's page."""
+    from spmis.web.templatetags.spmis_format import money
+
+    assert money(1000, "CLP") == "1,000 CLP"
+    assert money(1000, "USD") == "10.00 USD"

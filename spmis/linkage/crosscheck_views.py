@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -32,6 +31,7 @@ from spmis.access.policy import Permission
 from spmis.core import clock
 from spmis.core.doors import or_404
 from spmis.core.errors import ApplicationError, NotFound
+from spmis.core.money import format_money
 from spmis.linkage import selectors as linkage
 from spmis.linkage.crosscheck import flag_decide
 from spmis.linkage.models import FlagReason, FlagState, VerificationFlag
@@ -39,10 +39,11 @@ from spmis.linkage.models import FlagReason, FlagState, VerificationFlag
 PAGE_SIZE = 50
 
 
-def major_units(amount_minor: Any) -> str:
-    """Integer minor units as major units with two decimals: 150050 -> "1,500.50"."""
+def amount_text(amount_minor: Any, currency: str) -> str:
+    """A flag's amount in its scheme's currency ("1,500.50 USD", "1,000 CLP"); "" when the
+    stored detail holds no whole number."""
     try:
-        return f"{Decimal(int(amount_minor)).scaleb(-2):,.2f}"
+        return format_money(int(amount_minor), currency)
     except (TypeError, ValueError):
         return ""
 
@@ -80,7 +81,8 @@ def _row(flag: VerificationFlag, *, hidden: frozenset[str], today: dt.date) -> F
         detail_hidden=detail_hidden, date_of_death=str(detail.get("date_of_death") or ""),
         matched_by=str(detail.get("matched_by") or ""),
         periods_paid=periods if isinstance(periods, int) else None,
-        amount=major_units(amount) if amount is not None else "",
+        amount=amount_text(amount, flag.scheme.currency if flag.scheme else "")
+        if amount is not None else "",
         first_period=str(detail.get("first_period") or ""),
         other=[(str(k), str(v)) for k, v in sorted(detail.items()) if k not in _SHOWN])
 
