@@ -1,28 +1,101 @@
-"""Shared fixtures: a small synthetic country on the real test database, and users by role."""
+"""Shared fixtures: synthetic countries built once per session and copied for each test, users
+by role, API clients. Helpers live in ``tests.helpers`` and ``tests.factories``."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from spmis.access.models import Clearance, User
-from spmis.access.services import role_assign, user_create
+from spmis.linkage.models import LinkageRun
 from spmis.synth.country import Country
-from spmis.synth.services import country_synthesise
+from tests import factories
+from tests.datasets import DATASETS, Templates
 
-AS_OF = dt.date(2026, 6, 30)
-PASSWORD = "correct-horse-battery-staple"
+# --- synthetic countries, built once per session ----------------------------------------------
+
+
+def _dataset_of(names: list[str]) -> str | None:
+    wanted = [name for name in DATASETS if name in names]
+    if len(wanted) > 1:
+        raise pytest.UsageError(f"A test can use one synthetic country, not {wanted}.")
+    return wanted[0] if wanted else None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Set up ``_dataset`` before any other fixture of a test that uses a dataset, so the
+    database holds the country before the test's transaction (``db``) opens."""
+    for item in items:
+        names = getattr(item, "fixturenames", None)
+        if names is not None and _dataset_of(names):
+            if "_dataset" in names:
+                names.remove("_dataset")
+            names.insert(0, "_dataset")
+
+
+def _uses_datasets(session: pytest.Session) -> bool:
+    return any(_dataset_of(getattr(item, "fixturenames", [])) for item in session.items)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any, request: pytest.FixtureRequest,
+                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates | None]:
+    """The test database, and (if any test uses one) the store of synthetic countries."""
+    if not _uses_datasets(request.session):
+        yield None
+        return
+    with django_db_blocker.unblock():
+        templates = Templates.for_connection(tmp_path_factory.mktemp("office-files"))
+        templates.start()
+    yield templates
+    with django_db_blocker.unblock():
+        templates.stop()
 
 
 @pytest.fixture
-def country(db: None) -> Country:
-    """A 1,500-person country, loaded through the service (rolled back after each test)."""
-    return country_synthesise(actor=None, persons=1500, seed=11, as_of=AS_OF, months=6)
+def _dataset(request: pytest.FixtureRequest, django_db_setup: Templates | None,
+             django_db_blocker: Any) -> Iterator[Any]:
+    """A copy of the dataset the test asks for (``country``, ``offices``, ``linked``)."""
+    name = _dataset_of(request.fixturenames)
+    assert name is not None and django_db_setup is not None, "no dataset was asked for"
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool({"transactional_db", "live_server"} & set(request.fixturenames)) or (
+        marker is not None and bool(marker.kwargs.get("transaction") or marker.args[:1] == (True,)
+                                    or marker.kwargs.get("reset_sequences")))
+    with django_db_blocker.unblock():
+        value = django_db_setup.enter(name, transactional=transactional)
+    yield value
+    with django_db_blocker.unblock():
+        django_db_setup.leave()
 
+
+@pytest.fixture
+def country(_dataset: Country, db: None) -> Country:
+    """The 1,500-person country, loaded through the service (a copy for each test)."""
+    return dataclasses.replace(_dataset, truth=dict(_dataset.truth))
+
+
+@pytest.fixture
+def offices(_dataset: Country, db: None, django_db_setup: Templates) -> tuple[Country, Path]:
+    """A 20,000-person country of which three district offices' data were written as the files
+    they send (not yet taken in), and the folder holding them (shared: read, do not write)."""
+    return dataclasses.replace(_dataset, truth=dict(_dataset.truth)), django_db_setup.files
+
+
+@pytest.fixture
+def linked(_dataset: int, db: None) -> LinkageRun:
+    """The ``offices`` country with the office files taken in and the registry linked: the
+    linkage run."""
+    return LinkageRun.objects.get(pk=_dataset)
+
+
+# --- users and clients -----------------------------------------------------------------------
 
 MakeUser = Callable[..., User]
 
@@ -32,9 +105,8 @@ def make_user(db: None) -> MakeUser:
     def make(role: str = "SCHEME_MANAGER", area: str = "XY", schemes: tuple[str, ...] = (),
              username: str | None = None, clearance: int = Clearance.SECRET) -> User:
         name = username or f"{role.lower()}_{area.lower()}_{'_'.join(schemes).lower()}"
-        user = user_create(actor=None, username=name, password=PASSWORD, clearance=clearance)
-        role_assign(actor=None, user=user, role=role, area_code=area, scheme_codes=schemes)
-        return user
+        return factories.user(role, area=area, schemes=schemes, username=name,
+                              clearance=clearance)
 
     return make
 

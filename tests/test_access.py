@@ -27,7 +27,7 @@ from spmis.access.services import (
 from spmis.audit.models import AuditEvent
 from spmis.cli.main import cli
 from spmis.core.errors import Conflict, NotFound, ValidationFailed
-from tests.test_web import logged_in
+from tests.helpers import logged_in
 
 pytestmark = pytest.mark.django_db
 

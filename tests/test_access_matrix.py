@@ -25,7 +25,7 @@ from spmis.indicators.services import indicators_run
 from spmis.intake.models import Source, Submission, SubmissionIssue, SubmissionStatus
 from spmis.linkage.models import FlagReason, Link, LinkageModel, LinkageRun, VerificationFlag
 from spmis.registry.models import Person
-from tests.test_web import logged_in
+from tests.helpers import logged_in
 
 pytestmark = pytest.mark.django_db
 ROLES = [r.value for r in Role]

@@ -159,7 +159,7 @@ def test_audit_search_is_for_auditors_only(country, make_user, api_for):
 
 
 def test_auditor_searches_the_log_in_the_web_app(country, make_user):
-    from tests.test_web import logged_in
+    from tests.helpers import logged_in
 
     auditor = logged_in(make_user("AUDITOR", username="aud"))
     page = auditor.get("/audit/", {"action": "role.assign"}).content.decode()

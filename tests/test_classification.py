@@ -8,7 +8,7 @@ from django.apps import apps
 from spmis.access.classification import CLASSIFICATION, masked_fields
 from spmis.access.models import Clearance
 from spmis.registry.models import Person
-from tests.test_web import logged_in
+from tests.helpers import logged_in
 
 
 def test_every_field_of_every_model_is_classified():

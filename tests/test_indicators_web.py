@@ -10,7 +10,7 @@ import pytest
 from spmis.geography.models import Area
 from spmis.indicators.models import IndicatorValue
 from spmis.indicators.services import indicators_run, target_set
-from tests.test_web import logged_in
+from tests.helpers import logged_in
 
 pytestmark = pytest.mark.django_db
 PERIOD = dt.date(2026, 6, 1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import polars as pl
@@ -16,16 +15,10 @@ from spmis.linkage import engine
 from spmis.linkage.models import Link, LinkState, PersonIdentity
 from spmis.linkage.services import link_decide, link_explain, linkage_run
 from spmis.registry.models import Person
-from spmis.synth.services import country_synthesise, office_files_ingest
+from tests.helpers import AS_OF
 
-AS_OF = dt.date(2026, 6, 30)
-
-
-@pytest.fixture
-def linked(tmp_path, django_db_blocker):
-    country_synthesise(actor=None, persons=20_000, seed=5, as_of=AS_OF, office_files=tmp_path)
-    office_files_ingest(actor=None, directory=tmp_path)
-    return linkage_run(actor=None)
+# ``linked`` (tests/conftest.py): a 20,000-person country whose district offices' files were
+# taken in through intake, then linked; built once per session, a copy for each test.
 
 
 def identity_pairs(frame: pl.DataFrame, key: str) -> set[tuple[int, int]]:

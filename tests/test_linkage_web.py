@@ -10,7 +10,7 @@ from spmis.geography.models import Area
 from spmis.linkage.models import Link, LinkageModel, LinkageRun, LinkState
 from spmis.linkage.views import waterfall
 from spmis.registry.models import Person
-from tests.test_web import logged_in
+from tests.helpers import logged_in
 
 pytestmark = pytest.mark.django_db
 

@@ -29,7 +29,7 @@ from spmis.audit.models import AuditEvent
 from spmis.cli.main import cli
 from spmis.core import clock
 from spmis.geography.models import Area
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -15,19 +15,14 @@ from spmis.intake.rates import late_or_missing
 from spmis.intake.services import submission_submit
 from spmis.registry.models import Person
 from spmis.schemes.models import Enrolment
-from spmis.synth.services import country_synthesise, office_files_ingest
+from spmis.synth.services import office_files_ingest
+from tests.datasets import OFFICE_PERSONS as PERSONS
+from tests.helpers import AS_OF
 
 pytestmark = pytest.mark.django_db
 
-AS_OF = dt.date(2026, 6, 30)
-PERSONS = 20_000  # enough communes for three offices
-
-
-@pytest.fixture
-def offices(tmp_path):
-    country = country_synthesise(actor=None, persons=PERSONS, seed=5, as_of=AS_OF,
-                                 office_files=tmp_path)
-    return country, tmp_path
+# ``offices`` (tests/conftest.py): the country synthesised with ``office_files``, and the folder
+# of files written; built once per session, a copy of the database for each test.
 
 
 def test_held_back_districts_are_written_in_three_formats(offices):

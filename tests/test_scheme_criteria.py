@@ -58,7 +58,7 @@ def test_an_unknown_scheme_is_named(db):
 
 def test_the_scheme_page_shows_the_criteria(pension, make_user):
     from spmis.geography.models import Area, AreaLevel
-    from tests.test_web import logged_in
+    from tests.helpers import logged_in
 
     AreaLevel.objects.create(level=0, name="Country")
     Area.objects.create(code="XY", name="Country", level=0, path="XY/")

@@ -26,7 +26,7 @@ from spmis.indicators.survey import (
 )
 from spmis.indicators.survey_services import survey_save
 from spmis.synth.survey import survey_synthesise, survey_write
-from tests.test_web import logged_in
+from tests.helpers import logged_in
 
 T_975_9 = 2.262157162798205  # Student's t, 97.5th percentile, 9 degrees of freedom (tables)
 T_975_3 = 3.182446305284263  # the same, 3 degrees of freedom

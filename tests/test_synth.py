@@ -19,7 +19,7 @@ from spmis.registry.models import Household, Person
 from spmis.schemes.models import Enrolment, Guarantee, Scheme
 from spmis.synth.country import _national_ids, generate_country, luhn_valid
 from spmis.synth.services import country_synthesise
-from tests.conftest import AS_OF
+from tests.helpers import AS_OF
 
 
 def test_same_seed_same_country_other_seed_other_country():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -11,12 +12,10 @@ import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from spmis.access.models import Clearance, TOTPDevice, User
-from spmis.access.services import role_assign, user_create
-from spmis.core import clock
+from spmis.access.models import Clearance, User
 from spmis.synth.country import Country
-from spmis.synth.services import country_synthesise
-from tests.conftest import AS_OF, PASSWORD
+from tests import factories
+from tests.helpers import PASSWORD, mfa_code
 
 # Playwright's sync API runs an event loop in this thread; the ORM would refuse to run under it.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -49,18 +48,17 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 @pytest.fixture
-def country(transactional_db: None) -> Country:
-    """The shared 1,500-person country, committed so the live server's thread can see it."""
-    return country_synthesise(actor=None, persons=1500, seed=11, as_of=AS_OF, months=6)
+def country(_dataset: Country, transactional_db: None) -> Country:
+    """The shared 1,500-person country (built once per session), a committed copy for each
+    test so the live server's thread can see it."""
+    return dataclasses.replace(_dataset, truth=dict(_dataset.truth))
 
 
 @pytest.fixture
 def make_user(transactional_db: None) -> Callable[..., User]:
     def make(role: str = "REGISTRAR", area: str = "XY") -> User:
-        user = user_create(actor=None, username=f"{role.lower()}_{area.lower()}", password=PASSWORD,
-                           clearance=Clearance.SECRET)
-        role_assign(actor=None, user=user, role=role, area_code=area)
-        return user
+        return factories.user(role, area=area, username=f"{role.lower()}_{area.lower()}",
+                              clearance=Clearance.SECRET)
 
     return make
 
@@ -74,12 +72,8 @@ def log_in(page: Page, live_server) -> Callable[[User], Page]:
         page.click("button[type=submit]")
         page.wait_for_url(re.compile(r"/login/(authenticator|code)/"))  # staff: second factor
         secret = page.locator("[data-testid=mfa-secret]")
-        if secret.count():  # first login: enrol, as a person would, from the key on the page
-            code = pyotp.TOTP(secret.inner_text()).now()
-        else:
-            device = TOTPDevice.objects.get(user=user)
-            totp = pyotp.TOTP(device.secret)
-            code = totp.generate_otp(max(totp.timecode(clock.now()), device.last_used_step + 1))
+        # First login: enrol, as a person would, from the key on the page.
+        code = pyotp.TOTP(secret.inner_text()).now() if secret.count() else mfa_code(user)
         page.fill("#id_code", code)
         page.click("main button[type=submit]")  # not the header's log-out button
         page.wait_for_url(f"{live_server.url}/")

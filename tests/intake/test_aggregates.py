@@ -20,9 +20,9 @@ from spmis.intake.aggregates import (
     modified_z_scores,
 )
 from spmis.intake.models import AggregateValue, DataElement, Source, SubmissionStatus
+from tests.helpers import logged_in
 from tests.intake.test_approvals import approved, district, people  # noqa: F401
 from tests.intake.test_submissions import ngo  # noqa: F401
-from tests.test_web import logged_in
 
 pytestmark = pytest.mark.django_db
 MAY = dt.date(2026, 5, 1)

@@ -13,8 +13,8 @@ from spmis.geography.models import Area
 from spmis.intake.models import Source, Submission, SubmissionStatus
 from spmis.intake.selectors import submission_list_for_user
 from spmis.intake.services import mapping_save, submission_submit
+from tests.helpers import logged_in
 from tests.intake import test_submissions as ts
-from tests.test_web import logged_in
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from spmis.cli.main import cli
 from spmis.geography.models import Area
 from spmis.intake.models import Source, Submission, SubmissionStatus
 from spmis.intake.rates import due_schedules, late_or_missing, reporting_rates
-from tests.test_web import logged_in
+from tests.helpers import logged_in
 
 pytestmark = pytest.mark.django_db
 MAY = dt.date(2026, 5, 1)
