@@ -21,6 +21,7 @@ from spmis.audit.actions import AuditAction
 from spmis.audit.models import AuditEvent
 from spmis.audit.services import PERSONAL_OBJECTS, audit_record, object_ref
 from spmis.core import clock
+from spmis.core.errors import NotFound
 from spmis.geography.models import Area
 from spmis.geography.selectors import ancestor_paths, area_ids_within
 
@@ -45,6 +46,26 @@ class Scope:
 
     def scheme_q(self, field: str = "scheme_id") -> Q:
         return Q() if self.all_schemes else Q(**{f"{field}__in": self.scheme_ids})
+
+
+def scope_top_areas(*, scope: Scope) -> list[Area]:
+    """The areas at the top of a scope (each subtree's root), by path."""
+    return list(Area.objects.filter(path__in=scope.area_paths).order_by("path"))
+
+
+def scope_area_get(*, scope: Scope, code: str) -> Area:
+    """The area with P-code ``code`` if it lies inside the scope; else not found (the same
+    answer as an area that does not exist)."""
+    area = Area.objects.filter(code=code.strip()).first() if code.strip() else None
+    if area is None or not area.path.startswith(scope.area_paths or ("\x00",)):
+        raise NotFound(f"No area with code {code!r} among yours.")
+    return area
+
+
+def scope_area_trail(*, scope: Scope, area: Area) -> list[Area]:
+    """The area's ancestors inside the scope, the top first, ending with the area."""
+    paths = [p for p in ancestor_paths(area.path) if p.startswith(scope.area_paths or ("\x00",))]
+    return list(Area.objects.filter(path__in=paths).order_by("level", "path"))
 
 
 NO_SCOPE = Scope(area_paths=(), all_schemes=False, scheme_ids=frozenset())

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from spmis.access.models import User
 from spmis.access.policy import Permission
-from spmis.access.selectors import scope_for_user
+from spmis.access.selectors import scope_for_user, scope_top_areas
 from spmis.geography.models import Area
 from spmis.indicators.catalogue import Indicator, catalogue
 from spmis.indicators.models import IndicatorRun, IndicatorValue, Target
@@ -178,7 +178,7 @@ def headline_for_user(*, user: User) -> Home:
     run = run_latest()
     if run is None:
         return Home(run=None, headlines=[], may_see=True)
-    areas = list(Area.objects.filter(path__in=scope.area_paths).order_by("path"))
+    areas = scope_top_areas(scope=scope)
     schemes: list[Scheme | None] = [None] if scope.all_schemes else [
         *scheme_list_in_scope(scope=scope)]
     headlines = [Headline(area=area, scheme=scheme, lines=lines_for(

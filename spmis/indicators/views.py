@@ -19,11 +19,15 @@ from django.views.decorators.http import require_GET
 
 from spmis.access.doors import require_permission
 from spmis.access.policy import Permission
-from spmis.access.selectors import Scope, scope_for_user
+from spmis.access.selectors import (
+    scope_area_get,
+    scope_area_trail,
+    scope_for_user,
+    scope_top_areas,
+)
 from spmis.core.doors import or_404
 from spmis.core.errors import NotFound
 from spmis.geography.models import Area
-from spmis.geography.selectors import ancestor_paths
 from spmis.indicators import selectors as indicators
 from spmis.indicators.catalogue import Indicator, catalogue
 from spmis.indicators.models import IndicatorRun
@@ -35,29 +39,11 @@ SDG_PREFIX = "SOC_CONTIG_"
 DEFAULT_INDICATOR = "COV_ANY"
 
 
-def _top_areas(scope: Scope) -> list[Area]:
-    return list(Area.objects.filter(path__in=scope.area_paths).order_by("path"))
-
-
-def _area_in_scope(*, code: str, scope: Scope) -> Area:
-    area = Area.objects.filter(code=code).first()
-    if area is None or not any(area.path.startswith(p) for p in scope.area_paths):
-        raise NotFound(f"No area with code {code!r}.")
-    return area
-
-
 def _indicator(*, code: str) -> Indicator:
     indicator = indicators.indicator_get(code)
     if indicator is None:
         raise NotFound(f"No indicator {code!r} in the catalogue.")
     return indicator
-
-
-def _breadcrumbs(area: Area, scope: Scope) -> list[Area]:
-    """The area's ancestors inside the scope, the top first, ending with the area."""
-    paths = [p for p in ancestor_paths(area.path)
-             if any(p.startswith(root) for root in scope.area_paths)]
-    return list(Area.objects.filter(path__in=paths).order_by("level", "path"))
 
 
 def _drill_down(run: IndicatorRun, indicator: Indicator, area: Area,
@@ -135,9 +121,9 @@ def _round(value: float | None) -> float | None:
 def indicator_dashboard(request: HttpRequest) -> HttpResponse:
     user = require_permission(request, Permission.VIEW_COVERAGE)
     scope = scope_for_user(user=user, permission=Permission.VIEW_COVERAGE)
-    tops = _top_areas(scope)
+    tops = scope_top_areas(scope=scope)
     code = request.GET.get("area", "").strip() or (tops[0].code if tops else "")
-    area = or_404(_area_in_scope, code=code, scope=scope)
+    area = or_404(scope_area_get, code=code, scope=scope)
     indicator = or_404(_indicator,
                        code=request.GET.get("indicator", "").strip() or DEFAULT_INDICATOR)
     schemes = scheme_list_in_scope(scope=scope)
@@ -148,7 +134,7 @@ def indicator_dashboard(request: HttpRequest) -> HttpResponse:
         "run": run, "area": area, "indicator": indicator,
         "scheme": next((s for s in schemes if s.code == scheme), None),
         "all_schemes_link": _link(area.code, indicator.code, TOTAL),
-        "catalogue": catalogue(), "breadcrumbs": _breadcrumbs(area, scope),
+        "catalogue": catalogue(), "breadcrumbs": scope_area_trail(scope=scope, area=area),
         "other_tops": [t for t in tops if t.pk != area.pk] if len(tops) > 1 else [],
     }
     if run is not None:

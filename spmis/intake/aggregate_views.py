@@ -22,8 +22,8 @@ from django.views.decorators.http import require_http_methods
 from spmis.access.doors import require_permission
 from spmis.access.models import User
 from spmis.access.policy import Permission
-from spmis.access.selectors import scope_for_user
-from spmis.core.errors import ApplicationError
+from spmis.access.selectors import scope_area_get, scope_for_user
+from spmis.core.errors import ApplicationError, NotFound
 from spmis.core.periods import parse_period
 from spmis.geography.models import Area
 from spmis.intake import selectors as intake
@@ -55,11 +55,13 @@ def _chosen(user: User, sources: QuerySet[Source], form: dict[str, str]
     if form["source"] and source is None:
         problems.append(_("Choose one of your sources."))
     area_code = form["area"] or (source.area.code if source and source.area else "")
-    area = Area.objects.filter(code=area_code).first() if area_code else None
-    paths = scope_for_user(user=user, permission=Permission.SUBMIT_DATA).area_paths
-    if area_code and (area is None or not area.path.startswith(paths)):
-        problems.append(_("Choose an area inside your scope."))
-        area = None
+    area = None
+    if area_code:
+        try:
+            area = scope_area_get(code=area_code, scope=scope_for_user(
+                user=user, permission=Permission.SUBMIT_DATA))
+        except NotFound:
+            problems.append(_("Choose an area inside your scope."))
     period = parse_period(form["period"]) if form["period"] else None
     if form["period"] and period is None:
         problems.append(_("Type the period as YYYY-MM."))

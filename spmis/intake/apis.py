@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
-from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -21,16 +19,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from spmis.access.doors import authenticated
-from spmis.access.policy import Permission
-from spmis.access.selectors import user_has_permission
-from spmis.audit.actions import AuditAction
-from spmis.audit.services import audit_record
-from spmis.core.errors import NotFound, PermissionDenied, ValidationFailed
+from spmis.core.errors import ValidationFailed
 from spmis.core.periods import parse_period
 from spmis.intake import selectors as intake
-from spmis.intake.models import Source, Submission
+from spmis.intake.models import Submission
 from spmis.intake.parsers import MAX_BYTES
-from spmis.intake.services import submission_submit
+from spmis.intake.services import submission_push
 
 
 class SubmissionSerializer(serializers.ModelSerializer[Submission]):
@@ -82,9 +76,6 @@ class SubmissionPushFile(serializers.Serializer[Any]):
     file = serializers.FileField()
 
 
-IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_:-]{1,100}")
-
-
 class SubmissionList(generics.ListAPIView[Submission]):
     """Submissions of the sources in the caller's areas (GET); a system-to-system push (POST).
 
@@ -117,56 +108,30 @@ class SubmissionList(generics.ListAPIView[Submission]):
                    201: OpenApiResponse(SubmissionSerializer, "A new submission.")},
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        user = authenticated(request)
-        if not user_has_permission(user=user, permission=Permission.SUBMIT_DATA):
-            audit_record(actor=user, action=AuditAction.ACCESS_DENIED, object_type="api",
-                         object_id=request.path[:64],
-                         detail={"permission": Permission.SUBMIT_DATA.value})
-            raise PermissionDenied("Your roles do not include submitting data.")
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if not IDEMPOTENCY_KEY.fullmatch(key):
-            raise ValidationFailed("Send an Idempotency-Key header: up to 100 letters, digits, "
-                                   "'_', ':' or '-', the same again only to repeat a push.")
         payload: dict[str, Any] = request.data if isinstance(request.data, dict) else {}
-        code = str(payload.get("source", "")).strip()
-        source = intake.source_list_for_user(user=user, permission=Permission.SUBMIT_DATA
-                                             ).filter(code=code).first()
-        if source is None:
-            raise NotFound(f"No source {code!r} among yours.")
-        period = parse_period(str(payload.get("period", "")))
-        if period is None:
-            raise ValidationFailed("Give the period as YYYY-MM.")
-        filename, data = _push_content(request, payload, key)
-        prefix = f"push-{key}."
-        with transaction.atomic():
-            # One push per source at a time, so a retried key cannot slip in twice.
-            list(Source.objects.select_for_update().filter(pk=source.pk))
-            done = (Submission.objects.filter(source=source, created_by=user,
-                                              filename__startswith=prefix)
-                    .order_by("id").first())
-            created = False
-            if done is None:
-                done = submission_submit(actor=user, source_code=source.code, period=period,
-                                         filename=filename, data=data)
-                created = done.filename == filename and done.created_by_id == user.pk
+        done, created = submission_push(
+            actor=authenticated(request), source_code=str(payload.get("source", "")).strip(),
+            period=parse_period(str(payload.get("period", ""))),
+            key=request.headers.get("Idempotency-Key", "").strip(),
+            read=lambda: _push_content(request, payload))
         body = SubmissionSerializer(done, context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
-def _push_content(request: Request, payload: dict[str, Any], key: str) -> tuple[str, bytes]:
-    """The pushed file (name ``push-<key>.<its extension>``) or the JSON records as bytes."""
+def _push_content(request: Request, payload: dict[str, Any]) -> tuple[str, bytes]:
+    """The pushed file (its extension) or the JSON records, as bytes."""
     upload = request.FILES.get("file")
     if upload is not None:
         if upload.size is not None and upload.size > MAX_BYTES:
             raise ValidationFailed(f"The file is larger than the limit of "
                                    f"{MAX_BYTES // (1024 * 1024)} MB.")
         name = upload.name or ""
-        ext = name[name.rfind("."):].lower()[:10] if "." in name else ".unknown"
-        return f"push-{key}{ext}", upload.read()
+        ext = name[name.rfind(".") + 1:].lower()[:9] if "." in name else "unknown"
+        return ext, upload.read()
     records = payload.get("records")
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise ValidationFailed("Send a file (multipart) or a JSON list of records in 'records'.")
-    return f"push-{key}.json", json.dumps(records, ensure_ascii=False, default=str).encode()
+    return "json", json.dumps(records, ensure_ascii=False, default=str).encode()
 
 
 class SubmissionDetail(generics.RetrieveAPIView[Submission]):

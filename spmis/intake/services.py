@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -142,15 +143,20 @@ def submission_submit(
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_:-]{1,100}")
 
 
-def submission_push(*, actor: User, source_code: str, period: dt.date, key: str,
-                    extension: str, data: bytes) -> tuple[Submission, bool]:
+def submission_push(*, actor: User, source_code: str, period: dt.date | None, key: str,
+                    read: Callable[[], tuple[str, bytes]]) -> tuple[Submission, bool]:
     """A submission pushed by another system, made idempotent by the sender's key: the same
-    key from the same user for the same source gives back the first submission. Returns the
+    key from the same user for the same source gives back the first submission. ``read``
+    gives the content (its file extension and bytes) once the push is allowed. Returns the
     submission and whether this push created it."""
+    permission_require(user=actor, permission=Permission.SUBMIT_DATA, doing="submit data")
     if not IDEMPOTENCY_KEY.fullmatch(key):
-        raise ValidationFailed("Send an Idempotency-Key: up to 100 letters, digits, '_', ':' "
-                               "or '-', the same again only to repeat a push.")
+        raise ValidationFailed("Send an Idempotency-Key header: up to 100 letters, digits, "
+                               "'_', ':' or '-', the same again only to repeat a push.")
     source = source_for_submitter(actor=actor, code=source_code)
+    if period is None:
+        raise ValidationFailed("Give the period as YYYY-MM.")
+    extension, data = read()
     prefix = f"push-{key}."
     with transaction.atomic():
         # One push per source at a time, so a retried key cannot slip in twice.
