@@ -137,3 +137,23 @@ def test_the_checks_catch_what_they_are_for(tmp_path):
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)
              and isinstance(n.func, ast.Attribute) and n.func.attr == "update"]
     assert _root_name(calls[0].func.value) == "Person"
+
+
+def app_edges() -> set[tuple[str, str]]:
+    """(app, app it imports), every module read."""
+    return {(app, module.split(".")[1]) for app, _, tree in _modules()
+            for _, module in _spmis_imports(tree) if module.split(".")[1] != app}
+
+
+def test_the_drawing_in_the_adr_is_the_codes():
+    """docs/adr/0009 draws the imports between apps; the drawing is kept true here.
+    To redraw: python -c 'from tests.test_architecture import mermaid; print(mermaid())'."""
+    adr = (ROOT / "docs" / "adr" / "0009-app-layout-and-dependency-order.md").read_text()
+    assert mermaid() in adr
+
+
+def mermaid() -> str:
+    lines = ["```mermaid", "flowchart RL"]
+    lines += [f"  {a} --> {b}" for a, b in sorted(app_edges(), key=lambda e: (RANK[e[0]],
+                                                                             RANK[e[1]]))]
+    return "\n".join([*lines, "```"]) + "\n"
