@@ -21,8 +21,7 @@ from spmis.intake.aggregates import (
 )
 from spmis.intake.models import AggregateValue, DataElement, Source, SubmissionStatus
 from tests.helpers import logged_in
-from tests.intake.test_approvals import approved, district, people  # noqa: F401
-from tests.intake.test_submissions import ngo  # noqa: F401
+from tests.intake.helpers import approved
 
 pytestmark = pytest.mark.django_db
 MAY = dt.date(2026, 5, 1)
@@ -35,7 +34,7 @@ def values(total, f, m, element="BENEFICIARIES"):
 
 
 @pytest.fixture
-def commune(district):  # noqa: F811
+def commune(district):
     """The NGO source's own area (a commune of ``district``)."""
     return Source.objects.get(code="NGO_X").area
 
@@ -96,7 +95,7 @@ def test_unknown_element_combo_or_value_is_refused(commune):
                              period=MAY, values=[bad])
 
 
-def test_locked_period_is_refused(commune, district, people):  # noqa: F811
+def test_locked_period_is_refused(commune, district, people):
     approved(district, people)
     with pytest.raises(Conflict, match="approved"):
         aggregate_submit(actor=None, source_code="NGO_X", area_code=commune.code, period=MAY,
@@ -165,7 +164,7 @@ def test_cli_upload_and_outliers(commune, tmp_path):
     assert found.exit_code == 0 and "2026-05\tvalue=300" in found.output
 
 
-def test_form_page_as_a_data_collector(commune, district, make_user):  # noqa: F811
+def test_form_page_as_a_data_collector(commune, district, make_user):
     user = make_user("DATA_COLLECTOR", area=district.code, username="collector")
     client = logged_in(user)
     url = "/intake/aggregates/"
@@ -193,6 +192,6 @@ def test_form_page_as_a_data_collector(commune, district, make_user):  # noqa: F
     assert denied.status_code == 400 and "inside your scope" in denied.content.decode()
 
 
-def test_form_page_is_forbidden_without_submit_data(district, make_user):  # noqa: F811
+def test_form_page_is_forbidden_without_submit_data(district, make_user):
     user = make_user("STATISTICIAN", area=district.code, username="stats")
     assert logged_in(user).get("/intake/aggregates/").status_code == 403

@@ -21,34 +21,12 @@ from spmis.intake.approvals import (
 )
 from spmis.intake.models import ApprovalState, PeriodApproval, Submission, SubmissionStatus
 from spmis.registry.models import Person
-from tests.intake.test_submissions import csv_bytes, ngo, row, submit  # noqa: F401
+from tests.intake.helpers import MAY, approved, csv_bytes, row, submit
 
 pytestmark = pytest.mark.django_db
-MAY = dt.date(2026, 5, 1)
 
 
-@pytest.fixture
-def district(ngo):  # noqa: F811
-    """The NGO source placed in the first commune; its district and region."""
-    commune = Area.objects.filter(level=3).order_by("code").first()
-    ngo.area = commune
-    ngo.save(update_fields=["area"])
-    return commune.parent
-
-
-@pytest.fixture
-def people(district, make_user):
-    return {
-        "maker": make_user("REGISTRAR", area=district.code, username="maker"),
-        "checker": make_user("APPROVER", area=district.code, username="checker"),
-        "region": make_user("APPROVER", area=district.parent.code, username="regional"),
-    }
-
-
-def approved(district, people):
-    period_approve_request(actor=people["maker"], area_code=district.code, period=MAY)
-    return period_approve_decide(actor=people["checker"], area_code=district.code, period=MAY,
-                                 approve=True)
+# ``district`` and ``people``: tests/intake/conftest.py.
 
 
 def test_request_approve_accept(district, people):

@@ -10,38 +10,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from spmis.geography.models import Area
-from spmis.intake.models import Source, Submission, SubmissionStatus
+from spmis.intake.models import Submission, SubmissionStatus
 from spmis.intake.selectors import submission_list_for_user
-from spmis.intake.services import mapping_save, submission_submit
+from spmis.intake.services import submission_submit
 from tests.helpers import logged_in
-from tests.intake import test_submissions as ts
+from tests.intake import helpers as ts
+from tests.intake.helpers import bad_file, good_file
 
 pytestmark = pytest.mark.django_db
-
-
-def make_source(code: str, area: Area | None) -> Source:
-    source = Source.objects.create(code=code, name=code, institution="NGO", kind="NGO",
-                                   area=area, error_threshold=60)
-    mapping_save(actor=None, source_code=code, text=ts.MAPPING.replace("NGO_X", code))
-    return source
-
-
-@pytest.fixture
-def places(country):
-    home, away = Area.objects.filter(level=2).order_by("code")[:2]
-    commune = Area.objects.filter(level=3, path__startswith=home.path).order_by("code").first()
-    ts.COMMUNE = commune.code
-    return {"home": home, "away": away, "commune": commune,
-            "mine": make_source("NGO_HOME", home), "theirs": make_source("NGO_AWAY", away)}
-
-
-def good_file() -> bytes:
-    return ts.csv_bytes([ts.row(), ts.row(ref="B2", given="Théo", sex="H", dob="01/02/2015",
-                                          rel="EN")])
-
-
-def bad_file() -> bytes:
-    return ts.csv_bytes([ts.row(), ts.row(ref="B2", sex="X", dob="31/02/2015", rel="EN")])
 
 
 def upload(client, data: bytes, source="NGO_HOME", period="2026-05", name="list.csv", **extra):
@@ -145,7 +121,7 @@ def test_submissions_outside_the_scope_are_not_found(places, make_user):
 
 
 def test_sources_without_an_area_are_for_national_users(places, make_user):
-    make_source("MINISTRY_X", None)
+    ts.ngo_source("MINISTRY_X", None)
     submission = submission_submit(actor=None, source_code="MINISTRY_X",
                                    period=dt.date(2026, 5, 1), filename="list.csv",
                                    data=good_file())

@@ -7,8 +7,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from spmis.intake.models import Submission, SubmissionStatus
-from tests.intake import test_submissions as ts
-from tests.intake.test_intake_web import bad_file, good_file, places  # noqa: F401
+from tests.intake import helpers as ts
+from tests.intake.helpers import bad_file
 
 pytestmark = pytest.mark.django_db
 HEADER = ts.HEADER.split(";")
@@ -27,7 +27,7 @@ def push(api: APIClient, key: str | None = "batch-1", **body):
 
 
 @pytest.fixture
-def collector(places, make_user, api_for):  # noqa: F811
+def collector(places, make_user, api_for):
     return api_for(make_user("DATA_COLLECTOR", area=places["home"].code))
 
 
@@ -86,18 +86,18 @@ def test_bad_bodies_are_400_or_404(collector):
     assert not Submission.objects.exists()
 
 
-def test_no_permission_is_403(places, make_user, api_for):  # noqa: F811
+def test_no_permission_is_403(places, make_user, api_for):
     registrar = api_for(make_user("REGISTRAR", area=places["home"].code))
     assert push(registrar).status_code == 403
     assert not Submission.objects.exists()
 
 
-def test_no_token_is_401(places):  # noqa: F811
+def test_no_token_is_401(places):
     assert push(APIClient()).status_code == 401
     assert APIClient().get("/api/v1/submissions/").status_code == 401
 
 
-def test_reads_are_scoped(collector, places, make_user, api_for):  # noqa: F811
+def test_reads_are_scoped(collector, places, make_user, api_for):
     body = push(collector).json()
     away = api_for(make_user("DATA_COLLECTOR", area=places["away"].code))
     assert away.get(f"/api/v1/submissions/{body['id']}/").status_code == 404

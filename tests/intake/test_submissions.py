@@ -8,68 +8,14 @@ from click.testing import CliRunner
 from spmis.audit.models import AuditEvent
 from spmis.cli.main import cli
 from spmis.intake.models import Source, Submission, SubmissionStatus
-from spmis.intake.services import mapping_save, submission_submit
 from spmis.payments.models import BenefitPayment
 from spmis.registry.models import Household, Person
 from spmis.schemes.models import Enrolment
+from tests.intake.helpers import HEADER, csv_bytes, row, submit
 
 pytestmark = pytest.mark.django_db
 
-MAPPING = """
-version: 1
-source: NGO_X
-record: beneficiary
-national_id_check: luhn
-fields:
-  person_ref: {from: "Code bénéficiaire"}
-  household_ref: {from: "Ménage"}
-  national_id: {from: "NIN"}
-  given_name: {from: "Prénom"}
-  family_name: {from: "Nom"}
-  sex: {from: "Sexe", codes: {"M": "M", "H": "M", "1": "M", "F": "F", "2": "F"}}
-  date_of_birth: {from: "Naissance", date_format: "%d/%m/%Y"}
-  area: {from: "Commune"}
-  relationship_to_head: {from: "Lien", codes: {"CM": "HEAD", "EN": "CHILD", "EP": "SPOUSE"}}
-  scheme: {constant: "CHILD_GRANT"}
-  period: {from: "Mois", date_format: "%Y-%m"}
-  amount: {from: "Montant", unit: "major"}
-  currency: {constant: "USD"}
-"""
-
-HEADER = "Code bénéficiaire;Ménage;NIN;Prénom;Nom;Sexe;Naissance;Commune;Lien;Mois;Montant"
-
-
-def csv_bytes(rows: list[str]) -> bytes:
-    return ("\n".join([HEADER, *rows]) + "\n").encode("cp1252")
-
-
-def row(ref="B1", hh="H1", nin="", given="Amélie", family="Dubois", sex="F", dob="03/04/1980",
-        commune=None, rel="CM", month="2026-05", amount="15.00") -> str:
-    return ";".join([ref, hh, nin, given, family, sex, dob, commune or COMMUNE, rel, month,
-                     amount])
-
-
-COMMUNE = ""
-
-
-@pytest.fixture
-def ngo(country):
-    from spmis.geography.models import Area
-
-    global COMMUNE
-    COMMUNE = Area.objects.filter(level=3).order_by("code").first().code
-    source = Source.objects.create(code="NGO_X", name="NGO X", institution="NGO X",
-                                   kind="NGO", error_threshold=40)
-    mapping_save(actor=None, source_code="NGO_X", text=MAPPING)
-    return source
-
-
-def submit(data: bytes, period="2026-05", name="list.csv"):
-    import datetime as dt
-
-    return submission_submit(actor=None, source_code="NGO_X",
-                             period=dt.date.fromisoformat(period + "-01"), filename=name,
-                             data=data)
+# ``ngo`` (tests/intake/conftest.py): NGO X and its mapping (tests/intake/helpers.py).
 
 
 def test_messy_csv_loads_with_lineage(ngo):
