@@ -13,10 +13,14 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from spmis.access.models import Clearance, User
-from spmis.linkage.models import LinkageRun
+from spmis.geography.models import Area
+from spmis.linkage.models import LinkageRun, PersonIdentity
+from spmis.registry.models import Person
+from spmis.schemes.models import Scheme
 from spmis.synth.country import Country
 from tests import factories
 from tests.datasets import DATASETS, Templates
+from tests.helpers import PERIOD
 
 # --- synthetic countries, built once per session ----------------------------------------------
 
@@ -93,6 +97,45 @@ def linked(_dataset: int, db: None) -> LinkageRun:
     """The ``offices`` country with the office files taken in and the registry linked: the
     linkage run."""
     return LinkageRun.objects.get(pk=_dataset)
+
+
+@pytest.fixture
+def small(db: None) -> None:
+    """A hand-made country whose indicator figures are computed by hand (tests/test_indicators):
+    areas XY > R1 > D1 > C1, C2, C3; 15 people in the population table (none for C3); five
+    persons of the NSR, one recorded twice, one dead, paid or enrolled for ``PERIOD``."""
+    factories.area_levels()
+    d1 = factories.area("D1", parent=factories.area("R1", parent=factories.area("XY")))
+    c1, c2, c3 = (factories.area(code, parent=d1) for code in ("C1", "C2", "C3"))
+    for commune, sex, age, n in ((c1, "M", 10, 4), (c1, "F", 10, 4), (c1, "M", 70, 2),
+                                 (c2, "F", 30, 5)):
+        factories.population(commune, year=2026, sex=sex, age_from=age, age_to=age,
+                             population=n)
+    nsr = factories.source("NSR", institution="I")
+    child = factories.scheme("CHILD", guarantee="CHILDREN", function="FAMILY_CHILD")
+    health = factories.scheme("HEALTH", guarantee="HEALTH", cash=False)
+    pension = factories.scheme("PENSION", guarantee="OLD_AGE")
+    disab = factories.scheme("DISAB", guarantee="WORKING_AGE", function="DISABILITY")
+
+    def person(sex: str, born: str, commune: Area, died: str | None = None,
+               disability: int = 0) -> Person:
+        return factories.person(area=commune, source=nsr, sex=sex, born=born, died=died,
+                                registered_on=PERIOD, disability_level=disability)
+
+    def enrol(who: Person, what: Scheme, paid: bool = False) -> None:
+        factories.enrolment(who, what, source=nsr, paid=PERIOD if paid else None)
+
+    boy = person("M", "2016-01-01", c1)
+    enrol(boy, child, paid=True)
+    again = person("M", "2016-01-01", c1)  # the same boy in another record
+    enrol(again, health)
+    PersonIdentity.objects.create(person=boy, identity=boy.pk)
+    PersonIdentity.objects.create(person=again, identity=boy.pk)
+    person("F", "2016-03-01", c1)  # a girl without any benefit
+    enrol(person("M", "1956-01-01", c1, died="2026-05-10"), pension, paid=True)
+    enrol(person("M", "1955-02-01", c1), pension, paid=True)
+    enrol(person("F", "1996-01-01", c2, disability=3), disab, paid=True)
+    enrol(person("F", "1996-01-01", c3), health)  # no population cell for C3
 
 
 # --- users and clients -----------------------------------------------------------------------

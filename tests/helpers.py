@@ -14,6 +14,7 @@ from spmis.access.models import TOTPDevice, User
 from spmis.core import clock
 
 AS_OF = dt.date(2026, 6, 30)
+PERIOD = dt.date(2026, 6, 1)  # the month the hand-made ``small`` country is paid for
 PASSWORD = "correct-horse-battery-staple"
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from spmis.indicators.disclosure import suppress
 from spmis.indicators.engine import COLUMNS
-from tests.test_indicators import small  # noqa: F401  (the hand-computed country)
+from tests.helpers import PERIOD
 
 REGIONS = ["R1", "R2", "R3"]
 PARENTS = {"XY": None, **dict.fromkeys(REGIONS, "XY")}
@@ -62,9 +62,8 @@ def test_a_minimum_of_one_or_zero_publishes_everything():
 @pytest.fixture
 def small_country_run(request):
     from spmis.indicators.services import indicators_run
-    from tests.test_indicators import PERIOD
 
-    request.getfixturevalue("small")
+    request.getfixturevalue("small")  # the hand-made country (tests/conftest.py)
     return indicators_run(actor=None, period=PERIOD)
 
 

@@ -3,87 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spmis.geography.models import Area, AreaLevel, PopulationDenominator
+from spmis.geography.models import Area
 from spmis.indicators.models import IndicatorValue
 from spmis.indicators.services import indicators_run
 from spmis.intake.models import Source
-from spmis.linkage.models import PersonIdentity
 from spmis.payments.models import BenefitPayment
 from spmis.registry.models import Person
-from spmis.schemes.models import Enrolment, Scheme
+from spmis.schemes.models import Scheme
+from tests import factories
+from tests.helpers import PERIOD
 
 pytestmark = pytest.mark.django_db
-PERIOD = dt.date(2026, 6, 1)
-refs = itertools.count()
 
 
-def area(code: str, level: int, parent: Area | None) -> Area:
-    path = (parent.path if parent else "") + code + "/"
-    return Area.objects.create(code=code, name=code, level=level, parent=parent, path=path)
-
-
-def scheme(code: str, guarantee: str, function: str, cash: bool = True,
-           contributory: bool = False) -> Scheme:
-    return Scheme.objects.create(code=code, name=code, managing_institution="M",
-                                 function=function, guarantee=guarantee,
-                                 contributory=contributory, means_tested=False,
-                                 benefit_nature="CASH" if cash else "SERVICE",
-                                 periodicity="MONTHLY")
-
-
-@pytest.fixture
-def small():
-    """Five persons (one recorded twice, one dead, one in a commune without population)."""
-    for level, name in enumerate(["Country", "Region", "District", "Commune"]):
-        AreaLevel.objects.create(level=level, name=name)
-    xy = area("XY", 0, None)
-    d1 = area("D1", 2, area("R1", 1, xy))
-    c1, c2, c3 = area("C1", 3, d1), area("C2", 3, d1), area("C3", 3, d1)
-    for commune, sex, age, n in ((c1, "M", 10, 4), (c1, "F", 10, 4), (c1, "M", 70, 2),
-                                 (c2, "F", 30, 5)):
-        PopulationDenominator.objects.create(area=commune, year=2026, sex=sex, age_from=age,
-                                             age_to=age, population=n)
-    nsr = Source.objects.create(code="NSR", name="NSR", institution="I", kind="MINISTRY")
-    child = scheme("CHILD", "CHILDREN", "FAMILY_CHILD")
-    health = scheme("HEALTH", "HEALTH", "HEALTH", cash=False)
-    pension = scheme("PENSION", "OLD_AGE", "OLD_AGE")
-    disab = scheme("DISAB", "WORKING_AGE", "DISABILITY")
-
-    def person(sex: str, born: str, commune: Area, died: str | None = None,
-               disability: int = 0) -> Person:
-        return Person.objects.create(
-            source=nsr, source_ref=f"P{next(refs)}", given_name="A", family_name="B", sex=sex,
-            date_of_birth=dt.date.fromisoformat(born), area=commune, registered_on=PERIOD,
-            date_of_death=dt.date.fromisoformat(died) if died else None,
-            disability_level=disability)
-
-    def enrol(who: Person, what: Scheme, paid: bool = False) -> None:
-        Enrolment.objects.create(person=who, scheme=what, status="ACTIVE",
-                                 start_date=dt.date(2020, 1, 1), source=nsr,
-                                 source_ref=f"E{next(refs)}")
-        if paid:
-            BenefitPayment.objects.create(person=who, scheme=what, period=PERIOD,
-                                          amount_minor=1500, currency="USD", paid_on=PERIOD,
-                                          source=nsr, source_ref=f"PAY{next(refs)}")
-
-    boy = person("M", "2016-01-01", c1)
-    enrol(boy, child, paid=True)
-    again = person("M", "2016-01-01", c1)  # the same boy in another record
-    enrol(again, health)
-    PersonIdentity.objects.create(person=boy, identity=boy.pk)
-    PersonIdentity.objects.create(person=again, identity=boy.pk)
-    person("F", "2016-03-01", c1)  # a girl without any benefit
-    enrol(person("M", "1956-01-01", c1, died="2026-05-10"), pension, paid=True)
-    enrol(person("M", "1955-02-01", c1), pension, paid=True)
-    enrol(person("F", "1996-01-01", c2, disability=3), disab, paid=True)
-    enrol(person("F", "1996-01-01", c3), health)  # no population cell for C3
+# ``small`` (tests/conftest.py): the hand-made country whose figures are computed by hand.
 
 
 def values() -> pl.DataFrame:
@@ -164,16 +103,14 @@ def test_administrative_errors_against_declared_criteria(small):
     boy, _again, girl = Person.objects.filter(date_of_birth__year=2016).order_by("id")
     Person.objects.filter(pk__in=[boy.pk, girl.pk]).update(annual_income_minor=50_000)
     nsr = Source.objects.get(code="NSR")
-    man = Person.objects.create(source=nsr, source_ref="MAN", given_name="C", family_name="D",
-                                sex="M", date_of_birth=dt.date(1986, 1, 1), area=boy.area,
-                                registered_on=PERIOD, disability_level=0)
-    kid = Person.objects.create(source=nsr, source_ref="KID", given_name="E", family_name="F",
-                                sex="F", date_of_birth=dt.date(2018, 1, 1), area=boy.area,
-                                registered_on=PERIOD)  # no declared income: cannot be judged
+    man = factories.person(area=boy.area, source=nsr, source_ref="MAN", given_name="C",
+                           family_name="D", sex="M", born="1986-01-01", registered_on=PERIOD,
+                           disability_level=0)
+    kid = factories.person(area=boy.area, source=nsr, source_ref="KID", given_name="E",
+                           family_name="F", sex="F", born="2018-01-01",
+                           registered_on=PERIOD)  # no declared income: cannot be judged
     for who, code in ((man, "DISAB"), (kid, "CHILD")):
-        Enrolment.objects.create(person=who, scheme=Scheme.objects.get(code=code),
-                                 status="ACTIVE", start_date=dt.date(2020, 1, 1), source=nsr,
-                                 source_ref=f"E{next(refs)}")
+        factories.enrolment(who, Scheme.objects.get(code=code), source=nsr)
     indicators_run(actor=None, period=PERIOD)
     frame = values()
 
@@ -502,10 +439,9 @@ def test_a_population_band_across_an_age_edge_gives_no_denominator_not_a_guess(s
     """Population counted 15-19 in one commune: children (0-17) and the 0-17 and 18-64 bands
     there and above have no honest denominator; everything else keeps its own."""
     c2 = Area.objects.get(code="C2")
-    PopulationDenominator.objects.create(area=c2, year=2026, sex="M", age_from=15, age_to=19,
-                                         population=7)
-    PopulationDenominator.objects.create(area=c2, year=2026, sex="F", age_from=90,
-                                         age_to=None, population=1)  # 90+: inside 65+
+    factories.population(c2, year=2026, sex="M", age_from=15, age_to=19, population=7)
+    factories.population(c2, year=2026, sex="F", age_from=90, age_to=None,
+                         population=1)  # 90+: inside 65+
     indicators_run(actor=None, period=PERIOD)
     frame = values()
     for area_code in ("C2", "D1", "XY"):
