@@ -146,7 +146,8 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "spmis API",
-    "DESCRIPTION": "Read access to the social protection registry, scoped to the caller.",
+    "DESCRIPTION": "The social protection registry, scoped to the caller, and system-to-system "
+                   "pushes of submissions to intake (POST /api/v1/submissions/).",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
