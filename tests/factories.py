@@ -212,6 +212,26 @@ def flag(person: Person, *, registry: Source, evidence: Person, scheme_id: int |
         due_on=clock.today() + dt.timedelta(days=due_in), detail=detail or {}, **fields)
 
 
+def deceased_flag(enrolment: Enrolment, *, registry: Source,
+                  reason: str = FlagReason.DECEASED_PAID, due_in: int = 30,
+                  periods_paid_after_death: int = 3,
+                  amount_minor: int = 150050) -> VerificationFlag:
+    """An open flag on the enrolment's person, as the civil-registry cross-check raises it: the
+    registry's record is another person with a national id (one not yet the evidence of a
+    flag), made to have died the day after the enrolment started."""
+    person = enrolment.person
+    evidence = Person.objects.exclude(pk=person.pk).exclude(national_id=None).exclude(
+        pk__in=VerificationFlag.objects.values("evidence")).order_by("-id").first()
+    assert evidence is not None, "no other person with a national id"
+    died = max(enrolment.start_date, person.date_of_birth) + dt.timedelta(days=1)
+    Person.objects.filter(pk=evidence.pk).update(date_of_death=died)
+    return flag(person, registry=registry, evidence=evidence, scheme_id=enrolment.scheme_id,
+                reason=reason, due_in=due_in,
+                detail={"date_of_death": died.isoformat(), "matched_by": "national_id",
+                        "periods_paid_after_death": periods_paid_after_death,
+                        "amount_minor": amount_minor, "first_period": f"{died:%Y-%m}"})
+
+
 # --- people who use the system ---------------------------------------------------------------
 
 

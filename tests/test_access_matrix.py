@@ -18,13 +18,13 @@ from rest_framework.test import APIClient
 
 from spmis.access.models import Role
 from spmis.access.policy import ROLE_PERMISSIONS
-from spmis.core import clock
 from spmis.core.doors import RoutePolicy, from_every_app
 from spmis.geography.models import Area
 from spmis.indicators.services import indicators_run
-from spmis.intake.models import Source, Submission, SubmissionIssue, SubmissionStatus
-from spmis.linkage.models import FlagReason, Link, LinkageModel, LinkageRun, VerificationFlag
+from spmis.intake.models import Source, Submission, SubmissionStatus
+from spmis.linkage.models import FlagReason, Link, LinkageRun, VerificationFlag
 from spmis.registry.models import Person
+from tests import factories
 from tests.helpers import logged_in
 
 pytestmark = pytest.mark.django_db
@@ -79,14 +79,10 @@ def world(country, make_user):
              for role in ROLES}
     inside.submission = _submission(home)
     outside.submission = _submission(away)
-    run = LinkageRun.objects.create(model=LinkageModel.objects.create(
-        version=1, spec={"probability_two_random_records_match": 0.001}, records=2,
-        trained_at=clock.now()), started_at=clock.now())
+    run = factories.linkage_run()
     inside.link = _link(run, inside, home)
     outside.link = _link(run, outside, away)
-    registry = Source.objects.create(code="CRVS_MATRIX", name="Civil registry",
-                                     institution="Civil registration",
-                                     kind="AUTHORITATIVE_REGISTRY")
+    registry = factories.registry("CRVS_MATRIX")
     inside.flag = _flag(registry, inside)
     outside.flag = _flag(registry, outside)
     indicators_run(actor=None, period=dt.date(2026, 6, 1))  # figures for the indicators page
@@ -95,14 +91,12 @@ def world(country, make_user):
 
 def _submission(area: Area) -> Submission:
     """A refused submission of a source in ``area``, whose message and issue carry a marker."""
-    source = Source.objects.create(code=f"SRC_{area.code}", name=f"Source {area.code}",
-                                   institution="NGO", kind="NGO", area=area)
-    submission = Submission.objects.create(
-        source=source, period=clock.today().replace(day=1), status=SubmissionStatus.REFUSED,
-        content_hash="0" * 64, filename="list.csv", file_format="csv",
-        message=f"marker-{area.code}", received_at=clock.now())
-    SubmissionIssue.objects.create(submission=submission, row=2, column="NIN",
-                                   value=f"marker-{area.code}", rule="luhn", message="bad")
+    source = factories.source(f"SRC_{area.code}", name=f"Source {area.code}",
+                              institution="NGO", kind="NGO", area=area)
+    submission = factories.submission(source, status=SubmissionStatus.REFUSED,
+                                      content_hash="0" * 64, message=f"marker-{area.code}")
+    factories.submission_issue(submission, row=2, column="NIN", value=f"marker-{area.code}",
+                               rule="luhn", message="bad")
     return submission
 
 
@@ -110,19 +104,16 @@ def _link(run: LinkageRun, person: Person, area: Area) -> Link:
     """A pair waiting for review: ``person`` and another record of the same district."""
     other = Person.objects.filter(area__path__startswith=area.path).exclude(
         pk=person.pk).order_by("id").first()
-    low, high = sorted((person.pk, other.pk))
-    return Link.objects.create(person_l_id=low, person_r_id=high, run=run,
-                               match_probability=0.8, match_weight=3.0,
-                               weights={"surname": 4.0, "given_name": -1.0}, state="REVIEW")
+    return factories.link(person, other, run=run, probability=0.8, weight=3.0,
+                          weights={"surname": 4.0, "given_name": -1.0}, state="REVIEW")
 
 
 def _flag(registry: Source, person: Person) -> VerificationFlag:
     """An open verification flag on ``person``: paid after a death the registry knows of."""
     enrolment = person.enrolments.order_by("id").first()
-    return VerificationFlag.objects.create(
-        person=person, scheme_id=enrolment.scheme_id, reason_code=FlagReason.DECEASED_PAID,
-        registry=registry, evidence=person, raised_at=clock.now(),
-        due_on=clock.today() + dt.timedelta(days=30),
+    return factories.flag(
+        person, registry=registry, evidence=person, scheme_id=enrolment.scheme_id,
+        reason=FlagReason.DECEASED_PAID, due_in=30,
         detail={"date_of_death": "2024-01-31", "matched_by": "national_id",
                 "periods_paid_after_death": 2, "amount_minor": 5000, "first_period": "2024-02"})
 

@@ -13,6 +13,7 @@ from spmis.geography.models import Area, PopulationDenominator
 from spmis.indicators.selectors import Headline, headline_for_user
 from spmis.indicators.services import indicators_run
 from spmis.synth.country import SCHEMES, Country
+from tests import factories
 from tests.helpers import AS_OF
 
 pytestmark = pytest.mark.django_db
@@ -128,8 +129,8 @@ def test_missing_or_unusable_denominators_are_reported_not_invented(country, mak
     # A band 15-19 straddles the children's upper edge (17): no honest denominator exists.
     PopulationDenominator.objects.filter(age_from__in=[15, 16, 17, 18, 19]).delete()
     commune = Area.objects.filter(level=3).first()
-    PopulationDenominator.objects.create(area=commune, year=AS_OF.year, sex="F", age_from=15,
-                                         age_to=19, population=10)
+    factories.population(commune, year=AS_OF.year, sex="F", age_from=15, age_to=19,
+                         population=10)
     found = lines(headline(user))
     assert found["COV_CHILDREN"].total.denominator is None
     assert found["COV_CHILDREN"].total.value is None and found["COV_CHILDREN"].total.missing

@@ -2,39 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from spmis.audit.models import AuditEvent
-from spmis.core import clock
 from spmis.geography.models import Area
-from spmis.intake.models import Source
 from spmis.linkage.crosscheck_views import amount_text
 from spmis.linkage.models import FlagReason, FlagState, VerificationFlag
-from spmis.registry.models import Person
 from spmis.schemes.models import Enrolment, EnrolmentStatus
+from tests import factories
 from tests.helpers import logged_in
 
 pytestmark = pytest.mark.django_db
-
-
-def _flag(registry: Source, enrolment: Enrolment, *, reason: str = FlagReason.DECEASED_PAID,
-          due_in: int = 30) -> VerificationFlag:
-    """An open flag on the enrolment's person; the registry's record is another person (one
-    per flag), who died after the enrolment started."""
-    person = enrolment.person
-    evidence = Person.objects.exclude(pk=person.pk).exclude(national_id=None).exclude(
-        pk__in=VerificationFlag.objects.values("evidence")).order_by("-id").first()
-    died = max(enrolment.start_date, person.date_of_birth) + dt.timedelta(days=1)
-    Person.objects.filter(pk=evidence.pk).update(date_of_death=died)
-    return VerificationFlag.objects.create(
-        person=person, scheme_id=enrolment.scheme_id, reason_code=reason, registry=registry,
-        evidence=evidence, raised_at=clock.now(),
-        due_on=clock.today() + dt.timedelta(days=due_in),
-        detail={"date_of_death": died.isoformat(), "matched_by": "national_id",
-                "periods_paid_after_death": 3, "amount_minor": 150050,
-                "first_period": f"{died:%Y-%m}"})
 
 
 def _active_in(area: Area, exclude: tuple[int, ...] = ()) -> Enrolment:
@@ -47,13 +25,12 @@ def _active_in(area: Area, exclude: tuple[int, ...] = ()) -> Enrolment:
 def flags(country):
     """Two open flags in one district (one overdue, of the other reason) and one in another."""
     home, away = Area.objects.filter(level=2).order_by("code")[:2]
-    registry = Source.objects.create(code="CRVS_TEST", name="Civil registry",
-                                     institution="Civil registration",
-                                     kind="AUTHORITATIVE_REGISTRY")
-    inside = _flag(registry, _active_in(home))
-    late = _flag(registry, _active_in(home, exclude=(inside.person_id,)),
-                 reason=FlagReason.DECEASED_ENROLLED, due_in=-3)
-    outside = _flag(registry, _active_in(away))
+    registry = factories.registry("CRVS_TEST")
+    inside = factories.deceased_flag(_active_in(home), registry=registry)
+    late = factories.deceased_flag(_active_in(home, exclude=(inside.person_id,)),
+                                   registry=registry, reason=FlagReason.DECEASED_ENROLLED,
+                                   due_in=-3)
+    outside = factories.deceased_flag(_active_in(away), registry=registry)
     return {"home": home, "away": away, "inside": inside, "late": late, "outside": outside}
 
 

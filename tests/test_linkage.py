@@ -15,6 +15,7 @@ from spmis.linkage import engine
 from spmis.linkage.models import Link, LinkState, PersonIdentity
 from spmis.linkage.services import link_decide, link_explain, linkage_run
 from spmis.registry.models import Person
+from tests import factories
 from tests.helpers import AS_OF
 
 # ``linked`` (tests/conftest.py): a 20,000-person country whose district offices' files were
@@ -63,8 +64,8 @@ def test_a_three_record_chain_is_broken_by_the_review(linked, make_user):
     a, b, c = Person.objects.order_by("id")[:3]
     run = linked
     for left, right in ((a, b), (b, c)):
-        Link.objects.create(person_l=left, person_r=right, run=run, match_probability=0.99,
-                            match_weight=9, weights={}, state=LinkState.AUTO)
+        factories.link(left, right, run=run, probability=0.99, weight=9, weights={},
+                       state=LinkState.AUTO)
     link_decide(actor=reviewer, link_id=Link.objects.get(person_l=a, person_r=b).pk,
                 decision="MATCH")
     ids = dict(PersonIdentity.objects.filter(person__in=[a, b, c])
@@ -194,8 +195,7 @@ def test_internal_checks_find_duplicate_enrolment_and_double_dipping(linked):
     Enrolment.objects.filter(person_id__in=[link.person_l_id, link.person_r_id]).delete()
     for person, scheme, ref in ((link.person_l, child, "t1"), (link.person_r, child, "t2"),
                                 (link.person_r, social, "t3"), (link.person_l, contrib, "t4")):
-        Enrolment.objects.create(person=person, scheme=scheme, status="ACTIVE",
-                                 start_date=AS_OF, source=person.source, source_ref=ref)
+        factories.enrolment(person, scheme, start=AS_OF, source=person.source, source_ref=ref)
     counts = crosscheck_internal(actor=None)
     flags = {(f.reason_code, f.person_id, f.scheme_id, f.evidence_id)
              for f in VerificationFlag.objects.all()}

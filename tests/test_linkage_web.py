@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from spmis.audit.models import AuditEvent
-from spmis.core import clock
 from spmis.geography.models import Area
-from spmis.linkage.models import Link, LinkageModel, LinkageRun, LinkState
+from spmis.linkage.models import Link, LinkState
 from spmis.linkage.views import waterfall
 from spmis.registry.models import Person
+from tests import factories
 from tests.helpers import logged_in
 
 pytestmark = pytest.mark.django_db
@@ -19,17 +19,14 @@ pytestmark = pytest.mark.django_db
 def pairs(country):
     """One pair waiting for review in each of two districts."""
     home, away = Area.objects.filter(level=2).order_by("code")[:2]
-    run = LinkageRun.objects.create(model=LinkageModel.objects.create(
-        version=1, spec={"probability_two_random_records_match": 0.001}, records=2,
-        trained_at=clock.now()), started_at=clock.now())
+    run = factories.linkage_run()
 
     def pair(area: Area, probability: float) -> Link:
         low, high = Person.objects.filter(area__path__startswith=area.path).exclude(
             national_id=None).order_by("id")[:2]
-        return Link.objects.create(person_l=low, person_r=high, run=run,
-                                   match_probability=probability, match_weight=3.0,
-                                   weights={"surname": 4.0, "given_name": -1.0},
-                                   state=LinkState.REVIEW)
+        return factories.link(low, high, run=run, probability=probability, weight=3.0,
+                              weights={"surname": 4.0, "given_name": -1.0},
+                              state=LinkState.REVIEW)
 
     return {"home": home, "inside": pair(home, 0.8), "outside": pair(away, 0.9)}
 

@@ -23,12 +23,13 @@ from rest_framework.test import APIClient
 
 from config.settings import base as base_settings
 from spmis.access.auth import SESSION_LOGIN_AT
-from spmis.access.models import TOTPDevice, User, UserSession
-from spmis.access.services import role_assign, user_create, user_disable
+from spmis.access.models import Clearance, TOTPDevice, User, UserSession
+from spmis.access.services import user_create, user_disable
 from spmis.audit.models import AuditEvent
 from spmis.cli.main import cli
 from spmis.core import clock
 from spmis.geography.models import Area
+from tests import factories
 from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -64,14 +65,13 @@ def frozen(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 @pytest.fixture
 def area(db: None) -> Area:
-    return Area.objects.create(code="XY", name="Testland", level=0, path="XY/")
+    return factories.area("XY", name="Testland")
 
 
 @pytest.fixture
 def staff(area: Area) -> User:
-    user = user_create(actor=None, username="officer", password=PASSWORD)
-    role_assign(actor=None, user=user, role="REGISTRAR", area_code=area.code)
-    return user
+    return factories.user("REGISTRAR", area=area.code, username="officer",
+                          clearance=Clearance.INTERNAL)  # user_create's default
 
 
 def login(username: str, password: str = PASSWORD, client: Client | None = None):

@@ -8,16 +8,16 @@ from click.testing import CliRunner
 from spmis.audit.models import AuditEvent
 from spmis.cli.main import cli
 from spmis.schemes.models import Scheme
+from tests import factories
+from tests.helpers import logged_in
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def pension(db):
-    return Scheme.objects.create(code="PENSION", name="Social pension", managing_institution="M",
-                                 function="OLD_AGE", guarantee="OLD_AGE", contributory=False,
-                                 means_tested=True, benefit_nature="CASH", periodicity="MONTHLY",
-                                 currency="USD")
+    return factories.scheme("PENSION", name="Social pension", guarantee="OLD_AGE",
+                            means_tested=True, currency="USD")
 
 
 def test_criteria_are_declared_listed_and_audited(pension):
@@ -57,11 +57,8 @@ def test_an_unknown_scheme_is_named(db):
 
 
 def test_the_scheme_page_shows_the_criteria(pension, make_user):
-    from spmis.geography.models import Area, AreaLevel
-    from tests.helpers import logged_in
-
-    AreaLevel.objects.create(level=0, name="Country")
-    Area.objects.create(code="XY", name="Country", level=0, path="XY/")
+    factories.area_levels(["Country"])
+    factories.area("XY", name="Country")
     client = logged_in(make_user("STATISTICIAN"))
     page = client.get("/schemes/PENSION/").content.decode()
     assert "none the registry can check" in page

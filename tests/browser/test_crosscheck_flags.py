@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import pytest
 from playwright.sync_api import expect
 
-from spmis.core import clock
 from spmis.geography.models import Area
-from spmis.intake.models import Source
-from spmis.linkage.models import FlagReason, FlagState, VerificationFlag
-from spmis.registry.models import Person
+from spmis.linkage.models import FlagState, VerificationFlag
 from spmis.schemes.models import Enrolment, EnrolmentStatus
+from tests import factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("country")]
 
@@ -22,20 +19,8 @@ def _flag_in(area: Area) -> VerificationFlag:
     enrolment = Enrolment.objects.filter(
         status=EnrolmentStatus.ACTIVE, person__area__path__startswith=area.path,
         person__national_id__isnull=False).select_related("person").order_by("id").first()
-    evidence = Person.objects.exclude(pk=enrolment.person_id).exclude(
-        national_id=None).order_by("-id").first()
-    died = max(enrolment.start_date, enrolment.person.date_of_birth) + dt.timedelta(days=1)
-    Person.objects.filter(pk=evidence.pk).update(date_of_death=died)
-    registry = Source.objects.create(code="CRVS_BROWSER", name="Civil registry",
-                                     institution="Civil registration",
-                                     kind="AUTHORITATIVE_REGISTRY")
-    return VerificationFlag.objects.create(
-        person=enrolment.person, scheme_id=enrolment.scheme_id,
-        reason_code=FlagReason.DECEASED_PAID, registry=registry, evidence=evidence,
-        raised_at=clock.now(), due_on=clock.today() - dt.timedelta(days=1),
-        detail={"date_of_death": died.isoformat(), "matched_by": "national_id",
-                "periods_paid_after_death": 2, "amount_minor": 5000,
-                "first_period": f"{died:%Y-%m}"})
+    return factories.deceased_flag(enrolment, registry=factories.registry("CRVS_BROWSER"),
+                                   due_in=-1, periods_paid_after_death=2, amount_minor=5000)
 
 
 def test_registrar_confirms_a_flag(log_in, make_user, live_server):

@@ -7,23 +7,19 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from spmis.core import clock
 from spmis.geography.models import Area
-from spmis.linkage.models import Link, LinkageModel, LinkageRun, LinkState
+from spmis.linkage.models import Link, LinkState
 from spmis.registry.models import Person
+from tests import factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("country")]
 
 
 def _pair_in(area: Area) -> Link:
-    run = LinkageRun.objects.create(model=LinkageModel.objects.create(
-        version=1, spec={"probability_two_random_records_match": 0.001}, records=2,
-        trained_at=clock.now()), started_at=clock.now())
     low, high = Person.objects.filter(area__path__startswith=area.path).exclude(
         national_id=None).order_by("id")[:2]
-    return Link.objects.create(person_l=low, person_r=high, run=run, match_probability=0.8,
-                               match_weight=3.0, weights={"surname": 4.0, "given_name": -1.0},
-                               state=LinkState.REVIEW)
+    return factories.link(low, high, probability=0.8, weight=3.0,
+                          weights={"surname": 4.0, "given_name": -1.0}, state=LinkState.REVIEW)
 
 
 def test_registrar_reviews_a_pair_and_matches_it(log_in, make_user, live_server):

@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from spmis.cli.main import cli
 from spmis.geography.models import Area
-from spmis.intake.models import Source, Submission, SubmissionStatus
+from spmis.intake.models import SubmissionStatus
 from spmis.intake.rates import due_schedules, late_or_missing, reporting_rates
+from tests import factories
 from tests.helpers import logged_in
 
 pytestmark = pytest.mark.django_db
@@ -33,13 +34,13 @@ def world(country):
     a1 = Area.objects.filter(level=3, parent=a).order_by("code").first()
 
     def source(code, area, schedule="MONTHLY", deadline_days=15):
-        return Source.objects.create(code=code, name=code, institution="X", kind="NGO",
-                                     area=area, schedule=schedule, deadline_days=deadline_days)
+        return factories.source(code, institution="X", kind="NGO", area=area,
+                                schedule=schedule, deadline_days=deadline_days)
 
     def sub(src, received, status=SubmissionStatus.LOADED, period=MAY):
-        return Submission.objects.create(source=src, period=period, status=status,
-                                         content_hash=f"{src.code}{received}", filename="f",
-                                         file_format="csv", received_at=at(received))
+        return factories.submission(src, period=period, status=status,
+                                    content_hash=f"{src.code}{received}", filename="f",
+                                    received_at=at(received))
 
     s1 = source("S1_ONTIME", a1)
     s2 = source("S2_LATE", a1)
