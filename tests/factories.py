@@ -78,10 +78,15 @@ def population(area: Area, *, year: int, sex: str, age_from: int, age_to: int | 
 
 
 def source(code: str = DEFAULT_SOURCE, *, kind: str = "MINISTRY", name: str | None = None,
-           institution: str | None = None, area: Area | None = None, **fields: Any) -> Source:
-    """A data provider (``kind``: MINISTRY, NGO, LOCAL_GOVERNMENT, AUTHORITATIVE_REGISTRY…)."""
-    return Source.objects.create(code=code, name=name or code, institution=institution or code,
-                                 kind=kind, area=area, **fields)
+           institution: str | None = None, area: Area | None = None,
+           schemes: tuple[str, ...] = (), **fields: Any) -> Source:
+    """A data provider (``kind``: MINISTRY, NGO, LOCAL_GOVERNMENT, AUTHORITATIVE_REGISTRY…)
+    declaring the schemes (codes) whose rows it may send."""
+    found = Source.objects.create(code=code, name=name or code,
+                                  institution=institution or code, kind=kind, area=area,
+                                  **fields)
+    found.schemes.set(Scheme.objects.filter(code__in=schemes))
+    return found
 
 
 def registry(code: str = "CRVS_TEST") -> Source:

@@ -175,6 +175,12 @@ def period_lock_area(*, area_path: str, period: dt.date) -> Area | None:
     return approval.area if approval else None
 
 
+def locked_periods() -> list[tuple[str, dt.date]]:
+    """(area path, period) of every approved or accepted period: each locks its subtree."""
+    return list(PeriodApproval.objects.filter(state__in=LOCKING)
+                .values_list("area__path", "period"))
+
+
 def period_locked(*, area_path: str, period: dt.date) -> bool:
     """True when the area or any ancestor has an approved or accepted period."""
     return period_lock_area(area_path=area_path, period=period) is not None

@@ -7,6 +7,8 @@ A mapping is versioned data that an MIS officer edits, as YAML or JSON. Example:
     record: beneficiary       # one row = a person + optionally their household,
                               # one enrolment and one payment (the only record type)
     national_id_check: luhn   # optional: the country's national ID check digit
+    other_periods: true       # optional: rows may pay other months than the submission's
+                              # (arrears); without it such rows are refused (period_mismatch)
     fields:                   # target field -> how to get it
       person_ref:    {from: "Beneficiary ID"}          # the record's id in the source
       household_ref: {from: "HH_ID"}
@@ -110,7 +112,8 @@ PERSON_FIELDS = ("national_id", "given_name", "family_name", "sex", "date_of_bir
                  "disability_level", "registered_on")
 FIELD_KEYS = ("from", "constant", "codes", "date_format", "unit", "default", "upper", "strip")
 EXTENSION_KEYS = ("from", "constant", "codes", "default", "upper", "strip")
-TOP_KEYS = ("version", "source", "record", "national_id_check", "fields", "extensions")
+TOP_KEYS = ("version", "source", "record", "national_id_check", "other_periods", "fields",
+            "extensions")
 DEFAULT_DATE_FORMAT = "%Y-%m-%d"
 UNITS = ("major", "minor")
 MAX_AGE = 120
@@ -172,6 +175,7 @@ class Mapping:
     record: str = "beneficiary"
     source: str | None = None
     national_id_check: str | None = None
+    other_periods: bool = False  # payments may be for months other than the submission's
 
     def field(self, target: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.target == target), None)
@@ -277,7 +281,8 @@ def load_mapping(text: str) -> Mapping:
         raise MappingError(problems)
     return Mapping(fields=fields, extensions=extensions, version=doc["version"],
                    record=doc.get("record") or "beneficiary", source=_as_text(doc.get("source")),
-                   national_id_check=doc.get("national_id_check"))
+                   national_id_check=doc.get("national_id_check"),
+                   other_periods=doc.get("other_periods") is True)
 
 
 def _check_top(doc: dict[Any, Any], problems: list[str]) -> None:
@@ -296,6 +301,9 @@ def _check_top(doc: dict[Any, Any], problems: list[str]) -> None:
                         f"{', '.join(RECORD_TYPES)}")
     if doc.get("source") is not None and _as_text(doc["source"]) is None:
         problems.append("source: must be text")
+    if doc.get("other_periods") not in (None, True, False):
+        problems.append("other_periods: write true (payments for other months, e.g. arrears, "
+                        "are expected) or leave it out")
     check = doc.get("national_id_check")
     if check is not None and check not in NATIONAL_ID_CHECKS:
         problems.append(f"national_id_check: {check!r} is not a known check; use one of "

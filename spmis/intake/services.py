@@ -18,6 +18,7 @@ from django.db import transaction
 
 from spmis.access.models import User
 from spmis.access.policy import Permission
+from spmis.access.selectors import scope_for_user
 from spmis.access.services import permission_require
 from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
@@ -27,7 +28,7 @@ from spmis.core.errors import NotFound, ValidationFailed
 from spmis.geography.models import Area
 from spmis.intake import mapping as mappings
 from spmis.intake import parsers
-from spmis.intake.approvals import period_lock_area
+from spmis.intake.approvals import locked_periods, period_lock_area
 from spmis.intake.models import (
     LoadPolicy,
     Mapping,
@@ -204,7 +205,8 @@ def _check(submission: Submission, mapping: Mapping | None, data: bytes) -> _Che
         raise _Refusal("The file does not fit the mapping:\n" + "\n".join(missing))
     mapped, issues = mappings.apply_mapping(parsed.frame, spec, today=clock.today())
     mapped, more = _resolve_codes(mapped)
-    issues = pl.concat([issues.select(ISSUE_COLUMNS), more], how="vertical_relaxed")
+    issues = pl.concat([issues.select(ISSUE_COLUMNS), more,
+                        _scope_issues(mapped, submission, spec)], how="vertical_relaxed")
     return _Checked(rows_total=parsed.frame.height, mapped=mapped, issues=issues)
 
 
@@ -222,6 +224,62 @@ def _resolve_codes(mapped: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         problems.append(_unknown(mapped, "scheme", "scheme_id", "scheme",
                                  "is not a known scheme code."))
     return mapped, pl.concat(problems, how="vertical_relaxed")
+
+
+def _scope_issues(mapped: pl.DataFrame, submission: Submission,
+                  spec: mappings.Mapping) -> pl.DataFrame:
+    """Rows this submission may not write, each an issue so the rest loads under the source's
+    policy: an area outside the source's or outside the submitter's scope (``out_of_area``),
+    a scheme the source does not declare (``undeclared_scheme``), an area and month already
+    approved there or above (``period_locked``), a payment for another month than the
+    submission's unless the mapping allows it (``period_mismatch``). Set-wise."""
+    source, actor = submission.source, submission.created_by
+    paths = pl.DataFrame(list(Area.objects.values_list("id", "path")),
+                         schema={"area_id": pl.Int64, "_path": pl.String}, orient="row")
+    rows = mapped.join(paths, on="area_id", how="left")
+    period = (pl.coalesce(pl.col("period"), pl.lit(submission.period))
+              if "period" in rows.columns else pl.lit(submission.period))
+    rows = rows.with_columns(_period=period)
+    found = []
+    allowed: list[tuple[str, ...]] = [(source.area.path,)] if source.area is not None else []
+    if actor is not None:
+        allowed.append(scope_for_user(user=actor, permission=Permission.SUBMIT_DATA).area_paths)
+    inside = pl.all_horizontal(
+        pl.any_horizontal(pl.lit(False), *(pl.col("_path").str.starts_with(p) for p in roots))
+        for roots in allowed) if allowed else pl.lit(True)
+    found.append(_issue(rows.filter(pl.col("_path").is_not_null() & ~inside), "area",
+                        "out_of_area", "is outside the areas this source and its sender may "
+                        "send data for."))
+    if "scheme_id" in rows.columns:
+        declared = list(source.schemes.values_list("id", flat=True))
+        found.append(_issue(rows.filter(pl.col("scheme_id").is_not_null()
+                                        & ~pl.col("scheme_id").is_in(declared)),
+                            "scheme", "undeclared_scheme", f"is not a scheme source "
+                            f"{source.code} declares."))
+    locks = pl.DataFrame(locked_periods(), schema={"_lock": pl.String, "_period": pl.Date},
+                         orient="row")
+    if locks.height:
+        hit = rows.filter(pl.col("_path").is_not_null()).join(locks, on="_period").filter(
+            pl.col("_path").str.starts_with(pl.col("_lock")))
+        found.append(_issue(hit.unique("_row"), "area", "period_locked",
+                            "is approved for this month: ask for it to be un-approved first.",
+                            value=pl.col("area") + " " + pl.col("_period").dt.strftime("%Y-%m")))
+    if "period" in rows.columns and not spec.other_periods:
+        found.append(_issue(rows.filter(pl.col("period").is_not_null()
+                                        & (pl.col("period") != submission.period)),
+                            "period", "period_mismatch",
+                            f"is not the submission's month ({submission.period:%Y-%m}); a "
+                            "mapping with 'other_periods: true' accepts other months.",
+                            value=pl.col("period").dt.strftime("%Y-%m")))
+    return pl.concat(found, how="vertical_relaxed")
+
+
+def _issue(bad: pl.DataFrame, column: str, rule: str, text: str,
+           value: pl.Expr | None = None) -> pl.DataFrame:
+    shown = (value if value is not None else pl.col(column).cast(pl.String)).fill_null("")
+    return bad.select(pl.col("_row").cast(pl.Int64), pl.lit(column).alias("column"),
+                      shown.alias("value"), pl.lit(rule).alias("rule"),
+                      (pl.lit("'") + shown + pl.lit(f"' {text}")).alias("message"))
 
 
 def _unknown(frame: pl.DataFrame, column: str, resolved: str, rule: str,

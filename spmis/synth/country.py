@@ -112,6 +112,8 @@ class Country:
     enrolments: pl.DataFrame
     payments: pl.DataFrame
     population: pl.DataFrame
+    # The schemes each source declares it sends (id, source_id, scheme_id).
+    source_schemes: pl.DataFrame = field(default_factory=pl.DataFrame)
     truth: dict[str, pl.DataFrame] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
@@ -164,6 +166,9 @@ def generate_country(*, persons: int, seed: int, as_of: dt.date, months: int = 1
         enrolments=enrolments,
         payments=payments,
         population=population,
+        source_schemes=pl.DataFrame(
+            [{"id": i + 1, "source_id": _source_id(spec.code), "scheme_id": i + 1}
+             for i, spec in enumerate(SCHEMES)]),
         truth={"persons": person_truth, "households": hh_welfare},
     )
 
@@ -379,6 +384,11 @@ def luhn_valid(number: str) -> bool:
 
 # --- schemes and enrolments ------------------------------------------------------------------
 
+def _source_id(scheme_code: str) -> int:
+    """The id of the source that runs the scheme (sources are numbered as listed)."""
+    return 1 + [code for code, *_ in SOURCES].index(SCHEME_SOURCE[scheme_code])
+
+
 def _scheme_frame() -> pl.DataFrame:
     rows = [{"id": i + 1, **spec.__dict__, "currency": CURRENCY} for i, spec in enumerate(SCHEMES)]
     return pl.DataFrame(rows)
@@ -442,7 +452,7 @@ def _enrolments(rng: np.random.Generator, people: pl.DataFrame, truth: pl.DataFr
             "status": status,
             "start_date": start,
             "end_date": end,
-            "source_id": 1 + [s[0] for s in SOURCES].index(SCHEME_SOURCE[spec.code]),
+            "source_id": _source_id(spec.code),
         }))
     enrolments = pl.concat(frames).with_columns(pl.col("start_date", "end_date").cast(pl.Date))
     ids = np.arange(1, enrolments.height + 1)

@@ -39,6 +39,7 @@ LOAD_ORDER: list[tuple[str, type[models.Model]]] = [
     ("areas", Area),
     ("sources", Source),
     ("schemes", Scheme),
+    ("source_schemes", Source.schemes.through),
     ("households", Household),
     ("persons", Person),
     ("enrolments", Enrolment),

@@ -69,7 +69,7 @@ def ngo_source(code: str = "NGO_X", area: Area | None = None, *, name: str | Non
                institution: str = "NGO", error_threshold: int = 60) -> Source:
     """An NGO (in ``area``, if given) sending the list above, with its mapping saved."""
     source = factories.source(code, kind="NGO", name=name, institution=institution, area=area,
-                              error_threshold=error_threshold)
+                              error_threshold=error_threshold, schemes=("CHILD_GRANT",))
     mapping_save(actor=None, source_code=code, text=MAPPING.replace("NGO_X", code))
     return source
 
