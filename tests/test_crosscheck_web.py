@@ -8,6 +8,7 @@ from spmis.audit.models import AuditEvent
 from spmis.geography.models import Area
 from spmis.linkage.crosscheck_views import amount_text
 from spmis.linkage.models import FlagReason, FlagState, VerificationFlag
+from spmis.registry.models import Person
 from spmis.schemes.models import Enrolment, EnrolmentStatus
 from tests import factories
 from tests.helpers import logged_in
@@ -106,7 +107,11 @@ def test_filters(flags, registrar, country):
 
 
 def test_detail_shows_both_records(flags, registrar):
+    """Both records in full when both are in the officer's scope (the registry's record of
+    someone living elsewhere shows only its date of death: tests/test_record_scope.py)."""
     flag = flags["inside"]
+    Person.objects.filter(pk=flag.evidence_id).update(area=flag.person.area)
+    flag.refresh_from_db()
     response = logged_in(registrar).get(f"/crosscheck/flags/{flag.pk}/")
     assert response.status_code == 200
     html = response.content.decode()

@@ -4,6 +4,7 @@ searching the audit log, the auditor's door (scoped like every other read)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,25 +28,71 @@ from spmis.geography.selectors import ancestor_paths, area_ids_within
 
 
 @dataclass(frozen=True)
+class Grant:
+    """One role's reach: an area subtree, and the schemes there (None: every scheme)."""
+
+    area_path: str
+    schemes: frozenset[int] | None
+
+
+@dataclass(frozen=True)
 class Scope:
-    area_paths: tuple[str, ...]
-    all_schemes: bool
-    scheme_ids: frozenset[int]
+    """Where a user may use a permission: the grants of their live roles. Grants combine as
+    (area, schemes) pairs: a role limited to a scheme in one district and an unlimited role in
+    another never add up to every scheme in the first district."""
+
+    grants: tuple[Grant, ...]
 
     @property
     def empty(self) -> bool:
-        return not self.area_paths
+        return not self.grants
+
+    @property
+    def area_paths(self) -> tuple[str, ...]:
+        """The roots of the areas the grants cover, whatever their schemes (for aggregates)."""
+        paths = {g.area_path for g in self.grants}
+        return tuple(sorted(p for p in paths if not any(p != o and p.startswith(o)
+                                                        for o in paths)))
+
+    @property
+    def all_schemes(self) -> bool:
+        """True when some grant covers every scheme (somewhere)."""
+        return any(g.schemes is None for g in self.grants)
+
+    @property
+    def scheme_ids(self) -> frozenset[int]:
+        return frozenset().union(*(g.schemes for g in self.grants if g.schemes is not None))
 
     def area_q(self, field: str = "area") -> Q:
-        """A filter on ``field`` (a foreign key to Area) that keeps rows inside the scope.
+        """A filter on ``field`` (a foreign key to Area) that keeps rows inside the scope's
+        areas, whatever their scheme (aggregates, sources, households' areas).
 
         The area ids come from a subquery on the small area table, so the big table is read
         through its area index on every database.
         """
         return Q(**{f"{field}__in": area_ids_within(paths=self.area_paths)})
 
-    def scheme_q(self, field: str = "scheme_id") -> Q:
-        return Q() if self.all_schemes else Q(**{f"{field}__in": self.scheme_ids})
+    def where(self, area_field: str, schemes: Callable[[frozenset[int]], Q]) -> Q:
+        """Rows inside one grant: in its area subtree and, when the grant is limited, of its
+        schemes (``schemes(ids)`` says how a row belongs to schemes). Nothing when empty."""
+        by_schemes: dict[frozenset[int] | None, list[str]] = {}
+        for g in self.grants:
+            by_schemes.setdefault(g.schemes, []).append(g.area_path)
+        found = Q(pk__in=[])
+        for ids, paths in by_schemes.items():
+            inside = Q(**{f"{area_field}__in": area_ids_within(paths=paths)})
+            found |= inside if ids is None else inside & schemes(ids)
+        return found
+
+    def record_q(self, area_field: str, scheme_field: str = "scheme_id") -> Q:
+        """Rows that carry both an area and a scheme (enrolments, payments, flags)."""
+        return self.where(area_field, lambda ids: Q(**{f"{scheme_field}__in": ids}))
+
+    def covers(self, area_path: str, scheme_id: int | None = None) -> bool:
+        """Whether one record (its area's path, its scheme if it has one) is inside a grant."""
+        return any(area_path.startswith(g.area_path) and (
+            g.schemes is None or (scheme_id is not None and scheme_id in g.schemes))
+            for g in self.grants)
 
 
 def scope_top_areas(*, scope: Scope) -> list[Area]:
@@ -68,7 +115,7 @@ def scope_area_trail(*, scope: Scope, area: Area) -> list[Area]:
     return list(Area.objects.filter(path__in=paths).order_by("level", "path"))
 
 
-NO_SCOPE = Scope(area_paths=(), all_schemes=False, scheme_ids=frozenset())
+NO_SCOPE = Scope(grants=())
 
 
 def scope_for_user(*, user: User, permission: Permission) -> Scope:
@@ -81,16 +128,10 @@ def scope_for_user(*, user: User, permission: Permission) -> Scope:
         .select_related("area")
         .prefetch_related("schemes")
     )
-    paths: set[str] = set()
-    scheme_ids: set[int] = set()
-    all_schemes = False
-    for a in assignments:
-        paths.add(a.area.path)
-        all_schemes = all_schemes or a.all_schemes
-        scheme_ids.update(s.pk for s in a.schemes.all())
-    # A path inside another one adds nothing.
-    roots = tuple(sorted(p for p in paths if not any(p != o and p.startswith(o) for o in paths)))
-    return Scope(area_paths=roots, all_schemes=all_schemes, scheme_ids=frozenset(scheme_ids))
+    grants = {Grant(area_path=a.area.path,
+                    schemes=None if a.all_schemes else frozenset(s.pk for s in a.schemes.all()))
+              for a in assignments}
+    return Scope(grants=tuple(sorted(grants, key=lambda g: (g.area_path, sorted(g.schemes or ())))))
 
 
 def roles_for_user(*, user: User) -> list[str]:

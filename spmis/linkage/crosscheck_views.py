@@ -131,7 +131,8 @@ def flag_detail(request: HttpRequest, flag_id: int) -> HttpResponse:
     the decision form. Like every object page, a user without the permission has an empty
     scope and gets the same 404 as for a flag outside their areas."""
     user = authenticated(request)
-    flag = or_404(linkage.flag_get_for_user, user=user, flag_id=flag_id)
+    view = or_404(linkage.flag_view_for_user, user=user, flag_id=flag_id)
+    flag = view.flag
     form = {"decision": "", "outcome": ""}
     if request.method == "POST":
         form = {k: request.POST.get(k, "").strip() for k in form}
@@ -153,7 +154,7 @@ def flag_detail(request: HttpRequest, flag_id: int) -> HttpResponse:
         flag.refresh_from_db()
     status = 400 if request.method == "POST" else 200
     return render(request, "linkage/crosscheck_flag.html", {
-        **_flag_context(user, flag), "form": form,
+        **_flag_context(user, flag), "form": form, "evidence_shown": view.evidence_shown,
     }, status=status)
 
 

@@ -12,13 +12,14 @@ from django.db.models import Count, Q, QuerySet
 
 from spmis.access.models import User
 from spmis.access.policy import Permission
+from spmis.access.selectors import scope_for_user
 from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core import clock
 from spmis.core.errors import NotFound
 from spmis.geography.selectors import area_get, area_ids_within
 from spmis.linkage.models import FlagReason, FlagState, Link, LinkState, VerificationFlag
-from spmis.registry.selectors import persons_in_scope_for
+from spmis.registry.selectors import persons_in_scope, persons_in_scope_for
 
 REVIEW_PERMISSION = Permission.REGISTER_PERSONS
 
@@ -63,8 +64,13 @@ def flag_in_scope(*, user: User, flag_id: int) -> bool:
 
 
 def _flags_in_scope(user: User) -> QuerySet[VerificationFlag]:
-    persons = persons_in_scope_for(user=user, permission=REVIEW_PERMISSION)
-    return VerificationFlag.objects.filter(person__in=persons).select_related(
+    """Flags whose person the user may register and whose scheme is one of the role that
+    covers the person's area (a flag of no scheme goes with the person)."""
+    scope = scope_for_user(user=user, permission=REVIEW_PERMISSION)
+    of_scheme = scope.where("person__area", lambda ids: Q(scheme_id__in=ids)
+                            | Q(scheme_id__isnull=True))
+    return VerificationFlag.objects.filter(of_scheme, person__in=persons_in_scope(
+        scope=scope)).select_related(
         "person__area", "person__source", "evidence__area", "evidence__source", "scheme",
         "registry", "decided_by")
 
@@ -122,8 +128,30 @@ def flag_summary_for_user(*, user: User, area_code: str = "",
         total=counts["total"], overdue=counts["overdue"])
 
 
+@dataclass(frozen=True)
+class FlagView:
+    """A flag as its reader may see it: the evidence record in full only when that record is
+    in the reader's scope too; otherwise only what the check needs (its date of death)."""
+
+    flag: VerificationFlag
+    evidence_shown: bool
+
+
+def flag_view_for_user(*, user: User, flag_id: int) -> FlagView:
+    """One flag for its page; the person records shown are logged as reads of them."""
+    flag = flag_get_for_user(user=user, flag_id=flag_id)
+    shown = flag.evidence_id is not None and persons_in_scope_for(
+        user=user, permission=REVIEW_PERMISSION).filter(pk=flag.evidence_id).exists()
+    for person in (flag.person, flag.evidence if shown else None):
+        if person is not None:
+            audit_record(actor=user, action=AuditAction.PERSON_VIEW, object_type="person",
+                         object_id=person.pk, area_code=person.area.code,
+                         purpose=f"verification flag {flag.pk}")
+    return FlagView(flag=flag, evidence_shown=shown)
+
+
 def flag_get_for_user(*, user: User, flag_id: int) -> VerificationFlag:
-    """One flag, if its person is in scope; else (logged) not found."""
+    """One flag, if its person and scheme are in scope; else (logged) not found."""
     flag = _flags_in_scope(user).filter(pk=flag_id).first()
     if flag is None:
         audit_record(actor=user, action=AuditAction.CROSSCHECK_VIEW_REFUSED,

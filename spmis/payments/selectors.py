@@ -9,16 +9,15 @@ from spmis.access.policy import Permission
 from spmis.access.selectors import scope_for_user
 from spmis.payments.models import BenefitPayment
 from spmis.registry.models import Person
-from spmis.registry.selectors import persons_in_scope
 
 
 def payment_list_for_user(*, user: User, person: Person) -> QuerySet[BenefitPayment]:
-    """The person's payments in the user's schemes (none when the person is outside the
-    user's scope), the latest period first; unaudited (the person's page audits its read)."""
+    """The person's payments the user may see: of a scheme of the role that covers the
+    person's area (none outside every role), the latest period first; unaudited (the person's
+    page audits its read)."""
     scope = scope_for_user(user=user, permission=Permission.VIEW_PERSONS)
     return (
-        BenefitPayment.objects.filter(scope.scheme_q(), person=person,
-                                      person__in=persons_in_scope(scope=scope))
+        BenefitPayment.objects.filter(scope.record_q("person__area"), person=person)
         .select_related("scheme")
         .order_by("-period", "scheme__code")
     )

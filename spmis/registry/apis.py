@@ -41,14 +41,23 @@ class HouseholdSerializer(Classified):
         slug_field="code", read_only=True
     )
     members = serializers.SerializerMethodField()
+    members_not_shown = serializers.SerializerMethodField()
 
     class Meta:
         model = Household
         fields = ["id", "area", "address", "registered_on", "source", "source_ref", "members",
-                  "masked"]
+                  "members_not_shown", "masked"]
 
     def get_members(self, household: Household) -> list[int]:
-        return list(registry.household_members(household=household).values_list("id", flat=True))
+        """Only the members the caller may see one by one (``members_not_shown`` the rest)."""
+        shown, _ = registry.household_members_for_user(
+            user=authenticated(self.context["request"]), household=household)
+        return [m.pk for m in shown]
+
+    def get_members_not_shown(self, household: Household) -> int:
+        _, others = registry.household_members_for_user(
+            user=authenticated(self.context["request"]), household=household)
+        return others
 
 
 class PersonList(generics.ListAPIView[Person]):

@@ -18,13 +18,13 @@ from spmis.registry.models import Household, Person
 
 
 def _persons_in_scope(scope: Scope) -> QuerySet[Person]:
-    persons = Person.objects.filter(scope.area_q())
-    if not scope.all_schemes:
-        # Through the reverse relation from schemes' enrolments (registry does not import them).
-        enrolled = Person.objects.filter(pk=OuterRef("pk"),
-                                         enrolments__scheme_id__in=scope.scheme_ids)
-        persons = persons.filter(Exists(enrolled))
-    return persons
+    """Persons in the area of one of the scope's roles and, when that role is limited to some
+    schemes, enrolled in one of them (through the reverse relation from schemes' enrolments:
+    registry does not import them)."""
+    def enrolled(ids: frozenset[int]) -> Q:
+        return Q(Exists(Person.objects.filter(pk=OuterRef("pk"), enrolments__scheme_id__in=ids)))
+
+    return Person.objects.filter(scope.where("area", enrolled))
 
 
 def persons_in_scope(*, scope: Scope) -> QuerySet[Person]:
@@ -120,6 +120,11 @@ def _refused(user: User, object_type: str, object_id: int, *, exists: bool) -> N
     raise NotFound(f"No such {object_type}.")
 
 
-def household_members(*, household: Household) -> QuerySet[Person]:
-    """Members of a household already fetched through ``household_get_for_user``."""
-    return household.members.order_by("id")
+def household_members_for_user(*, user: User, household: Household) -> tuple[list[Person], int]:
+    """The members of a household (fetched through ``household_get_for_user``) the user may
+    see one by one, and how many others there are: a member living in another district, or
+    only in schemes outside the user's roles, is counted but not shown."""
+    scope = scope_for_user(user=user, permission=Permission.VIEW_PERSONS)
+    members = household.members.order_by("id")
+    shown = list(members.filter(pk__in=_persons_in_scope(scope).values("pk")))
+    return shown, members.count() - len(shown)

@@ -60,10 +60,11 @@ def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
 @require_GET
 @login_required
 def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
-    household = or_404(registry.household_get_for_user, user=authenticated(request),
-                        household_id=household_id)
+    user = authenticated(request)
+    household = or_404(registry.household_get_for_user, user=user, household_id=household_id)
+    members, others = registry.household_members_for_user(user=user, household=household)
     return render(request, "registry/household.html", {
-        "household": household, "members": registry.household_members(household=household),
+        "household": household, "members": members, "others": others,
     })
 
 

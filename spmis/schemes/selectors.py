@@ -12,7 +12,6 @@ from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core.errors import NotFound
 from spmis.registry.models import Person
-from spmis.registry.selectors import persons_in_scope
 from spmis.schemes.models import Enrolment, Scheme
 
 
@@ -35,11 +34,9 @@ def scheme_get(*, code: str) -> Scheme:
 
 def scheme_enrolment_counts(*, user: User, scheme: Scheme) -> dict[str, int]:
     scope = scope_for_user(user=user, permission=Permission.VIEW_COVERAGE)
-    if not (scope.all_schemes or scheme.pk in scope.scheme_ids):
-        return {}
     rows = (
         Enrolment.objects.filter(scheme=scheme)
-        .filter(scope.area_q("person__area"))
+        .filter(scope.record_q("person__area"))
         .values("status")
         .annotate(n=Count("id"))
     )
@@ -47,12 +44,12 @@ def scheme_enrolment_counts(*, user: User, scheme: Scheme) -> dict[str, int]:
 
 
 def enrolment_list_for_user(*, user: User, person: Person | None = None) -> QuerySet[Enrolment]:
-    """Enrolments of persons the user may see, in the user's schemes; unaudited: the caller
-    audits (the person's page its read of the person, the enrolment search the search)."""
+    """Enrolments the user may see: in the area and schemes of one of their roles; unaudited:
+    the caller audits (the person's page its read of the person, the enrolment search the
+    search)."""
     scope = scope_for_user(user=user, permission=Permission.VIEW_PERSONS)
-    enrolments = Enrolment.objects.filter(
-        scope.scheme_q(), person__in=persons_in_scope(scope=scope)
-    ).select_related("scheme", "source")
+    enrolments = Enrolment.objects.filter(scope.record_q("person__area")).select_related(
+        "scheme", "source")
     if person is not None:
         enrolments = enrolments.filter(person=person)
     return enrolments.order_by("person_id", "start_date", "id")

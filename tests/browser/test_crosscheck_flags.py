@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from spmis.geography.models import Area
 from spmis.linkage.models import FlagState, VerificationFlag
+from spmis.registry.models import Person
 from spmis.schemes.models import Enrolment, EnrolmentStatus
 from tests import factories
 
@@ -19,8 +20,12 @@ def _flag_in(area: Area) -> VerificationFlag:
     enrolment = Enrolment.objects.filter(
         status=EnrolmentStatus.ACTIVE, person__area__path__startswith=area.path,
         person__national_id__isnull=False).select_related("person").order_by("id").first()
-    return factories.deceased_flag(enrolment, registry=factories.registry("CRVS_BROWSER"),
+    flag = factories.deceased_flag(enrolment, registry=factories.registry("CRVS_BROWSER"),
                                    due_in=-1, periods_paid_after_death=2, amount_minor=5000)
+    # The registry's record lives where the person does, so the officer may see it whole.
+    Person.objects.filter(pk=flag.evidence_id).update(area=enrolment.person.area)
+    flag.refresh_from_db()
+    return flag
 
 
 def test_registrar_confirms_a_flag(log_in, make_user, live_server):
