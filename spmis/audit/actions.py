@@ -75,6 +75,8 @@ class AuditAction(StrEnum):
     MAPPING_SAVE = "mapping.save", "A source's mapping was saved as its next version."
     SUBMISSION_LOAD = "submission.load", "A submission's valid rows were loaded."
     SUBMISSION_REFUSE = "submission.refuse", "A submission was refused as a whole."
+    SUBMISSION_VIEW = "submission.view", "A submission's page was read (its issues' values " \
+        "only as far as the reader's scope and clearance allow)."
     SUBMISSION_ERROR_REPORT = "submission.error_report", "A submission's error report was " \
         "downloaded."
     AGGREGATE_SUBMIT = "aggregate.submit", "An aggregate return was loaded."

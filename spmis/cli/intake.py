@@ -115,7 +115,8 @@ def errors(submission_id: int, fmt: str, output: str | None) -> None:
     setup_django()
     from spmis.intake.selectors import submission_error_report, submission_get
 
-    report = submission_error_report(submission=submission_get(submission_id=submission_id),
+    report = submission_error_report(user=None,
+                                     submission=submission_get(submission_id=submission_id),
                                      file_format=fmt)
     if output:
         Path(output).write_bytes(report)

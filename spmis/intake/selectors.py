@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from dataclasses import dataclass
 
 import polars as pl
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 
-from spmis.access.models import User
+from spmis.access.classification import field_level
+from spmis.access.models import Clearance, User
 from spmis.access.policy import Permission
 from spmis.access.selectors import scope_for_user
 from spmis.core.errors import NotFound, ValidationFailed
 from spmis.geography.models import Area
 from spmis.intake.models import Source, Submission
 from spmis.intake.parsers import neutralise_cell
+from spmis.payments.models import BenefitPayment
+from spmis.registry.models import Household, Person
+from spmis.schemes.models import Enrolment
 
 
 def source_list() -> QuerySet[Source]:
@@ -29,14 +34,94 @@ def submission_get(*, submission_id: int) -> Submission:
     return submission
 
 
-def submission_error_report(*, submission: Submission, file_format: str) -> bytes:
-    """The row-level error report (row, column, value, rule, message) as CSV or XLSX.
+# Where each target field of a mapping is stored: its classification decides who may read an
+# issue's value. A column mapped to nothing known (an extension, a stray column) counts as
+# confidential, like a person's name.
+TARGET_STORED_AS: dict[str, tuple[type[Model], str]] = {
+    **{f: (Person, f) for f in ("national_id", "given_name", "family_name", "date_of_birth",
+                                "date_of_death", "sex", "area", "relationship_to_head",
+                                "disability_level", "registered_on")},
+    "person_ref": (Person, "source_ref"), "household_ref": (Household, "source_ref"),
+    "address": (Household, "address"), "annual_income": (Person, "annual_income_minor"),
+    "scheme": (Enrolment, "scheme"), "enrolment_status": (Enrolment, "status"),
+    "enrolment_start": (Enrolment, "start_date"), "period": (BenefitPayment, "period"),
+    "amount": (BenefitPayment, "amount_minor"), "currency": (BenefitPayment, "currency"),
+    "paid_on": (BenefitPayment, "paid_on"),
+}
+HIDDEN = "•••"
+
+
+@dataclass(frozen=True)
+class IssueRow:
+    row: int
+    column: str
+    value: str  # HIDDEN when the reader may not see it
+    rule: str
+    message: str  # the value quoted in it is hidden the same way
+
+
+def submission_issues_for_user(*, user: User | None, submission: Submission,
+                               limit: int | None = None) -> list[IssueRow]:
+    """A submission's issues with their values shown only to a user who may see persons where
+    the source sends from (every scheme it declares), and only values of fields within the
+    user's clearance (``user`` None: the operator on the server sees them); the caller audits
+    the read."""
+    issues = submission.issues.order_by("row", "id")
+    chosen = issues[:limit] if limit is not None else issues
+    visible = user is None or _values_visible(user, submission.source)
+    levels = _column_levels(submission)
+
+    def hidden(column: str) -> bool:
+        return user is not None and (not visible or levels.get(
+            column, Clearance.CONFIDENTIAL) > user.clearance)
+
+    rows = []
+    for i in chosen:
+        if i.value and hidden(i.column):
+            rows.append(IssueRow(i.row, i.column, HIDDEN, i.rule,
+                                 i.message.replace(i.value, HIDDEN)))
+        else:
+            rows.append(IssueRow(i.row, i.column, i.value, i.rule, i.message))
+    return rows
+
+
+def _values_visible(user: User, source: Source) -> bool:
+    scope = scope_for_user(user=user, permission=Permission.VIEW_PERSONS)
+    declared = frozenset(source.schemes.values_list("id", flat=True))
+    if source.area is None:  # a national source: a national role only
+        return any(g.area_path.count("/") == 1 and (g.schemes is None or declared <= g.schemes)
+                   for g in scope.grants)
+    return any(source.area.path.startswith(g.area_path)
+               and (g.schemes is None or declared <= g.schemes) for g in scope.grants)
+
+
+def _column_levels(submission: Submission) -> dict[str, Clearance]:
+    """The clearance each source column (or target name) of the submission's mapping needs."""
+    from spmis.intake.mapping import MappingError, load_mapping
+
+    if submission.mapping is None:
+        return {}
+    try:
+        spec = load_mapping(submission.mapping.text)
+    except MappingError:
+        return {}
+    levels = {}
+    for f in spec.fields:
+        model, name = TARGET_STORED_AS.get(f.target, (Person, "given_name"))
+        levels[f.where] = levels[f.target] = field_level(model, name)
+    return levels
+
+
+def submission_error_report(*, user: User | None, submission: Submission,
+                            file_format: str) -> bytes:
+    """The row-level error report (row, column, value, rule, message) as CSV or XLSX, values
+    shown as ``submission_issues_for_user`` shows them.
 
     Cells that a spreadsheet would run as a formula are neutralised.
     """
-    rows = submission.issues.order_by("row", "id").values_list("row", "column", "value", "rule",
-                                                               "message")
-    frame = pl.DataFrame(list(rows), orient="row", schema={
+    rows = [(i.row, i.column, i.value, i.rule, i.message)
+            for i in submission_issues_for_user(user=user, submission=submission)]
+    frame = pl.DataFrame(rows, orient="row", schema={
         "row": pl.Int64, "column": pl.String, "value": pl.String, "rule": pl.String,
         "message": pl.String})
     frame = frame.with_columns(pl.col(c).map_elements(neutralise_cell, return_dtype=pl.String)

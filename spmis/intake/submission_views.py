@@ -63,13 +63,16 @@ def submission_list(request: HttpRequest) -> HttpResponse:
 def submission_detail(request: HttpRequest, submission_id: int) -> HttpResponse:
     user = authenticated(request)
     submission = or_404(intake.submission_get_for_user, user=user, submission_id=submission_id)
+    audit_record(actor=user, action=AuditAction.SUBMISSION_VIEW, object_type="submission",
+                 object_id=submission.pk)
     return render(request, "intake/submission.html", _detail_context(user, submission))
 
 
 def _detail_context(user: User, submission: Submission) -> dict[str, Any]:
     return {
         "submission": submission,
-        "issues": submission.issues.order_by("row", "id")[:ISSUES_SHOWN],
+        "issues": intake.submission_issues_for_user(user=user, submission=submission,
+                                                    limit=ISSUES_SHOWN),
         "issue_count": submission.issues.count(),
         "issues_shown": ISSUES_SHOWN,
         "superseded_by": intake.submission_list_for_user(user=user)
@@ -84,7 +87,7 @@ def submission_errors(request: HttpRequest, submission_id: int, fmt: str) -> Htt
     submission = or_404(intake.submission_get_for_user, user=user, submission_id=submission_id)
     if fmt not in REPORT_TYPES:
         raise Http404(_("Use errors.csv or errors.xlsx."))
-    data = intake.submission_error_report(submission=submission, file_format=fmt)
+    data = intake.submission_error_report(user=user, submission=submission, file_format=fmt)
     audit_record(actor=user, action=AuditAction.SUBMISSION_ERROR_REPORT, object_type="submission",
                  object_id=submission.pk, detail={"format": fmt})
     response = HttpResponse(data, content_type=REPORT_TYPES[fmt])
