@@ -230,7 +230,8 @@ def _scope_issues(mapped: pl.DataFrame, submission: Submission,
                   spec: mappings.Mapping) -> pl.DataFrame:
     """Rows this submission may not write, each an issue so the rest loads under the source's
     policy: an area outside the source's or outside the submitter's scope (``out_of_area``),
-    a scheme the source does not declare (``undeclared_scheme``), an area and month already
+    a scheme the source does not declare (``undeclared_scheme``) or that the submitter's role
+    there does not cover (``scheme_out_of_scope``), an area and month already
     approved there or above (``period_locked``), a payment for another month than the
     submission's unless the mapping allows it (``period_mismatch``). Set-wise."""
     source, actor = submission.source, submission.created_by
@@ -241,15 +242,24 @@ def _scope_issues(mapped: pl.DataFrame, submission: Submission,
               if "period" in rows.columns else pl.lit(submission.period))
     rows = rows.with_columns(_period=period)
     found = []
-    allowed: list[tuple[str, ...]] = [(source.area.path,)] if source.area is not None else []
-    if actor is not None:
-        allowed.append(scope_for_user(user=actor, permission=Permission.SUBMIT_DATA).area_paths)
-    inside = pl.all_horizontal(
-        pl.any_horizontal(pl.lit(False), *(pl.col("_path").str.starts_with(p) for p in roots))
-        for roots in allowed) if allowed else pl.lit(True)
-    found.append(_issue(rows.filter(pl.col("_path").is_not_null() & ~inside), "area",
-                        "out_of_area", "is outside the areas this source and its sender may "
-                        "send data for."))
+    known = pl.col("_path").is_not_null()
+    inside = pl.col("_path").str.starts_with(source.area.path) if source.area else pl.lit(True)
+    grants = scope_for_user(user=actor, permission=Permission.SUBMIT_DATA).grants \
+        if actor is not None else None
+    if grants is not None:
+        inside &= pl.any_horizontal(pl.lit(False), *(pl.col("_path").str.starts_with(
+            g.area_path) for g in grants))
+    found.append(_issue(rows.filter(known & ~inside), "area", "out_of_area",
+                        "is outside the areas this source and its sender may send data for."))
+    if grants is not None and "scheme_id" in rows.columns:
+        # Each row's scheme must be one of the role that covers the row's area.
+        covered = pl.any_horizontal(pl.lit(False), *(
+            pl.col("_path").str.starts_with(g.area_path) & (
+                pl.lit(True) if g.schemes is None else pl.col("scheme_id").is_in(list(g.schemes)))
+            for g in grants))
+        found.append(_issue(rows.filter(known & inside & pl.col("scheme_id").is_not_null()
+                                        & ~covered), "scheme", "scheme_out_of_scope",
+                            "is not a scheme your roles let you send data for there."))
     if "scheme_id" in rows.columns:
         declared = list(source.schemes.values_list("id", flat=True))
         found.append(_issue(rows.filter(pl.col("scheme_id").is_not_null()

@@ -150,3 +150,12 @@ def test_the_push_api_applies_the_same_rules(places, make_user, api_for):
     submission = Submission.objects.get(pk=done.json()["id"])
     assert issues(submission) == {"out_of_area": {2}}  # JSON records count from 1
     assert not Person.objects.filter(area=away, source__code="NGO_HOME").exists()
+
+
+def test_a_scheme_outside_the_senders_role_is_refused(places, make_user):
+    """A collector limited to the social pension sends the NGO's child-grant rows."""
+    pension_only = make_user("DATA_COLLECTOR", area=places["home"].code,
+                             schemes=("SOCIAL_PENSION",), username="pension_only")
+    done = send(pension_only, [row(ref="C1"), row(ref="C2", hh="H2")])
+    assert issues(done) == {"scheme_out_of_scope": {2, 3}}
+    assert not Person.objects.filter(source__code="NGO_HOME").exists()
