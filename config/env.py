@@ -28,6 +28,7 @@ SETTINGS_HELP = {
     "SPMIS_REQUIRE_MFA": "1 (default) requires a TOTP second factor of every user holding a role.",
     "SPMIS_SESSION_IDLE_MINUTES": "Minutes without a request before a session ends; default 30.",
     "SPMIS_SESSION_MAX_HOURS": "Hours after login when a session ends however active; default 8.",
+    "SPMIS_API_TOKEN_DAYS": "Days an API token issued by `spmis token` works; default 90.",
 }
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from spmis.access.models import Clearance, User
@@ -156,10 +155,13 @@ def make_user(db: None) -> MakeUser:
 
 @pytest.fixture
 def api_for() -> Callable[[User], APIClient]:
+    keys: dict[int, str] = {}  # one token per user and test, like `spmis token` once
+
     def client(user: User) -> APIClient:
         api = APIClient()
-        token, _ = Token.objects.get_or_create(user=user)
-        api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        if user.pk not in keys:
+            keys[user.pk] = factories.api_token(user)
+        api.credentials(HTTP_AUTHORIZATION=f"Token {keys[user.pk]}")
         return api
 
     return client

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from spmis.access.models import Clearance, User
-from spmis.access.services import role_assign, user_create
+from spmis.access.services import api_token_issue, role_assign, user_create
 from spmis.core import clock
 from spmis.geography.models import Area, AreaLevel, PopulationDenominator
 from spmis.intake.models import Source, Submission, SubmissionIssue, SubmissionStatus
@@ -250,3 +250,8 @@ def user(role: str | None = "SCHEME_MANAGER", *, area: str = "XY", schemes: Iter
     if role is not None:
         role_assign(actor=None, user=made, role=role, area_code=area, scheme_codes=schemes)
     return made
+
+
+def api_token(user: User) -> str:
+    """A new API key for ``user``, issued as `spmis token` does (earlier ones are revoked)."""
+    return api_token_issue(actor=None, username=user.username).key

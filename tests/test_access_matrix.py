@@ -13,7 +13,6 @@ from importlib import import_module
 import pytest
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from spmis.access.models import Role
@@ -159,7 +158,10 @@ def expected(name: str, role: str, in_scope: bool) -> tuple[int, bool]:
 def fetch(name: str, user, url: str, clients: dict):
     if name.startswith("api"):
         api = APIClient()
-        api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0]}")
+        key = f"api:{user.username}"  # one token per user, issued as `spmis token` does
+        if key not in clients:
+            clients[key] = factories.api_token(user)
+        api.credentials(HTTP_AUTHORIZATION=f"Token {clients[key]}")
         return api.get(url)
     if user.username not in clients:
         clients[user.username] = logged_in(user)

@@ -112,8 +112,8 @@ def test_token_issues_a_working_api_key_and_revokes_the_old_one(country, make_us
     from rest_framework.test import APIClient
 
     user = make_user()
-    first = CliRunner().invoke(cli, ["token", user.username]).output.strip()
-    second = CliRunner().invoke(cli, ["token", user.username]).output.strip()
+    first = CliRunner().invoke(cli, ["token", user.username]).stdout.strip()
+    second = CliRunner().invoke(cli, ["token", user.username]).stdout.strip()
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {second}")
     assert api.get("/api/v1/schemes/").status_code == 200

@@ -18,7 +18,6 @@ from django.conf import settings as django_settings
 from django.contrib.auth.hashers import identify_hasher
 from django.contrib.sessions.models import Session
 from django.test import Client, override_settings
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from config.settings import base as base_settings
@@ -249,9 +248,9 @@ def test_users_without_a_role_and_api_tokens_need_no_second_factor(staff, area):
     client, response = login(user.username)
     assert response["Location"] == "/"
     assert client.get(PAGE).status_code == 200
-    token = Token.objects.create(user=staff)  # staff, never enrolled
+    token = factories.api_token(staff)  # staff, never enrolled
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert api.get("/api/v1/schemes/").status_code == 200
 
 
@@ -327,9 +326,9 @@ def test_disabling_a_user_ends_their_sessions_and_tokens(staff, frozen):
     frozen.advance(seconds=30)
     login(staff.username, client=second)
     assert second.post("/login/code/", {"code": code_at(staff, frozen.step)}).status_code == 302
-    token = Token.objects.create(user=staff)
+    token = factories.api_token(staff)
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert api.get("/api/v1/schemes/").status_code == 200
     assert UserSession.objects.filter(user=staff).count() == 2
 

@@ -34,7 +34,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "spmis.core",
     "spmis.audit",
@@ -103,6 +102,8 @@ SPMIS_REQUIRE_MFA = env.get_bool("SPMIS_REQUIRE_MFA", default=True)
 # Maker-checker on clerical review decisions: an approver confirms each one.
 SPMIS_LINKAGE_CHECKER = env.get_bool("SPMIS_LINKAGE_CHECKER", default=False)
 SPMIS_PARAMETERS_FILE = env.get("SPMIS_PARAMETERS_FILE", "")
+# API tokens (`spmis token NAME`) stop working this many days after they are issued.
+SPMIS_API_TOKEN_DAYS = env.get_int("SPMIS_API_TOKEN_DAYS", 90)
 LOGIN_URL = "access:login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "access:login"
@@ -134,7 +135,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header turns "no credentials" into 401, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "spmis.access.authentication.AuditedTokenAuthentication",
+        "spmis.access.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

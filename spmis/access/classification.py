@@ -28,8 +28,6 @@ CLASSIFICATION: dict[str, dict[str, Clearance]] = {
     "auth.Group": _levels(I="id name permissions"),
     "contenttypes.ContentType": _levels(I="id app_label model"),
     "sessions.Session": _levels(S="session_key session_data", I="expire_date"),
-    "authtoken.Token": _levels(S="key", I="user created"),
-    "authtoken.TokenProxy": _levels(S="key", I="user created"),
     "access.User": _levels(
         S="password", C="email first_name last_name last_login date_joined",
         I="id username is_superuser is_staff is_active clearance groups user_permissions "
@@ -38,6 +36,8 @@ CLASSIFICATION: dict[str, dict[str, Clearance]] = {
     "access.TOTPDevice": _levels(S="secret", I="id user created_at confirmed_at "
                                                "last_used_step"),
     "access.UserSession": _levels(S="session_key", I="id user created_at"),
+    "access.ApiToken": _levels(S="prefix key_hash", I="id user created_at expires_at revoked_at "
+                                                     "last_used_at"),
     "access.RoleAssignment": _levels(I="id user role area all_schemes granted_at valid_until "
                                        "schemes"),
     "access.IncompatibleRoles": _levels(P="id role_a role_b reason"),

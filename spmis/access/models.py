@@ -174,3 +174,24 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"session of {self.user_id}"
+
+
+class ApiToken(models.Model):
+    """A REST API key. Only its SHA-256 hash is stored (and its first characters, to find it):
+    the key itself is shown once, when issued. It works until it expires or is revoked, and
+    only while its user is active and not locked."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    prefix = models.CharField(_("key prefix"), max_length=8, db_index=True,
+                              help_text=_("The key's first characters, to find its row."))
+    key_hash = models.CharField(_("key hash"), max_length=64,
+                                help_text=_("SHA-256 of the whole key, hex."))
+    created_at = models.DateTimeField(_("created at"))
+    expires_at = models.DateTimeField(_("expires at"))
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"API token {self.prefix}… of {self.user_id}"

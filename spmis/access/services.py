@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import hmac
+import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from spmis.access.auth import is_locked
 from spmis.access.models import (
+    ApiToken,
     ApprovalDecision,
     ApprovalPolicy,
     ApprovalRequest,
@@ -133,19 +141,97 @@ def _scheme_ids(codes: list[str]) -> dict[str, int]:
     return dict(model._default_manager.filter(code__in=codes).values_list("code", "pk"))
 
 
-def api_token_issue(*, actor: User | None, username: str) -> str:
-    """Give ``username`` a fresh API token, revoking any earlier one. Returns the key."""
-    from rest_framework.authtoken.models import Token
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new API key (shown once: only its hash is kept) and when it stops working."""
 
+    key: str
+    expires_at: dt.datetime
+
+
+TOKEN_PREFIX_LENGTH = 8  # the key's first characters, stored in clear to find its row
+
+
+def _token_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _tokens_revoke(user: User) -> int:
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=clock.now())
+
+
+def api_token_issue(*, actor: User | None, username: str) -> IssuedToken:
+    """Give ``username`` a fresh API token, revoking every earlier one. The key is returned
+    once; the database keeps only its SHA-256 hash. It expires after
+    ``SPMIS_API_TOKEN_DAYS``."""
     user = User.objects.filter(username=username, is_active=True).first()
     if user is None:
         raise NotFound(f"No active user named {username!r}.")
+    key = secrets.token_urlsafe(32)  # 256 random bits: a plain hash suffices, no slow KDF
+    now = clock.now()
+    expires_at = now + dt.timedelta(days=settings.SPMIS_API_TOKEN_DAYS)
     with transaction.atomic():
-        Token.objects.filter(user=user).delete()
-        token = Token.objects.create(user=user)
+        revoked = _tokens_revoke(user)
+        token = ApiToken.objects.create(user=user, prefix=key[:TOKEN_PREFIX_LENGTH],
+                                        key_hash=_token_hash(key), created_at=now,
+                                        expires_at=expires_at)
         audit_record(actor=actor, action=AuditAction.API_TOKEN_ISSUE,
-                     object_type="user", object_id=user.pk)
-    return token.key
+                     object_type="user", object_id=user.pk,
+                     detail={"token": token.pk, "expires_at": expires_at.isoformat(),
+                             "tokens_revoked": revoked})
+    return IssuedToken(key=key, expires_at=expires_at)
+
+
+def api_token_revoke(*, actor: User | None, user: User) -> int:
+    """Revoke every API token of ``user`` at once. Returns how many were live."""
+    with transaction.atomic():
+        revoked = _tokens_revoke(user)
+        audit_record(actor=actor, action=AuditAction.API_TOKEN_REVOKE,
+                     object_type="user", object_id=user.pk,
+                     detail={"username": user.username, "tokens_revoked": revoked})
+    return revoked
+
+
+class TokenRefused(PermissionDenied):
+    """An API key that opens nothing; ``reason`` (for the audit log) says why."""
+
+    def __init__(self, reason: str, token: ApiToken | None = None) -> None:
+        super().__init__("Invalid token: unknown, expired or revoked, or its user may not "
+                         "sign in.")
+        self.reason = reason
+        self.token = token
+
+
+LAST_USED_EVERY = dt.timedelta(minutes=1)  # how often a token's last use is written down
+
+
+def api_token_authenticate(*, key: str) -> tuple[User, ApiToken]:
+    """The user an API key stands for, or TokenRefused: unknown (compared in constant time
+    against the hashes of the keys sharing its first characters), expired, revoked, or its
+    user disabled or locked."""
+    digest = _token_hash(key)
+    found = None
+    for candidate in ApiToken.objects.select_related("user").filter(
+            prefix=key[:TOKEN_PREFIX_LENGTH]):
+        if hmac.compare_digest(candidate.key_hash, digest):
+            found = candidate
+    if found is None or len(key) < TOKEN_PREFIX_LENGTH:
+        raise TokenRefused("unknown")
+    now = clock.now()
+    if found.revoked_at is not None:
+        raise TokenRefused("revoked", found)
+    if found.expires_at <= now:
+        raise TokenRefused("expired", found)
+    user = found.user
+    if not user.is_active:
+        raise TokenRefused("user_disabled", found)
+    if is_locked(user):
+        raise TokenRefused("user_locked", found)
+    if found.last_used_at is None or now - found.last_used_at >= LAST_USED_EVERY:
+        ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)
+        found.last_used_at = now
+    return user, found
 
 
 def approval_request(
@@ -236,15 +322,13 @@ def user_get_by_username(*, username: str) -> User:
 
 def user_disable(*, actor: User | None, user: User, reason: str = "") -> User:
     """Stop ``user`` at once: no login, every web session ended, every API token revoked."""
-    from rest_framework.authtoken.models import Token
-
     from spmis.access.auth import sessions_end
 
     with transaction.atomic():
         user.is_active = False
         user.save(update_fields=["is_active"])
         sessions = sessions_end(user=user)
-        tokens, _ = Token.objects.filter(user=user).delete()
+        tokens = _tokens_revoke(user)
         audit_record(actor=actor, action=AuditAction.USER_DISABLE,
                      object_type="user", object_id=user.pk,
                      detail={"username": user.username, "reason": reason,

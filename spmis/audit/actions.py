@@ -33,9 +33,11 @@ class AuditAction(StrEnum):
     AUTH_LOCKED = "auth.locked", "An account locked after failed sign-ins, and each " \
         "attempt refused while locked."
     AUTH_LOGOUT = "auth.logout", "A user signed out."
-    AUTH_TOKEN_REFUSED = "auth.token_refused", "An API token was refused (forged, revoked, " \
-        "or its user disabled)."
-    API_TOKEN_ISSUE = "api_token.issue", "An API token was issued to a user."
+    AUTH_TOKEN_REFUSED = "auth.token_refused", "An API token was refused (detail: why: " \
+        "unknown or forged, expired, revoked, or its user disabled or locked)."
+    API_TOKEN_ISSUE = "api_token.issue", "An API token was issued to a user (detail: its " \
+        "expiry; earlier tokens revoked)."
+    API_TOKEN_REVOKE = "api_token.revoke", "A user's API tokens were revoked."
     MFA_ENROL = "mfa.enrol", "A user enrolled an authenticator app."
     MFA_VERIFY = "mfa.verify", "A second-factor code was accepted."
     MFA_FAILED = "mfa.failed", "A second-factor code was refused."

@@ -255,12 +255,21 @@ def createuser(username: str, roles: tuple[str, ...], area_code: str | None,
 
 @cli.command()
 @click.argument("username")
-def token(username: str) -> None:
-    """Issue a new REST API token for a user (the old one stops working)."""
+@click.option("--revoke", is_flag=True, help="Revoke the user's tokens and issue none.")
+def token(username: str, revoke: bool) -> None:
+    """Issue a new REST API token for a user (the old one stops working); it expires after
+    SPMIS_API_TOKEN_DAYS. The key goes to standard output, once: only its hash is kept."""
     setup_django()
-    from spmis.access.services import api_token_issue
+    from spmis.access.services import api_token_issue, api_token_revoke, user_get_by_username
 
-    click.echo(api_token_issue(actor=None, username=username))
+    if revoke:
+        count = api_token_revoke(actor=None, user=user_get_by_username(username=username))
+        click.echo(f"Revoked {count} API token(s) of {username}.")
+        return
+    issued = api_token_issue(actor=None, username=username)
+    click.echo(issued.key)
+    click.echo(f"Expires {issued.expires_at:%Y-%m-%d %H:%M %Z}; any earlier token of "
+               f"{username} no longer works.", err=True)
 
 
 @cli.group()
