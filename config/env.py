@@ -10,7 +10,8 @@ BASE_DIR = Path(os.environ.get("SPMIS_HOME", Path.cwd())).resolve()
 SETTINGS_HELP = {
     "SPMIS_HOME": "Folder holding var/ (database, uploads); default: the current folder.",
     "SPMIS_DATABASE_URL": "sqlite:///var/spmis.db (default) or postgresql://user:pw@host:5432/db.",
-    "SPMIS_SECRET_KEY": "Secret for sessions and signing; required in production.",
+    "SPMIS_SECRET_KEY": "Secret for sessions and signing; required in production (50+ random"
+                        " characters; the published development key is refused).",
     "SPMIS_DEBUG": "1 to show debug pages (never in production); default 0.",
     "SPMIS_ALLOWED_HOSTS": "Comma-separated host names the server answers; default localhost.",
     "SPMIS_TIME_ZONE": "Time zone of the country; default UTC.",

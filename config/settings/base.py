@@ -11,7 +11,10 @@ BASE_DIR = env.BASE_DIR
 VAR_DIR = BASE_DIR / "var"
 
 DEBUG = env.get_bool("SPMIS_DEBUG")
-SECRET_KEY = env.get("SPMIS_SECRET_KEY", "dev-only-insecure-key-change-me-in-production-0123456789")
+# Published with the source code: good for development and tests only. Production settings
+# refuse it (config/settings/production.py).
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-change-me-in-production-0123456789"
+SECRET_KEY = env.get("SPMIS_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 ALLOWED_HOSTS = env.get_list("SPMIS_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 
 try:

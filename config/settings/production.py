@@ -13,6 +13,12 @@ from config.settings.base import *  # noqa: F403
 
 DEBUG = False
 SECRET_KEY = env.get("SPMIS_SECRET_KEY")
+if SECRET_KEY.strip() == DEVELOPMENT_SECRET_KEY:  # noqa: F405
+    raise ImproperlyConfigured(
+        "SPMIS_SECRET_KEY is the development key published with spmis's source code: anyone "
+        "could forge sessions and re-identify the audit log's person references with it. Set "
+        "it to at least 50 random characters of your own, e.g. the output of "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'.")
 if len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("SPMIS_SECRET_KEY must be set to at least 50 random characters.")
 STATIC_ROOT = VAR_DIR / "static"  # noqa: F405  (filled by `spmis collectstatic`)
