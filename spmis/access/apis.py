@@ -27,7 +27,7 @@ class AuditEventSerializer(serializers.ModelSerializer[AuditEvent]):
     class Meta:
         model = AuditEvent
         fields = ["seq", "occurred_at", "actor_username", "action", "object_type", "object_id",
-                  "area_code", "purpose", "detail", "leaf_hash"]
+                  "area_code", "purpose", "detail", "client_address", "leaf_hash"]
 
 
 class AuditEventList(generics.ListAPIView[AuditEvent]):

@@ -46,7 +46,8 @@ CLASSIFICATION: dict[str, dict[str, Clearance]] = {
     "access.ApprovalDecision": _levels(I="id request checker approve decided_at",
                                        C="reason"),
     "audit.AuditEvent": _levels(I="id seq leaf_hash occurred_at actor actor_username action "
-                                  "object_type area_code", C="object_id purpose detail"),
+                                  "object_type area_code",
+                                C="object_id purpose detail client_address"),
     "audit.AuditLogHead": _levels(P="id size frontier"),
     "audit.AuditCheckpoint": _levels(P="id size root note created_at"),
     "linkage.LinkageModel": _levels(I="id version spec upper lower records trained_at "

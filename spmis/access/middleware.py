@@ -1,4 +1,5 @@
-"""Session policy: an absolute lifetime, and the second factor before anything else."""
+"""Session policy: an absolute lifetime, and the second factor before anything else; and the
+client address every audit entry of a request records."""
 
 from __future__ import annotations
 
@@ -14,11 +15,26 @@ from django.urls import reverse
 from spmis.access.auth import SESSION_LOGIN_AT, SESSION_MFA_DONE, mfa_required
 from spmis.access.mfa import mfa_has_device
 from spmis.access.models import User
+from spmis.audit.services import client_address_context
 from spmis.core import clock
+from spmis.core.doors import client_address
 
 API_PREFIX = "/api/"
 
 Handler = Callable[[HttpRequest], HttpResponse]
+
+
+class ClientAddressMiddleware:
+    """Every audit entry written while serving a request records the client's address
+    (``spmis.core.doors.client_address``). First in the chain, so logins, refused tokens and
+    everything after them carry it."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with client_address_context(client_address(request)):
+            return self.get_response(request)
 
 
 class AbsoluteSessionTimeoutMiddleware:

@@ -28,6 +28,12 @@ class AuditEvent(models.Model):
     area_code = models.CharField(_("where"), max_length=32, blank=True)
     purpose = models.CharField(_("why"), max_length=200, blank=True)
     detail = models.JSONField(_("detail"), default=dict, blank=True)
+    client_address = models.CharField(
+        _("client address"), max_length=64, blank=True, default="", db_default="",
+        help_text=_("The IP address the request came from (behind the trusted proxy, the one "
+                    "it forwarded); empty outside a request and in entries written before it "
+                    "was recorded."),
+    )
 
     class Meta:
         ordering = ["id"]

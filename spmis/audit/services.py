@@ -14,6 +14,8 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +42,23 @@ _operator: ContextVar[str] = ContextVar("spmis_operator", default=SYSTEM_ACTOR)
 def set_operator(name: str) -> None:
     """Name the actor of entries written without a user (e.g. ``cli:maria``)."""
     _operator.set(name[:150])
+
+
+# The client address of the request being served, set by a middleware of the web server.
+_client_address: ContextVar[str | None] = ContextVar("spmis_client_address", default=None)
+ADDRESS_MAX = 64
+
+
+@contextmanager
+def client_address_context(address: str | None) -> Iterator[None]:
+    """Entries written inside name ``address`` as where the request came from."""
+    token = _client_address.set(address[:ADDRESS_MAX] if address else None)
+    try:
+        yield
+    finally:
+        _client_address.reset(token)
+
+
 # Objects about people: their ids are stored as keyed hashes, so the log names no one.
 PERSONAL_OBJECTS = frozenset({"person", "household"})
 
@@ -79,6 +98,7 @@ def audit_record(
             area_code=area_code,
             purpose=purpose[:200],
             detail=detail or {},
+            client_address=_client_address.get() or "",
         )
         leaf = merkle.leaf_hash(entry_bytes(event))
         event.leaf_hash = leaf.hex()
@@ -91,7 +111,7 @@ def audit_record(
 
 # The stored columns an entry's leaf hash covers, in the order _canonical takes them.
 ENTRY_COLUMNS = ("seq", "occurred_at", "actor_username", "actor_id", "action", "object_type",
-                 "object_id", "area_code", "purpose", "detail")
+                 "object_id", "area_code", "purpose", "detail", "client_address")
 
 
 def entry_bytes(event: AuditEvent) -> bytes:
@@ -101,13 +121,15 @@ def entry_bytes(event: AuditEvent) -> bytes:
 
 def _canonical(seq: int, at: dt.datetime, actor: str, actor_id: int | None, action: str,
                object_type: str, object_ref: str, area: str, purpose: str,
-               detail: dict[str, Any]) -> bytes:
-    return json.dumps(
-        {"seq": seq, "at": at.isoformat(timespec="microseconds"), "actor": actor,
-         "actor_id": actor_id, "action": action, "object_type": object_type,
-         "object": object_ref, "area": area, "purpose": purpose, "detail": detail},
-        sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-    ).encode()
+               detail: dict[str, Any], address: str = "") -> bytes:
+    """Sorted-key JSON. ``address`` (added later) is a key only when there is one, so the
+    entries written before it, and those written outside a request, hash as they always did."""
+    doc = {"seq": seq, "at": at.isoformat(timespec="microseconds"), "actor": actor,
+           "actor_id": actor_id, "action": action, "object_type": object_type,
+           "object": object_ref, "area": area, "purpose": purpose, "detail": detail}
+    if address:
+        doc["address"] = address
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _head_for_update() -> AuditLogHead:

@@ -7,6 +7,13 @@ The proof JSON is ``{"index": i, "size": n, "leaf_hash": hex, "hashes": [hex, ..
 optionally with ``"entry"``: the canonical entry text, whose leaf hash is then recomputed
 rather than trusted. Prints one verdict line; exits 0 if everything checks, 1 otherwise.
 Needs only the standard library, ``cryptography`` and the two modules below (no Django).
+
+The entry text is hashed exactly as given, byte for byte: the verifier needs no knowledge of
+its fields. For reading it: a JSON object with sorted keys ``action``, ``actor``,
+``actor_id``, ``area``, ``at``, ``detail``, ``object``, ``object_type``, ``purpose``, ``seq``,
+and ``address`` (the client's IP address) in entries written while serving a request once
+spmis recorded it; older entries, and those of commands, have no ``address`` key and verify
+as they always did.
 """
 
 from __future__ import annotations

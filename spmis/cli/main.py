@@ -344,6 +344,16 @@ def collectstatic() -> None:
     call_command("collectstatic", interactive=False, verbosity=1)
 
 
+def waitress_proxy_options(trusted_proxy: str | None) -> dict[str, str]:
+    """Waitress believes X-Forwarded-Proto and X-Forwarded-For from ``trusted_proxy`` alone
+    (and drops them from anyone else): REMOTE_ADDR is then the client's address as the proxy
+    saw it, which the audit log records."""
+    if not trusted_proxy:
+        return {}
+    return {"trusted_proxy": trusted_proxy,
+            "trusted_proxy_headers": "x-forwarded-proto x-forwarded-for"}
+
+
 def _serve(host: str, port: int, threads: int, *, trusted_proxy: str | None = None) -> None:
     from spmis.web.staticfiles import static_files_problem
 
@@ -355,11 +365,8 @@ def _serve(host: str, port: int, threads: int, *, trusted_proxy: str | None = No
     from config.wsgi import application
     from spmis.audit.services import audit_checkpoint_every
 
-    proxy: dict[str, str] = {}
-    if trusted_proxy:
-        proxy = {"trusted_proxy": trusted_proxy,
-                 "trusted_proxy_headers": "x-forwarded-proto x-forwarded-for"}
-    elif settings_value("SECURE_SSL_REDIRECT"):
+    proxy = waitress_proxy_options(trusted_proxy)
+    if not trusted_proxy and settings_value("SECURE_SSL_REDIRECT"):
         click.echo("Warning: HTTPS only, and no --trusted-proxy: every request will be "
                    "redirected to https:// (give the address of the TLS-terminating proxy).",
                    err=True)

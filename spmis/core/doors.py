@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import ipaddress
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.apps import apps
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django.utils.functional import Promise
 
 from spmis.core.errors import NotFound
@@ -77,3 +78,18 @@ def from_every_app(attribute: str) -> Iterator[tuple[str, Any]]:
         module = importlib.import_module(name)
         if hasattr(module, attribute):
             yield name, getattr(module, attribute)
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """The address the request came from, normalised (``2001:db8::1``, never upper case).
+
+    Only ``REMOTE_ADDR``, never a header: behind ``spmis serve --trusted-proxy ADDRESS`` the
+    server (waitress) puts there the client's address from the proxy's X-Forwarded-For, and it
+    believes that header from the trusted proxy alone. Anyone else's X-Forwarded-For is
+    ignored, so a client cannot choose its address (in the audit log).
+    """
+    raw = str(request.META.get("REMOTE_ADDR") or "").strip()
+    try:
+        return str(ipaddress.ip_address(raw))
+    except ValueError:
+        return raw[:64] or None  # e.g. a Unix socket's name: kept as it came
