@@ -77,11 +77,13 @@ def main() -> None:
     from spmis.geography.models import Area
     from spmis.intake.models import Source
     from spmis.intake.services import mapping_save, submission_submit
+    from spmis.schemes.models import Scheme
     from spmis.synth.services import country_synthesise
 
     country_synthesise(actor=None, persons=2000, seed=1, as_of=dt.date(2026, 5, 31),
                        replace=True)
-    Source.objects.create(code="BENCH", name="Bench", institution="Bench", kind="NGO")
+    source = Source.objects.create(code="BENCH", name="Bench", institution="Bench", kind="NGO")
+    source.schemes.set(Scheme.objects.filter(code="CHILD_GRANT"))  # the rows' scheme
     mapping_save(actor=None, source_code="BENCH", text=MAPPING)
     communes = list(Area.objects.filter(level=3).values_list("code", flat=True))
     data = make_csv(args.rows, communes)
