@@ -170,6 +170,8 @@ def fetch(name: str, user, url: str, clients: dict):
 
 def reveals(name: str, person: Person, body: str) -> bool:
     """Whether the response carries the object's data (what an IDOR would leak)."""
+    if name == "intake:submission-errors":  # the report's row; its value only to those who
+        return ",NIN," in body and ",luhn," in body  # see persons (test_issue_values.py)
     if "submission" in name:
         return person.submission.message in body
     if name == "api:enrolment-list":
