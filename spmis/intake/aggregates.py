@@ -157,10 +157,11 @@ def _clean(values: list[dict[str, Any]],
             problems.append(f"{where}: {combo!r} is not a category option combo of {code}.")
             continue
         raw = item.get("value")
-        try:
-            value = int(str(raw).strip())
-        except ValueError:
-            problems.append(f"{where}: {raw!r} is not a whole number.")
+        value = whole_number(raw)
+        if value is None:
+            problems.append(f"{where}: {raw!r} is not a whole number: write counts with digits "
+                            f"only (spaces between thousands are fine; a comma or a point could "
+                            f"be a decimal mark, so it is refused rather than guessed).")
             continue
         if not 0 <= value <= MAX_VALUE:
             problems.append(f"{where}: {value} is out of range (0 or more).")
@@ -174,6 +175,16 @@ def _clean(values: list[dict[str, Any]],
     if not cleaned:
         raise ValidationFailed("The return holds no values.")
     return cleaned
+
+
+def whole_number(raw: Any) -> int | None:
+    """A count as a file or form gives it: digits, optionally grouped by spaces ("12 345", a
+    no-break or thin space too). Anything with a comma or a point is refused: "1234,56" and
+    "1.234" mean different numbers in different countries, and a count is never rescaled."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    text = re.sub(r"[\s\u00a0\u202f]", "", str(raw if raw is not None else ""))
+    return int(text) if re.fullmatch(r"[0-9]{1,15}", text) else None
 
 
 def aggregate_values(*, source: Source, area: Area, period: dt.date) -> dict[tuple[str, str], int]:
@@ -211,7 +222,7 @@ def aggregate_upload(*, actor: User | None, source_code: str, area_code: str, pe
     if "combo" not in frame.columns:
         frame = frame.with_columns(pl.lit("").alias("combo"))
     rows = frame.select(pl.col("element"), pl.col("combo").fill_null(""),
-                        pl.col("value").str.replace_all(r"[\s,]", ""), pl.col("_row"))
+                        pl.col("value").cast(pl.String), pl.col("_row"))
     return _submit(actor=actor, source_code=source_code, area_code=area_code, period=period,
                    values=rows.to_dicts(), filename=filename[:255],
                    file_format=parsed.format, content_hash=hashlib.sha256(data).hexdigest())

@@ -6,6 +6,8 @@ import datetime as dt
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from spmis.audit.models import AuditEvent
 from spmis.cli.main import cli
@@ -195,3 +197,28 @@ def test_form_page_as_a_data_collector(commune, district, make_user):
 def test_form_page_is_forbidden_without_submit_data(district, make_user):
     user = make_user("STATISTICIAN", area=district.code, username="stats")
     assert logged_in(user).get("/intake/aggregates/").status_code == 403
+
+
+def test_a_decimal_comma_is_refused_never_rescaled(ngo):
+    """The reported case: "1234,56" was stored as 123456."""
+    from spmis.intake.aggregates import aggregate_upload
+
+    commune = Area.objects.filter(level=3).order_by("code").first()
+    ngo.area = commune
+    ngo.save(update_fields=["area"])
+    with pytest.raises(ValidationFailed, match="1234,56"):
+        aggregate_upload(actor=None, source_code="NGO_X", area_code=commune.code,
+                         period=dt.date(2026, 5, 1), filename="return.csv",
+                         data=b"element;combo;value\nBENEFICIARIES;;1234,56\n")
+    assert not AggregateValue.objects.exists()
+
+
+@given(st.integers(min_value=0, max_value=10**12))
+def test_whole_numbers_read_back_exactly(n):
+    from spmis.intake.aggregates import whole_number
+
+    assert whole_number(str(n)) == n
+    assert whole_number(f"{n:,}".replace(",", "\u00a0")) == n  # grouped by no-break spaces
+    if n >= 1000:
+        assert whole_number(f"{n:,}") is None  # 1,234: a decimal mark somewhere else
+    assert whole_number(f"{n},5") is None and whole_number(f"{n}.0") is None
