@@ -30,6 +30,17 @@ SETTINGS_HELP = {
     "SPMIS_SESSION_IDLE_MINUTES": "Minutes without a request before a session ends; default 30.",
     "SPMIS_SESSION_MAX_HOURS": "Hours after login when a session ends however active; default 8.",
     "SPMIS_API_TOKEN_DAYS": "Days an API token issued by `spmis token` works; default 90.",
+    "SPMIS_RATE_LOGIN_PER_USERNAME": "Sign-in attempts a minute for one username; 0: no limit;"
+                                     " default 10.",
+    "SPMIS_RATE_LOGIN_PER_ADDRESS": "Sign-in attempts a minute from one client address; 0: no"
+                                    " limit; default 60.",
+    "SPMIS_RATE_SEARCH_PER_USER": "Person searches (page and API) a minute for one user; 0: no"
+                                  " limit; default 60.",
+    "SPMIS_RATE_SEARCH_PER_ADDRESS": "Person searches a minute from one client address; 0: no"
+                                     " limit; default 300.",
+    "SPMIS_RATE_API_PER_USER": "API requests a minute for one user; 0: no limit; default 600.",
+    "SPMIS_RATE_API_PER_ADDRESS": "API requests a minute from one client address; 0: no limit;"
+                                  " default 1200.",
 }
 
 

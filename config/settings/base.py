@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "spmis.access.middleware.AbsoluteSessionTimeoutMiddleware",
     "spmis.access.middleware.SecondFactorMiddleware",
+    "spmis.access.ratelimit.RateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -107,6 +108,15 @@ SPMIS_REQUIRE_MFA = env.get_bool("SPMIS_REQUIRE_MFA", default=True)
 # Maker-checker on clerical review decisions: an approver confirms each one.
 SPMIS_LINKAGE_CHECKER = env.get_bool("SPMIS_LINKAGE_CHECKER", default=False)
 SPMIS_PARAMETERS_FILE = env.get("SPMIS_PARAMETERS_FILE", "")
+# Rate limits, requests a minute (0: none), counted per process (spmis.access.ratelimit):
+# sign-in per username typed and per client address; person search (page and API) and the
+# whole API per user and per client address. Beyond them: 429 with Retry-After.
+SPMIS_RATE_LOGIN_PER_USERNAME = env.get_int("SPMIS_RATE_LOGIN_PER_USERNAME", 10, minimum=0)
+SPMIS_RATE_LOGIN_PER_ADDRESS = env.get_int("SPMIS_RATE_LOGIN_PER_ADDRESS", 60, minimum=0)
+SPMIS_RATE_SEARCH_PER_USER = env.get_int("SPMIS_RATE_SEARCH_PER_USER", 60, minimum=0)
+SPMIS_RATE_SEARCH_PER_ADDRESS = env.get_int("SPMIS_RATE_SEARCH_PER_ADDRESS", 300, minimum=0)
+SPMIS_RATE_API_PER_USER = env.get_int("SPMIS_RATE_API_PER_USER", 600, minimum=0)
+SPMIS_RATE_API_PER_ADDRESS = env.get_int("SPMIS_RATE_API_PER_ADDRESS", 1200, minimum=0)
 # API tokens (`spmis token NAME`) stop working this many days after they are issued.
 SPMIS_API_TOKEN_DAYS = env.get_int("SPMIS_API_TOKEN_DAYS", 90)
 LOGIN_URL = "access:login"
@@ -156,6 +166,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["spmis.access.ratelimit.ApiRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "spmis.core.apis.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -30,6 +30,8 @@ route_policy = {
     "access:access-review": RoutePolicy("page", P.REVIEW_ACCESS),
     "api:audit-list": RoutePolicy("page", P.VIEW_AUDIT),
 }
+# Doors with a rate limit beyond the API's (spmis.access.ratelimit): sign-in by password.
+rate_limits = {"access:login": "login"}
 menu = [
     MenuEntry(_("Audit"), "access:audit-log", P.VIEW_AUDIT, order=100),
     MenuEntry(_("Access"), "access:access-review", P.REVIEW_ACCESS, order=110),

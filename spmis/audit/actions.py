@@ -53,6 +53,9 @@ class AuditAction(StrEnum):
     APPROVAL_DECIDE = "approval.decide", "A checker approved or rejected a request."
     ACCESS_DENIED = "access.denied", "A page, API or action the user's roles do not open " \
         "(object: the path)."
+    RATE_LIMITED = "access.rate_limited", "Requests went over a rate limit and were refused " \
+        "with 429 (once per limit, counter and minute; detail: counted per user, username or " \
+        "address, and the limit a minute)."
     ACCESS_REVIEW = "access.review", "The access review (roles, dormant accounts) was read."
     AUDIT_SEARCH = "audit.search", "The audit log was searched (which filters, not values)."
     AUDIT_CHECKPOINT = "audit.checkpoint", "The log's tree head was signed."

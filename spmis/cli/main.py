@@ -347,7 +347,7 @@ def collectstatic() -> None:
 def waitress_proxy_options(trusted_proxy: str | None) -> dict[str, str]:
     """Waitress believes X-Forwarded-Proto and X-Forwarded-For from ``trusted_proxy`` alone
     (and drops them from anyone else): REMOTE_ADDR is then the client's address as the proxy
-    saw it, which the audit log records."""
+    saw it, which rate limits count and the audit log records."""
     if not trusted_proxy:
         return {}
     return {"trusted_proxy": trusted_proxy,

@@ -86,7 +86,7 @@ def client_address(request: HttpRequest) -> str | None:
     Only ``REMOTE_ADDR``, never a header: behind ``spmis serve --trusted-proxy ADDRESS`` the
     server (waitress) puts there the client's address from the proxy's X-Forwarded-For, and it
     believes that header from the trusted proxy alone. Anyone else's X-Forwarded-For is
-    ignored, so a client cannot choose its address (in the audit log).
+    ignored, so a client cannot choose its address (for rate limits or the audit log).
     """
     raw = str(request.META.get("REMOTE_ADDR") or "").strip()
     try:

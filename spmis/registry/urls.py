@@ -27,4 +27,6 @@ route_policy = {
     "api:person-detail": RoutePolicy("object", P.VIEW_PERSONS),
     "api:household-detail": RoutePolicy("object", P.VIEW_PERSONS),
 }
+# Person search, page and API, has a rate limit of its own (spmis.access.ratelimit).
+rate_limits = {"registry:person-search": "search", "api:person-list": "search"}
 menu = [MenuEntry(_("Registry"), "registry:person-search", P.VIEW_PERSONS, order=20)]
