@@ -183,13 +183,16 @@ def upsert(
     key: str,
     stamp: dict[str, Any],
     created_stamp: dict[str, Any],
+    keep: Iterable[str] = (),
 ) -> pl.DataFrame:
     """Insert new rows and update changed ones, set-wise, keyed by ``key`` within ``scope``.
 
     ``frame`` holds ``key`` and the data columns; ``scope`` (e.g. ``{"source_id": 3}``) limits
     which existing rows can match. Updated rows get ``stamp`` (e.g. who changed them); new rows
-    get ``stamp`` and ``created_stamp``. Returns ``frame`` with the ``id`` of every row and an
-    ``action`` column: "inserted", "updated" or "unchanged". Run inside a transaction.
+    get ``stamp`` and ``created_stamp``. Columns in ``keep`` are written for new rows only:
+    an existing row keeps its value (a default the sender never gave must not overwrite one it
+    gave before). Returns ``frame`` with the ``id`` of every row and an ``action`` column:
+    "inserted", "updated" or "unchanged". Run inside a transaction.
     """
     table = model._meta.db_table
     _lock(table)
@@ -205,7 +208,7 @@ def upsert(
             *(pl.lit(v).alias(k) for k, v in {**scope, **stamp, **created_stamp}.items())),
             rebuild_indexes=rebuild)
         reset_sequences([model])
-    old = frame.filter(pl.col("id").is_not_null())
+    old = frame.filter(pl.col("id").is_not_null()).drop(*keep, strict=False)
     changed_ids = _update_changed(table, old, key=key, stamp=stamp) if old.height else set()
     return pl.concat([
         new.with_columns(action=pl.lit("inserted")),
@@ -267,7 +270,7 @@ def _insert_rows(cursor: Any, table: str, columns: list[str], frame: pl.DataFram
 
 
 def upsert_sourced(model: type[models.Model], frame: pl.DataFrame, *, source_id: int,
-                   submission_id: int) -> pl.DataFrame:
+                   submission_id: int, keep: Iterable[str] = ()) -> pl.DataFrame:
     """``upsert`` for rows a source sends (models with lineage): keyed by the source's own
     record id, each row remembering the submission that created and last changed it.
 
@@ -278,4 +281,4 @@ def upsert_sourced(model: type[models.Model], frame: pl.DataFrame, *, source_id:
         raise RuntimeError("Sourced rows are loaded inside the caller's load_transaction.")
     return upsert(model, frame, scope={"source_id": source_id}, key="source_ref",
                   stamp={"changed_by_submission_id": submission_id},
-                  created_stamp={"created_by_submission_id": submission_id})
+                  created_stamp={"created_by_submission_id": submission_id}, keep=keep)

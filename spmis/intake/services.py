@@ -95,6 +95,7 @@ class _Checked:
     rows_total: int
     mapped: pl.DataFrame
     issues: pl.DataFrame
+    given: frozenset[str]  # the target fields the mapping gives (the others are defaults)
 
 
 def submission_submit(
@@ -207,7 +208,8 @@ def _check(submission: Submission, mapping: Mapping | None, data: bytes) -> _Che
     mapped, more = _resolve_codes(mapped)
     issues = pl.concat([issues.select(ISSUE_COLUMNS), more,
                         _scope_issues(mapped, submission, spec)], how="vertical_relaxed")
-    return _Checked(rows_total=parsed.frame.height, mapped=mapped, issues=issues)
+    return _Checked(rows_total=parsed.frame.height, mapped=mapped, issues=issues,
+                    given=frozenset(f.target for f in spec.fields))
 
 
 def _resolve_codes(mapped: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -341,7 +343,7 @@ def _load(submission: Submission, actor: User | None, checked: _Checked,
         submission.rows_total = checked.rows_total
         submission.rows_rejected = invalid
         submission.save()
-        counts = _upsert_records(submission, valid)
+        counts = _upsert_records(submission, valid, checked.given)
         submission.rows_loaded = valid.height
         submission.message = ", ".join(f"{k}: {v}" for k, v in counts.items())
         submission.save(update_fields=["rows_loaded", "message"])
@@ -358,8 +360,15 @@ def _load(submission: Submission, actor: User | None, checked: _Checked,
     return submission
 
 
-def _upsert_records(submission: Submission, rows: pl.DataFrame) -> dict[str, int]:
+def _upsert_records(submission: Submission, rows: pl.DataFrame,
+                    given: frozenset[str]) -> dict[str, int]:
     """Households, persons, enrolments and payments of the valid rows, in that order."""
+
+    def unmapped(**fields: str) -> list[str]:
+        """Stored fields (keys) whose target (value) the mapping does not give: written with
+        their default for a new row, left as they are on an existing one."""
+        return [stored for stored, target in fields.items() if target not in given]
+
     lineage = {"source_id": submission.source_id, "submission_id": submission.pk}
     today = clock.today()
     counts: dict[str, int] = {}
@@ -378,7 +387,8 @@ def _upsert_records(submission: Submission, rows: pl.DataFrame) -> dict[str, int
                  .select(source_ref="household_ref", area_id="area_id",
                          address=pl.col("address").fill_null(""),
                          registered_on=pl.lit(today)))
-        done = count("households", households_upsert_bulk(rows=frame, **lineage))
+        done = count("households", households_upsert_bulk(
+            rows=frame, keep=["registered_on", *unmapped(address="address")], **lineage))
         households = done.select(household_ref="source_ref", household_id="id")
     people = rows.unique("person_ref", keep="last", maintain_order=True)
     if "household_ref" in people.columns:
@@ -394,11 +404,15 @@ def _upsert_records(submission: Submission, rows: pl.DataFrame) -> dict[str, int
         area_id="area_id",
         household_id=_col(people, "household_id", None, pl.Int64),
         relationship_to_head=_col(people, "relationship_to_head", ""),
-        disability_level=_col(people, "disability_level", 0, pl.Int64),
+        disability_level=_col(people, "disability_level", None, pl.Int64),  # blank: unknown
         registered_on=_col(people, "registered_on", today, pl.Date),
         annual_income_minor=_col(people, "annual_income_minor", None, pl.Int64),
     )
-    persons = count("persons", persons_upsert_bulk(rows=frame, **lineage))
+    persons = count("persons", persons_upsert_bulk(rows=frame, keep=unmapped(
+        national_id="national_id", given_name="given_name", family_name="family_name",
+        date_of_death="date_of_death", household_id="household_ref",
+        relationship_to_head="relationship_to_head", disability_level="disability_level",
+        registered_on="registered_on", annual_income_minor="annual_income"), **lineage))
     rows = rows.join(persons.select(person_ref="source_ref", person_id="id"), on="person_ref")
     if "scheme_id" in rows.columns:
         rows = rows.filter(pl.col("scheme_id").is_not_null())  # registered, not enrolled
@@ -409,7 +423,10 @@ def _upsert_records(submission: Submission, rows: pl.DataFrame) -> dict[str, int
             start_date=pl.coalesce(_col(rows, "enrolment_start", None, pl.Date),
                                    pl.lit(submission.period)),
         )
-        count("enrolments", enrolments_upsert_bulk(rows=enrol, **lineage))
+        # Without a mapped start, a new enrolment starts in the submission's month and a later
+        # submission never moves it.
+        count("enrolments", enrolments_upsert_bulk(rows=enrol, keep=unmapped(
+            status="enrolment_status", start_date="enrolment_start"), **lineage))
         if {"period", "amount_minor"} <= set(rows.columns):
             paid = rows.filter(pl.col("amount_minor").is_not_null())
             pay = paid.select(
@@ -423,7 +440,8 @@ def _upsert_records(submission: Submission, rows: pl.DataFrame) -> dict[str, int
                 paid_on=pl.coalesce(_col(paid, "paid_on", None, pl.Date),
                                     pl.col("period"), pl.lit(submission.period)),
             ).unique("source_ref", keep="last")
-            count("payments", payments_upsert_bulk(rows=pay, **lineage))
+            count("payments", payments_upsert_bulk(rows=pay, keep=unmapped(
+                currency="currency", paid_on="paid_on"), **lineage))
     return counts
 
 

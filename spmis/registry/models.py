@@ -87,10 +87,11 @@ class Person(SourcedModel):
     relationship_to_head = models.CharField(
         _("relationship to head"), max_length=20, choices=Relationship.choices, blank=True
     )
+    # None: not asked, or not answered; never read as "no difficulty".
     disability_level = models.PositiveSmallIntegerField(
         _("disability (Washington Group)"),
         choices=DisabilityLevel.choices,
-        default=DisabilityLevel.NO_DIFFICULTY,
+        null=True, blank=True, default=None,
     )
     registered_on = models.DateField(_("registered on"))
     # A registry's figure (e.g. tax records), in minor units of the country's currency.

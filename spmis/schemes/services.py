@@ -4,6 +4,7 @@ the rows sources send; exits one at a time, audited)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 import polars as pl
@@ -71,11 +72,12 @@ def scheme_criteria(scheme: Scheme) -> Criteria:
                     income_threshold_minor=scheme.income_threshold_minor)
 
 
-def enrolments_upsert_bulk(*, rows: pl.DataFrame, source_id: int,
-                           submission_id: int) -> pl.DataFrame:
+def enrolments_upsert_bulk(*, rows: pl.DataFrame, source_id: int, submission_id: int,
+                           keep: Iterable[str] = ()) -> pl.DataFrame:
     """Insert or update a source's enrolments by their ``source_ref`` (person and scheme).
     Returns the rows with ``id`` and ``action``."""
-    return upsert_sourced(Enrolment, rows, source_id=source_id, submission_id=submission_id)
+    return upsert_sourced(Enrolment, rows, source_id=source_id, submission_id=submission_id,
+                          keep=keep)
 
 
 def enrolments_exit(*, actor: User | None, person_id: int, scheme_id: int,
