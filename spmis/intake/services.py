@@ -134,6 +134,10 @@ def submission_submit(
     except _Refusal as refusal:
         return _refuse(submission, actor, refusal.message, refusal.issues)
     invalid = checked.issues["_row"].n_unique() if checked.issues.height else 0
+    if invalid >= checked.rows_total:  # nothing to load: a refusal, never a PARTIAL load
+        return _refuse(submission, actor, f"None of the {checked.rows_total} rows is valid: "
+                       f"nothing was loaded, and any earlier submission for the period stands. "
+                       f"The error report gives each row's problem.", checked.issues)
     share = 100 * invalid / max(checked.rows_total, 1)
     if source.policy == LoadPolicy.REJECT and share > source.error_threshold:
         return _refuse(submission, actor, f"{invalid} of {checked.rows_total} rows are invalid "

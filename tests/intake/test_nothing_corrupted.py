@@ -56,3 +56,15 @@ def test_a_field_the_mapping_stops_giving_keeps_its_value(ngo):
     june = submit(csv_bytes([row(ref="B1", month="2026-06")]), period="2026-06")
     assert june.status == SubmissionStatus.LOADED, june.message
     assert Person.objects.get(source__code="NGO_X").disability_level == 3
+
+
+def test_a_file_with_no_valid_row_is_refused_and_supersedes_nothing(ngo):
+    good = submit(csv_bytes([row(ref="B1")]))
+    assert good.status == SubmissionStatus.LOADED
+    bad = submit(csv_bytes([row(ref="B1", sex="X"), row(ref="B2", hh="H2", dob="31/02/1990")]))
+    assert bad.status == SubmissionStatus.REFUSED
+    assert "None of the 2 rows is valid" in bad.message
+    assert bad.rows_rejected == 2 and bad.issues.count() >= 2  # the report is kept
+    good.refresh_from_db()
+    assert good.status == SubmissionStatus.LOADED and bad.supersedes is None
+    assert Person.objects.get(source__code="NGO_X").sex == "F"
