@@ -83,7 +83,7 @@ def upload(user, target, ref):
 
 def push(user, target, ref):
     api = APIClient()
-    key = api_token_issue(actor=None, username=user.username)
+    key = api_token_issue(actor=None, username=user.username).key
     api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     record = dict(zip(HEADER.split(";"), row(ref=ref, commune=target["commune"].code).split(";"),
                       strict=True))

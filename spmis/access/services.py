@@ -172,6 +172,8 @@ def api_token_issue(*, actor: User | None, username: str) -> IssuedToken:
     now = clock.now()
     expires_at = now + dt.timedelta(days=settings.SPMIS_API_TOKEN_DAYS)
     with transaction.atomic():
+        # One issue at a time per user, so two at once cannot leave two live tokens.
+        User.objects.select_for_update().filter(pk=user.pk).first()
         revoked = _tokens_revoke(user)
         token = ApiToken.objects.create(user=user, prefix=key[:TOKEN_PREFIX_LENGTH],
                                         key_hash=_token_hash(key), created_at=now,
