@@ -239,7 +239,8 @@ def flag_decide(*, actor: User | None, flag_id: int, confirm: bool,
         flag.save()
         exited = 0
         if confirm and flag.scheme_id is not None:
-            # A death exits at its date; a duplicate or double dipping from today.
+            # A death exits at its date (an enrolment begun after it, on its own start date:
+            # see enrolments_exit); a duplicate or double dipping from today.
             died = Person.objects.get(pk=flag.evidence_id).date_of_death or clock.today()
             exited = enrolments_exit(actor=actor, person_id=flag.person_id,
                                      scheme_id=flag.scheme_id, end_date=died,

@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass
 
 import polars as pl
 from django.db import transaction
+from django.db.models import DateField, F, Value
+from django.db.models.functions import Greatest
 
 from spmis.access.models import User
 from spmis.audit.actions import AuditAction
@@ -84,16 +86,26 @@ def enrolments_exit(*, actor: User | None, person_id: int, scheme_id: int,
                     end_date: dt.date, reason: str) -> int:
     """End a person's active enrolments in a scheme at ``end_date``; returns how many.
 
+    An enrolment that began after ``end_date`` (a person enrolled after the death the exit is
+    for) ends on its own start date instead: an enrolment cannot end before it began (the
+    table's check), and the earliest end it can have says the most that is true, that it
+    should never have run; the audit entry keeps the date asked for and how many started
+    after it. (Refusing instead would leave the finding, e.g. a confirmed death, with no way
+    to stop the benefit.)
+
     Called by the decision that found the reason (a confirmed death, a duplicate), inside its
     transaction; the exit is audited on its own with that reason.
     """
     with transaction.atomic():
-        exited = Enrolment.objects.filter(
-            person_id=person_id, scheme_id=scheme_id, status=EnrolmentStatus.ACTIVE,
-        ).update(status=EnrolmentStatus.EXITED, end_date=end_date)
+        active = Enrolment.objects.filter(
+            person_id=person_id, scheme_id=scheme_id, status=EnrolmentStatus.ACTIVE)
+        started_after = active.filter(start_date__gt=end_date).count()
+        exited = active.update(status=EnrolmentStatus.EXITED, end_date=Greatest(
+            Value(end_date, output_field=DateField()), F("start_date")))
         if exited:
             audit_record(actor=actor, action=AuditAction.ENROLMENT_EXIT, object_type="person",
                          object_id=person_id,
                          detail={"scheme": scheme_id, "end_date": end_date.isoformat(),
-                                 "enrolments": exited, "reason": reason[:200]})
+                                 "enrolments": exited, "reason": reason[:200],
+                                 "started_after_end_date": started_after})
     return exited
