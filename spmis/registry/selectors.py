@@ -12,9 +12,14 @@ from spmis.access.policy import Permission
 from spmis.access.selectors import Scope, scope_for_user
 from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
-from spmis.core.errors import NotFound
+from spmis.core.errors import NotFound, ValidationFailed
 from spmis.geography.selectors import area_get, area_ids_within
 from spmis.registry.models import Household, Person
+
+# A person is found by a few words of their names: more is a mistake or an attack (each word is
+# one more condition the database checks on every person in scope).
+SEARCH_MAX_WORDS = 10
+SEARCH_MAX_CHARS = 200  # of each search field (name words, national ID, area P-code)
 
 
 def _persons_in_scope(scope: Scope) -> QuerySet[Person]:
@@ -47,19 +52,31 @@ def person_list_for_user(*, user: User) -> QuerySet[Person]:
 def person_search_for_user(
     *, user: User, text: str = "", national_id: str = "", area_code: str = "", purpose: str = ""
 ) -> QuerySet[Person]:
-    """Search by name words (each must start a given or family name), national ID and area."""
+    """Search by name words (each must start a given or family name), national ID and area.
+
+    At most ``SEARCH_MAX_WORDS`` name words and ``SEARCH_MAX_CHARS`` characters a field, else
+    ``ValidationFailed`` (a 400 at the doors), before anything is read or logged."""
+    if len(text.split()) > SEARCH_MAX_WORDS:
+        raise ValidationFailed(f"Search by at most {SEARCH_MAX_WORDS} name words: each word "
+                               f"must start a given or family name.")
+    if max(len(text), len(national_id), len(area_code)) > SEARCH_MAX_CHARS:
+        raise ValidationFailed(f"Search terms are limited to {SEARCH_MAX_CHARS} characters "
+                               f"a field: shorten the search.")
     # NUL cannot be stored in any text column (PostgreSQL refuses it outright): it matches nothing.
     text, national_id, area_code = (v.replace("\x00", "") for v in (text, national_id, area_code))
+    words = list(dict.fromkeys(text.split()))  # the same word twice is one condition
     persons = person_list_for_user(user=user).select_related("area")
     # Searching by a field one may not see would reveal it (does this ID exist?): no match.
     hidden = masked_fields(user=user, model=Person)
     if (national_id.strip() and "national_id" in hidden) or (
             text.strip() and {"given_name", "family_name"} & hidden):
         persons = persons.none()
-    for word in text.split():
-        persons = persons.filter(
+    if words:
+        # One filter holding every word's condition: a filter() per word copies the growing
+        # query each time (quadratic in the number of words).
+        persons = persons.filter(*(
             Q(given_name__istartswith=word) | Q(family_name__istartswith=word)
-        )
+            for word in words))
     if national_id.strip():
         persons = persons.filter(national_id=national_id.strip())
     if area_code.strip():

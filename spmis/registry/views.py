@@ -18,6 +18,7 @@ from spmis.access.doors import authenticated
 from spmis.access.models import Clearance
 from spmis.core import clock
 from spmis.core.doors import PAGE_SIZE, or_404
+from spmis.core.errors import ApplicationError
 from spmis.registry import selectors as registry
 from spmis.registry.models import Person
 from spmis.registry.panels import person_panels
@@ -30,16 +31,22 @@ def person_search(request: HttpRequest) -> HttpResponse:
     national_id = request.GET.get("national_id", "")
     area = request.GET.get("area", "")
     page = None
+    error = ""
     if text.strip() or national_id.strip() or area.strip():
-        persons = registry.person_search_for_user(
-            user=authenticated(request), text=text, national_id=national_id, area_code=area
-        )
-        page = Paginator(persons, PAGE_SIZE).get_page(request.GET.get("page"))
+        try:
+            persons = registry.person_search_for_user(
+                user=authenticated(request), text=text, national_id=national_id,
+                area_code=area)
+        except ApplicationError as exc:  # too many words, too long
+            error = exc.message
+        else:
+            page = Paginator(persons, PAGE_SIZE).get_page(request.GET.get("page"))
     partial = request.headers.get("HX-Request") == "true"
     template = "registry/_search_results.html" if partial else "registry/search.html"
+    # htmx swaps only 2xx answers: a refused search goes back to it as 200, to a browser as 400.
     return render(request, template, {
-        "page": page, "q": text, "national_id": national_id, "area": area,
-    })
+        "page": page, "error": error, "q": text, "national_id": national_id, "area": area,
+    }, status=400 if error and not partial else 200)
 
 
 @require_GET
