@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "spmis.access.middleware.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "spmis.web.middleware.SecurityHeadersMiddleware",
+    "spmis.core.middleware.RequestSizeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -67,6 +68,16 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+# Bounded input. A request body above this is refused (413) before anything reads it: the
+# upload limit (spmis.intake.parsers.MAX_BYTES, 512 MB) and 1 MB for the form around it.
+SPMIS_MAX_REQUEST_BYTES = 513 * 1024 * 1024
+# Uploaded files above this are spooled to a temporary file, not held in memory (Django's
+# default, said here because the upload path relies on it).
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# JSON pushed to the API: at most this large (413 beyond; larger lists go as a file) and
+# this deep (400 beyond; a push is a list of flat records).
+SPMIS_API_JSON_MAX_BYTES = 16 * 1024 * 1024
+SPMIS_API_JSON_MAX_DEPTH = 20
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -172,6 +183,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "spmis.core.apis.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "spmis.core.apis.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "spmis API",

@@ -373,7 +373,9 @@ def _serve(host: str, port: int, threads: int, *, trusted_proxy: str | None = No
     audit_checkpoint_every(minutes=settings_value("SPMIS_AUDIT_CHECKPOINT_MINUTES"))
     click.echo(f"spmis is running at http://{host}:{port}/  (Ctrl+C to stop)")
     try:
+        # Waitress reads a body whole before the app sees it: the same size limit there.
         waitress_serve(application, host=host, port=port, threads=threads, ident="spmis",
+                       max_request_body_size=settings_value("SPMIS_MAX_REQUEST_BYTES"),
                        **proxy)
     except OSError as exc:
         raise click.ClickException(

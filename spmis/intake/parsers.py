@@ -23,6 +23,8 @@ from typing import Any
 
 import polars as pl
 
+from spmis.core.jsondepth import json_depth
+
 __all__ = ["MAX_BYTES", "ParseError", "Parsed", "neutralise_cell", "parse_file"]
 
 MAX_BYTES = 512 * 1024 * 1024
@@ -36,6 +38,7 @@ SNIFF_RECORDS = 50
 ZIP_MAGIC = b"PK\x03\x04"
 EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+JSON_MAX_DEPTH = 64  # records, their groups (ODK), lists of values: a few levels in practice
 ZIP_MAX_TOTAL = 1024 * MiB
 ZIP_MAX_FACTOR = 20
 ZIP_MAX_RATIO = 200
@@ -454,13 +457,18 @@ def _load_json(data: bytes) -> Any:
     except UnicodeDecodeError:
         raise ParseError("Cannot read the JSON file: it is not UTF-8 text.") from None
     try:
-        return json.loads(text, parse_float=str, parse_int=str, parse_constant=str)
+        document = json.loads(text, parse_float=str, parse_int=str, parse_constant=str)
     except json.JSONDecodeError as exc:
         raise ParseError(
             f"The file is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
         ) from None
     except RecursionError:
         raise ParseError("The JSON file is nested too deeply.") from None
+    # Flattening recurses once a level: far below the decoder's own limit, whatever the stack.
+    if json_depth(document, stop_above=JSON_MAX_DEPTH) > JSON_MAX_DEPTH:
+        raise ParseError(f"The JSON file nests more than {JSON_MAX_DEPTH} levels deep: send "
+                         f"records whose groups nest less.")
+    return document
 
 
 def _json_records(doc: Any) -> list[Any]:
