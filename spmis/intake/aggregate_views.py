@@ -27,7 +27,7 @@ from spmis.core.errors import ApplicationError, NotFound
 from spmis.core.periods import parse_period
 from spmis.geography.models import Area
 from spmis.intake import selectors as intake
-from spmis.intake.aggregates import aggregate_submit, aggregate_values, element_combos
+from spmis.intake.aggregates import aggregate_submit, aggregate_values, combo_label, element_combos
 from spmis.intake.models import DataElement, Source
 
 FIELD = "v|"  # input names: v|ELEMENT|COMBO
@@ -76,7 +76,7 @@ def _lines(stored: dict[tuple[str, str], int], posted: dict[str, str] | None) ->
             name = f"{FIELD}{element.code}|{combo}"
             value = posted.get(name, "") if posted is not None else str(
                 stored.get((element.code, combo), ""))
-            cells.append(Cell(name=name, combo=combo, label=combo or _("total"), value=value))
+            cells.append(Cell(name=name, combo=combo, label=combo_label(combo), value=value))
         lines.append(Line(element=element, cells=cells))
     return lines
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import polars as pl
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from spmis.access.models import User
 from spmis.access.policy import Permission
@@ -99,6 +100,24 @@ def element_combos(element: DataElement) -> list[str]:
     return ["", *(";".join(combo) for combo in itertools.product(*options))]
 
 
+OPTION_NAMES = {"SEX=F": _("women"), "SEX=M": _("men")}
+
+
+def combo_label(combo: str) -> str:
+    """A combo as people read it: "" -> total, "SEX=F;AGE_BAND=0-17" -> "women, aged 0-17"."""
+    if not combo:
+        return str(_("total"))
+    return ", ".join(str(OPTION_NAMES.get(part, _("aged %(band)s") % {"band": part.split("=")[1]}
+                                          if part.startswith("AGE_BAND=") else part))
+                     for part in combo.split(";"))
+
+
+def element_list() -> list[tuple[DataElement, list[str]]]:
+    """Every data element with the combos a return may give for it (``spmis intake
+    elements``; named in refusals)."""
+    return [(e, element_combos(e)) for e in DataElement.objects.order_by("code")]
+
+
 def _term_combo(term: str, element: DataElement) -> str:
     term = term.strip()
     if term == "total":
@@ -151,10 +170,13 @@ def _clean(values: list[dict[str, Any]],
         where = f"Value {item.get('_row', n)}"
         element = elements.get(code)
         if element is None:
-            problems.append(f"{where}: {code!r} is not a data element.")
+            problems.append(f"{where}: {code!r} is not a data element; the elements are "
+                            f"{', '.join(sorted(elements))} (`spmis intake elements`).")
             continue
         if combo not in element_combos(element):
-            problems.append(f"{where}: {combo!r} is not a category option combo of {code}.")
+            choices = ", ".join(repr(c) for c in element_combos(element))
+            problems.append(f"{where}: {combo!r} is not a breakdown of {code}; its breakdowns "
+                            f"are {choices} ('' is the total).")
             continue
         raw = item.get("value")
         value = whole_number(raw)

@@ -37,4 +37,5 @@ menu = [
     MenuEntry(_("Reporting"), "intake:reporting-rates", P.VIEW_COVERAGE, order=50),
     MenuEntry(_("Submissions"), "intake:submission-list", P.VIEW_COVERAGE, order=60),
     MenuEntry(_("Upload"), "intake:submission-upload", P.SUBMIT_DATA, order=70),
+    MenuEntry(_("Aggregate returns"), "intake:aggregate-entry", P.SUBMIT_DATA, order=75),
 ]

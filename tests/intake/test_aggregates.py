@@ -222,3 +222,21 @@ def test_whole_numbers_read_back_exactly(n):
     if n >= 1000:
         assert whole_number(f"{n:,}") is None  # 1,234: a decimal mark somewhere else
     assert whole_number(f"{n},5") is None and whole_number(f"{n}.0") is None
+
+
+def test_a_refusal_names_the_valid_elements_and_breakdowns(ngo):
+    from spmis.intake.aggregates import combo_label, element_list
+
+    commune = Area.objects.filter(level=3).order_by("code").first()
+    ngo.area = commune
+    ngo.save(update_fields=["area"])
+    codes = [e.code for e, _ in element_list()]
+    with pytest.raises(ValidationFailed) as refused:
+        aggregate_submit(actor=None, source_code="NGO_X", area_code=commune.code,
+                         period=dt.date(2026, 5, 1), values=[
+                             {"element": "BENEFICIARIEZ", "combo": "", "value": "3"},
+                             {"element": "BENEFICIARIES", "combo": "SEX=X", "value": "3"}])
+    message = refused.value.message
+    assert all(code in message for code in codes) and "'SEX=F'" in message
+    assert combo_label("") == "total" and combo_label("SEX=F") == "women"
+    assert combo_label("SEX=M;AGE_BAND=60+") == "men, aged 60+"
