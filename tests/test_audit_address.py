@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from django.db import connection
 from django.test import Client
 from pymerkle import InmemoryTree  # type: ignore[import-untyped]
+from waitress import wasyncore
 from waitress.server import create_server
 
 from spmis.audit.actions import AuditAction
@@ -127,14 +128,23 @@ def _remote_addr_through_waitress(trusted_proxy: str | None, forwarded_for: str)
 
     server = create_server(app, host="127.0.0.1", port=0,
                            **waitress_proxy_options(trusted_proxy))
-    thread = threading.Thread(target=server.run, daemon=True)
+    stop = threading.Event()
+
+    def serve() -> None:  # server.run(), but one that can be told to stop before closing
+        while not stop.is_set():
+            wasyncore.loop(timeout=0.05, map=server._map, count=1)
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
         request = http.client.HTTPConnection("127.0.0.1", server.effective_port, timeout=10)
         request.request("GET", "/", headers={"X-Forwarded-For": forwarded_for,
                                              "X-Forwarded-Proto": "https"})
         assert request.getresponse().status == 200
+        request.close()
     finally:
+        stop.set()
+        thread.join(timeout=10)
         server.close()
     return seen[0]
 
