@@ -129,6 +129,8 @@ def url_for(name: str, person: Person) -> str:
         "api:household-detail": [person.household_id],
         "schemes:scheme-detail": ["CHILD_GRANT"], "api:scheme-detail": ["CHILD_GRANT"],
         "api:area-detail": ["XY"],
+        "intake:source-edit": [submission.source.code],
+        "api:source-detail": [submission.source.code],
     }.get(name, [])
     url = reverse(name, args=args)
     if name in ("registry:person-search", "api:person-list"):
@@ -174,6 +176,9 @@ def reveals(name: str, person: Person, body: str) -> bool:
         return ",NIN," in body and ",luhn," in body  # see persons (test_issue_values.py)
     if "submission" in name:
         return person.submission.message in body
+    if name in ("intake:source-list", "intake:source-edit", "api:source-list",
+                "api:source-detail"):  # the source's name, never in a refusal
+        return person.submission.source.name.replace(" ", "") in body
     if name == "api:enrolment-list":
         return f'"person":{person.pk},' in body
     if name.startswith("linkage:crosscheck"):  # the flag's link (list) or its form (detail)

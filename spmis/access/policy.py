@@ -20,6 +20,7 @@ class Permission(StrEnum):
     MANAGE_ACCESS = "manage_access"  # grant and revoke roles, disable users
     SUBMIT_DATA = "submit_data"  # collection: send a submission
     RECORD_DATA = "record_data"  # recording: load a submission into the registry
+    MANAGE_SOURCES = "manage_sources"  # register and edit sources (data providers)
     REGISTER_PERSONS = "register_persons"  # create or edit persons and households
     TARGET = "target"  # eligibility rules, targeting lists
     APPROVE = "approve"  # checker in maker-checker workflows
@@ -32,6 +33,8 @@ class Permission(StrEnum):
 SEPARATED = [
     (Permission.REGISTER_PERSONS, Permission.TARGET),
     (Permission.SUBMIT_DATA, Permission.RECORD_DATA),
+    # Whoever sends data does not also set what their source may send and how it is checked.
+    (Permission.SUBMIT_DATA, Permission.MANAGE_SOURCES),
     (Permission.HANDLE_GRIEVANCES, Permission.REVIEW_APPEALS),
     (Permission.MANAGE_ACCESS, Permission.VIEW_PERSONS),
 ]
@@ -40,7 +43,8 @@ _READ = {Permission.VIEW_PERSONS, Permission.VIEW_COVERAGE, Permission.VIEW_SCHE
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     Role.DATA_COLLECTOR: frozenset(_READ | {Permission.SUBMIT_DATA}),
-    Role.REGISTRAR: frozenset(_READ | {Permission.RECORD_DATA, Permission.REGISTER_PERSONS}),
+    Role.REGISTRAR: frozenset(_READ | {Permission.RECORD_DATA, Permission.REGISTER_PERSONS,
+                                       Permission.MANAGE_SOURCES}),
     Role.TARGETING_OFFICER: frozenset(_READ | {Permission.TARGET}),
     Role.APPROVER: frozenset(_READ | {Permission.APPROVE}),
     Role.SCHEME_MANAGER: frozenset(_READ),

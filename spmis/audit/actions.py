@@ -77,6 +77,8 @@ class AuditAction(StrEnum):
     COUNTRY_SYNTHESISE = "country.synthesise", "A synthetic country was generated and loaded."
     # Intake
     SOURCE_CREATE = "source.create", "A data provider (source) was registered."
+    SOURCE_EDIT = "source.edit", "A source's settings were changed (detail: each changed " \
+        "field, before and after)."
     MAPPING_SAVE = "mapping.save", "A source's mapping was saved as its next version."
     SUBMISSION_LOAD = "submission.load", "A submission's valid rows were loaded."
     SUBMISSION_REFUSE = "submission.refuse", "A submission was refused as a whole."

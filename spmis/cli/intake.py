@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from spmis.intake.source_cli import source_group
+
 if TYPE_CHECKING:
     from spmis.access.models import User
     from spmis.intake.models import Submission
@@ -35,6 +37,9 @@ def sources() -> None:
         schemes = ",".join(s.code for s in source.schemes.all()) or "-"
         click.echo(f"{source.code}\t{source.name}\t{source.institution}\t{source.kind}\t"
                    f"{source.schedule}\tschemes={schemes}")
+
+
+intake.add_command(source_group(setup_django))
 
 
 @intake.group()

@@ -156,6 +156,21 @@ def source_list_for_user(*, user: User, permission: Permission) -> QuerySet[Sour
     return Source.objects.filter(inside).order_by("code")
 
 
+def source_manage_list_for_user(*, user: User) -> QuerySet[Source]:
+    """The sources the user may manage (MANAGE_SOURCES inside their areas), with their area and
+    schemes, by code."""
+    return (source_list_for_user(user=user, permission=Permission.MANAGE_SOURCES)
+            .select_related("area").prefetch_related("schemes"))
+
+
+def source_manage_get_for_user(*, user: User, code: str) -> Source:
+    """One source the user may manage; NotFound also when it is outside their areas."""
+    source = source_manage_list_for_user(user=user).filter(code=code.strip()).first()
+    if source is None:
+        raise NotFound(f"No source {code.strip()!r} among yours.")
+    return source
+
+
 def submission_list_for_user(*, user: User, source_code: str = "",
                              period: dt.date | None = None) -> QuerySet[Submission]:
     """Submissions of the sources inside the user's VIEW_COVERAGE scope, newest first."""

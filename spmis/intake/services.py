@@ -14,17 +14,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
-from django.db import transaction
+from django.db import models, transaction
 
 from spmis.access.models import User
 from spmis.access.policy import Permission
-from spmis.access.selectors import scope_for_user
+from spmis.access.selectors import Grant, Scope, scope_for_user
 from spmis.access.services import permission_require
 from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core import clock
 from spmis.core.bulk import load_transaction
-from spmis.core.errors import NotFound, ValidationFailed
+from spmis.core.errors import Conflict, NotFound, ValidationFailed
 from spmis.geography.models import Area
 from spmis.intake import mapping as mappings
 from spmis.intake import parsers
@@ -32,12 +32,14 @@ from spmis.intake.approvals import locked_periods, period_lock_area
 from spmis.intake.models import (
     LoadPolicy,
     Mapping,
+    Schedule,
     Source,
+    SourceKind,
     Submission,
     SubmissionIssue,
     SubmissionStatus,
 )
-from spmis.intake.selectors import source_list_for_user
+from spmis.intake.selectors import source_list_for_user, source_manage_get_for_user
 from spmis.payments.models import BenefitPayment
 from spmis.payments.services import payments_upsert_bulk
 from spmis.registry.models import Household, Person
@@ -69,6 +71,208 @@ def source_for_submitter(*, actor: User | None, code: str) -> Source:
                      object_id=code[:64], detail={"permission": Permission.SUBMIT_DATA.value})
         raise NotFound(f"No source {code!r} among yours.")
     return source
+
+
+SOURCE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
+DEADLINE_DAYS_MAX = 366
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class SourceFields:
+    """A source's settings as a door gives them. ``None``: not given (kept when editing, the
+    default when adding). ``area`` is a P-code, ``""`` for a national source (no area);
+    ``schemes`` the codes it reports for (all of them: the set is replaced); numbers may
+    come as typed text."""
+
+    name: str | None = None
+    institution: str | None = None
+    kind: str | None = None
+    area: str | None = None
+    schemes: tuple[str, ...] | None = None
+    schedule: str | None = None
+    deadline_days: int | str | None = None
+    policy: str | None = None
+    error_threshold: int | str | None = None
+    contact: str | None = None
+
+
+def source_create(*, actor: User | None, code: str, fields: SourceFields) -> Source:
+    """Register a data provider. ``actor`` (None: the operator on the server) needs
+    MANAGE_SOURCES over the source's area (a national source: a national role) and, for each
+    declared scheme, a role there covering it. Every problem is reported at once."""
+    scope = _source_scope(actor)
+    code = code.strip()
+    problems = []
+    if not SOURCE_CODE.fullmatch(code):
+        problems.append(f"The code {code[:60]!r} is not valid: 1 to 40 letters, digits, '_', "
+                        f"'-' or '.', starting with a letter or digit.")
+    if fields.name is None:
+        problems.append("Give the source a name.")
+    if not (fields.kind or "").strip():
+        problems.append(f"Give the kind: {_choices(SourceKind)}.")
+    source = Source(code=code)
+    with transaction.atomic():
+        schemes = _source_apply(source, fields, scope, problems, before=[])
+        if problems:
+            raise ValidationFailed("\n".join(problems))
+        same = Source.objects.filter(code__iexact=code).first()
+        if same is not None:
+            raise Conflict(f"A source with code {same.code!r} already exists: "
+                           f"`spmis intake source edit {same.code}` changes it.")
+        source.save()
+        source.schemes.set(schemes or [])
+        audit_record(actor=actor, action=AuditAction.SOURCE_CREATE, object_type="source",
+                     object_id=source.pk, area_code=source.area.code if source.area else "",
+                     detail={"code": source.code, "kind": source.kind,
+                             **{k: v for k, v in _source_settings(source).items()
+                                if k != "kind"}})
+    return source
+
+
+def source_update(*, actor: User | None, code: str, fields: SourceFields) -> Source:
+    """Change a source's settings (only the fields given). ``actor`` needs MANAGE_SOURCES
+    over its area, and over the new one when it moves; adding or removing a scheme needs a
+    role covering that scheme there. Audited with each changed field, before and after; a
+    change to nothing changes nothing and is not audited."""
+    scope = _source_scope(actor)
+    with transaction.atomic():
+        if actor is None:
+            source = source_get(code=code.strip())
+        else:
+            found = source_manage_get_for_user(user=actor, code=code)
+            source = Source.objects.select_for_update().get(pk=found.pk)
+        before = _source_settings(source)
+        problems: list[str] = []
+        schemes = _source_apply(source, fields, scope, problems,
+                                before=list(source.schemes.all()))
+        if problems:
+            raise ValidationFailed("\n".join(problems))
+        source.save()
+        if schemes is not None:
+            source.schemes.set(schemes)
+        after = _source_settings(source)
+        changed = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+        if changed:
+            audit_record(actor=actor, action=AuditAction.SOURCE_EDIT, object_type="source",
+                         object_id=source.pk, area_code=source.area.code if source.area else "",
+                         detail={"code": source.code, "changed": changed})
+    return source
+
+
+def _source_scope(actor: User | None) -> Scope | None:
+    if actor is None:
+        return None
+    return permission_require(user=actor, permission=Permission.MANAGE_SOURCES,
+                              doing="manage sources")
+
+
+def _source_settings(source: Source) -> dict[str, object]:
+    """What the audit log keeps of a source's settings."""
+    schemes = (sorted(s.code for s in source.schemes.all()) if source.pk else [])
+    return {"name": source.name, "institution": source.institution, "kind": source.kind,
+            "area": source.area.code if source.area else None, "schemes": schemes,
+            "schedule": source.schedule, "deadline_days": source.deadline_days,
+            "policy": source.policy, "error_threshold": source.error_threshold,
+            "contact": source.contact}
+
+
+def _choices(choices: type[models.TextChoices]) -> str:
+    return ", ".join(choices.values)
+
+
+def _source_apply(source: Source, fields: SourceFields, scope: Scope | None,
+                  problems: list[str], *, before: list[Scheme]) -> list[Scheme] | None:
+    """Set the given fields on ``source``, adding a plain-English line to ``problems`` for
+    each bad one; returns the declared schemes when given."""
+    for name, limit in (("name", 200), ("institution", 200), ("contact", 200)):
+        value = getattr(fields, name)
+        if value is None:
+            continue
+        value = value.strip()
+        if name == "name" and not value:
+            problems.append("Give the source a name.")
+        elif len(value) > limit:
+            problems.append(f"The {name} is longer than {limit} characters.")
+        elif CONTROL.search(value):
+            problems.append(f"The {name} cannot contain control characters (tabs, line "
+                            f"breaks, NUL).")
+        else:
+            setattr(source, name, value)
+    if not source.institution:  # left blank: the institution is the source's name
+        source.institution = source.name
+    for name, choices in (("kind", SourceKind), ("schedule", Schedule),
+                          ("policy", LoadPolicy)):
+        value = getattr(fields, name)
+        if value is None or (name == "kind" and not value.strip()):
+            continue
+        typed = re.sub(r"[\s-]+", "_", value.strip()).upper()
+        if typed not in choices.values:
+            problems.append(f"Unknown {name} {value[:60]!r}: use one of {_choices(choices)}.")
+        else:
+            setattr(source, name, typed)
+    for name, high, unit in (("deadline_days", DEADLINE_DAYS_MAX, "days after the period ends"),
+                             ("error_threshold", 100, "% of invalid rows")):
+        value = getattr(fields, name)
+        if value is None:
+            continue
+        number = value if isinstance(value, int) else (
+            int(value.strip()) if re.fullmatch(r"\s*-?[0-9]{1,9}\s*", value) else None)
+        if number is None or not 0 <= number <= high:
+            problems.append(f"The {name.replace('_', ' ')} must be a whole number from 0 to "
+                            f"{high} ({unit}), not {str(value)[:60]!r}.")
+        else:
+            setattr(source, name, number)
+    old_area = source.area if source.pk else None
+    if fields.area is not None:
+        code = fields.area.strip()
+        area = Area.objects.filter(code=code).first() if code else None
+        if code and area is None:
+            problems.append(f"Unknown area P-code {code[:60]!r}.")
+        else:
+            source.area = area
+    schemes = None
+    if fields.schemes is not None:
+        codes = sorted({c.strip() for c in fields.schemes if c.strip()})
+        schemes = list(Scheme.objects.filter(code__in=codes).order_by("code"))
+        unknown = sorted(set(codes) - {s.code for s in schemes})
+        if unknown:
+            problems.append(f"Unknown scheme code{'s' if len(unknown) > 1 else ''} "
+                            f"{', '.join(unknown)}: `spmis scheme list` lists them.")
+    if scope is not None and not problems:
+        problems.extend(_source_scope_problems(source, old_area, scope, before, schemes))
+    return schemes
+
+
+def _source_scope_problems(source: Source, old_area: Area | None, scope: Scope,
+                           before: list[Scheme], after: list[Scheme] | None) -> list[str]:
+    """Why the actor may not give the source these settings: its area (and the one it
+    leaves) must lie inside their areas, and each scheme added or removed be one their role
+    there covers."""
+    roots = set(Area.objects.filter(parent__isnull=True).values_list("path", flat=True))
+
+    def covers(area: Area | None, scheme: Scheme | None = None) -> bool:
+        def grants(g: Grant) -> bool:
+            return scheme is None or g.schemes is None or scheme.pk in g.schemes
+
+        if area is not None:
+            return any(area.path.startswith(g.area_path) and grants(g) for g in scope.grants)
+        return any(g.area_path in roots and grants(g) for g in scope.grants)
+
+    def named(area: Area | None) -> str:
+        return f"area {area.code}" if area is not None else "the whole country (no area)"
+
+    found = []
+    for area in {source.area, old_area} if source.pk else {source.area}:
+        if not covers(area):
+            found.append(f"You may not manage sources for {named(area)}: it is outside the "
+                         f"areas of your roles.")
+    if after is not None and not found:
+        for scheme in sorted(set(after) ^ set(before), key=lambda s: s.code):
+            if not covers(source.area, scheme):
+                found.append(f"You may not declare or remove scheme {scheme.code} for "
+                             f"{named(source.area)}: your roles there do not cover it.")
+    return found
 
 
 def mapping_save(*, actor: User | None, source_code: str, text: str) -> Mapping:
