@@ -9,6 +9,12 @@ A mapping is versioned data that an MIS officer edits, as YAML or JSON. Example:
     national_id_check: luhn   # optional: the country's national ID check digit
     other_periods: true       # optional: rows may pay other months than the submission's
                               # (arrears); without it such rows are refused (period_mismatch)
+    header_row: 3             # optional: the row naming the columns (counted from 1); without
+                              # it, found below title and blank rows (and a note says so)
+    groups: strip             # optional: strip (or keep) group prefixes household/member/x;
+                              # without it only ODK/Kobo exports' are stripped
+    decimal: ","              # optional: the file's decimal mark for amounts, "." or ","
+    thousands: "."            # optional: its thousands separator: "." "," " " or "'"
     fields:                   # target field -> how to get it
       person_ref:    {from: "Beneficiary ID"}          # the record's id in the source
       household_ref: {from: "HH_ID"}
@@ -24,7 +30,8 @@ A mapping is versioned data that an MIS officer edits, as YAML or JSON. Example:
       scheme:        {constant: "CHILD_GRANT"}
       enrolment_status: {from: "Status", codes: {"active": "ACTIVE"}, default: "ACTIVE"}
       enrolment_start: {from: "Enrolled", date_format: "%Y-%m-%d"}
-      period:        {from: "Month", date_format: "%Y-%m"}   # payment period, first of month
+      period:        {from: "Month", date_format: "%Y-%m"}   # payment period, first of month;
+                                                      # not mapped: the submission's period
       amount:        {from: "Paid", unit: "major"}    # "major" (15.10) or "minor" (1510)
       currency:      {constant: "USD"}
     extensions:               # per-scheme extra fields, kept as text in a JSON column
@@ -35,9 +42,32 @@ date_of_birth, date_of_death, area, address, relationship_to_head, disability_le
 registered_on, scheme, enrolment_status, enrolment_start, period, amount, currency, paid_on,
 annual_income (a registry's figure, e.g. from tax records; needs currency and a unit).
 A mapping must give person_ref, sex, date_of_birth, area and given_name or family_name;
-amount needs currency, period and scheme; enrolment_status/enrolment_start need scheme.
+amount needs currency and scheme (without period, a payment is for the submission's period);
+enrolment_status/enrolment_start need scheme.
 
-Each field spec has exactly one of ``from`` (a column name) or ``constant``, and optionally:
+Each field spec has exactly one source:
+
+``from``
+    a column name.
+``constant``
+    a value, the same on every row.
+``join``
+    a list of columns joined with ``sep`` (default one space), blank ones skipped:
+    ``family_name: {join: ["Primer apellido", "Segundo apellido"]}``.
+``member_of``
+    a household column: the value is the household id, ``sep`` (default ``-``) and the row's
+    order within its household in the file (1, 2, ...), for one-row-per-member exports:
+    ``person_ref: {member_of: "_parent_index"}`` gives ``12-1``, ``12-2``... The ids stay the
+    same only while the office sends each household's members in the same order.
+
+and optionally:
+
+``part`` (with ``words``, default 1)
+    keep only part of the value's words: ``first``, ``last``, ``rest`` (all but the first
+    ``words``) or ``but_last`` (all but the last ``words``). Words are split on spaces, or on
+    ``sep`` when given without ``join``: ``given_name: {from: "Nome", part: first}``,
+    ``family_name: {from: "Nome", part: rest}``; ``{from: "Name", part: first, sep: ","}``
+    takes ``DUBOIS`` from ``DUBOIS, Amélie``.
 
 ``strip`` (default true)
     trim spaces around the value; an empty value counts as missing.
@@ -45,17 +75,29 @@ Each field spec has exactly one of ``from`` (a column name) or ``constant``, and
     upper-case the value before looking it up in ``codes``.
 ``codes``
     a table of source value -> target value. A value not in the table is an error unless
-    ``default`` is given.
+    ``default`` is given. A blank cell stays blank (missing) unless the table maps ``""``
+    explicitly (``"": "U"``); a target of ``null`` marks a known "unknown" answer, left
+    empty without an error (``"Não sabe": null``).
 ``default``
-    the (target) value used when the source value is missing or not in ``codes``.
+    the (target) value used when the source value is missing or not in ``codes``; never
+    over an explicit ``""`` or ``null`` entry.
 ``date_format``
     strptime format of a date field (default ``%Y-%m-%d``); needs a year and a month.
 ``unit``
     amount and annual_income only, required: ``major`` (15.10 USD -> 1510 minor units,
     using the currency's ISO 4217 exponent, 2 when unknown; exact, never through floats) or
     ``minor``.
+``decimal``, ``thousands``
+    amount and annual_income only: this field's number convention, overriding the file's
+    top-level ``decimal``/``thousands`` (a field giving either gives its whole convention).
+    ``decimal: ","`` reads ``128,47``; with ``thousands: "."`` it reads ``1.234,56``;
+    ``thousands: ","`` reads ``1,234.56``; ``thousands: " "`` also takes no-break spaces.
+    Groups must be of three digits. A value that does not fit the convention is a
+    ``number`` issue, never rescaled.
 
-Extensions allow ``from``/``constant``, ``codes``, ``default``, ``strip`` and ``upper``.
+Values are trimmed (spaces, tabs, no-break spaces) before anything else; a blank value is
+missing. Extensions allow the sources (``from``, ``constant``, ``join``, ``member_of``) with
+``sep``, ``part``, ``words``, ``codes``, ``default``, ``strip`` and ``upper``.
 
 Target code lists: sex M/F/U; relationship_to_head HEAD, SPOUSE, CHILD, PARENT, SIBLING,
 GRANDCHILD, OTHER_RELATIVE, NON_RELATIVE; enrolment_status ACTIVE/SUSPENDED/EXITED;
@@ -66,6 +108,13 @@ disability_level 0..3 (Washington Group).
 ``number`` (an amount that is not a number), ``future_date``, ``range``,
 ``age_relationship``, ``duplicate_id`` and ``check_digit``. Every rule is a Polars
 expression over the whole frame; no rule loops over rows in Python.
+
+:func:`read_data` is the one way a data file is read for a mapping, by ``submit`` and by
+``spmis intake mapping check --against``: parsed with the mapping's ``header_row`` and
+``groups`` (a short or long row becomes a ``row_shape`` issue), then mapped and checked.
+:func:`code_warnings` lists codes tables that are valid but probably wrong: one code written
+two ways with different targets, and ``M`` for sex beside ``H`` (M is *mujer*, female, in
+Spanish files) or ``F`` with the same meaning.
 """
 
 from __future__ import annotations
@@ -82,6 +131,7 @@ import polars as pl
 import yaml
 
 from spmis.core.money import DEFAULT_EXPONENT, MINOR_UNIT_EXPONENTS
+from spmis.intake import parsers
 
 FORMAT_VERSION = 1
 RECORD_TYPES = ("beneficiary",)
@@ -110,10 +160,17 @@ NAMES = ("given_name", "family_name")
 PERSON_FIELDS = ("national_id", "given_name", "family_name", "sex", "date_of_birth",
                  "date_of_death", "area", "address", "household_ref", "relationship_to_head",
                  "disability_level", "registered_on")
-FIELD_KEYS = ("from", "constant", "codes", "date_format", "unit", "default", "upper", "strip")
-EXTENSION_KEYS = ("from", "constant", "codes", "default", "upper", "strip")
-TOP_KEYS = ("version", "source", "record", "national_id_check", "other_periods", "fields",
-            "extensions")
+FIELD_KEYS = ("from", "constant", "codes", "date_format", "unit", "default", "upper", "strip",
+              "join", "member_of", "sep", "part", "words", "decimal", "thousands")
+EXTENSION_KEYS = ("from", "constant", "codes", "default", "upper", "strip", "join",
+                  "member_of", "sep", "part", "words")
+SOURCE_KEYS = ("from", "constant", "join", "member_of")
+TOP_KEYS = ("version", "source", "record", "national_id_check", "other_periods", "header_row",
+            "groups", "decimal", "thousands", "fields", "extensions")
+PARTS = ("first", "last", "rest", "but_last")
+DECIMALS = (".", ",")
+THOUSANDS = (".", ",", " ", "'")
+GROUPS = ("strip", "keep")
 DEFAULT_DATE_FORMAT = "%Y-%m-%d"
 UNITS = ("major", "minor")
 MAX_AGE = 120
@@ -152,17 +209,34 @@ class FieldSpec:
     target: str
     column: str | None = None
     constant: str | None = None
-    codes: tuple[tuple[str, str], ...] | None = None
+    codes: tuple[tuple[str, str | None], ...] | None = None  # None: known to be unknown
     date_format: str | None = None
     unit: str | None = None
     default: str | None = None
     upper: bool = False
     strip: bool = True
+    join: tuple[str, ...] | None = None  # columns joined with ``sep`` (blanks skipped)
+    member_of: str | None = None  # household column: "<household><sep><n-th row in it>"
+    sep: str | None = None
+    part: str | None = None  # first, last, rest, but_last word(s) of the value
+    words: int = 1
+    decimal: str | None = None
+    thousands: str | None = None
 
     @property
     def where(self) -> str:
-        """The name issues are reported under: the source column, or the target."""
-        return self.column if self.column is not None else self.target
+        """The name issues are reported under: the source column(s), or the target."""
+        if self.column is not None:
+            return self.column
+        if self.join is not None:
+            return " + ".join(self.join)
+        return self.member_of if self.member_of is not None else self.target
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The file's columns this field reads."""
+        named = (self.column, *(self.join or ()), self.member_of)
+        return tuple(c for c in named if c is not None)
 
 
 @dataclass(frozen=True)
@@ -176,19 +250,22 @@ class Mapping:
     source: str | None = None
     national_id_check: str | None = None
     other_periods: bool = False  # payments may be for months other than the submission's
+    header_row: int | None = None  # None: found below title and blank rows
+    groups: str | None = None  # "strip" or "keep" group prefixes; None: only ODK exports'
 
     def field(self, target: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.target == target), None)
 
     @property
     def columns_needed(self) -> set[str]:
-        return {s.column for s in self.fields + self.extensions if s.column is not None}
+        return {c for s in self.fields + self.extensions for c in s.columns}
 
     def column_uses(self) -> list[tuple[str, str]]:
         """(column, what it is for) in mapping order."""
         labelled = [(s, s.target) for s in self.fields]
         labelled += [(s, f"extension {s.target}") for s in self.extensions]
-        return [(s.column, label) for s, label in labelled if s.column is not None]
+        uses = [(c, label) for s, label in labelled for c in s.columns]
+        return list(dict.fromkeys(uses))
 
 
 # --- national ID checks ----------------------------------------------------------------------
@@ -279,10 +356,16 @@ def load_mapping(text: str) -> Mapping:
         _check_required_fields(set(doc["fields"]), problems)
     if problems:
         raise MappingError(problems)
+    # The file's number convention, for money fields that do not give their own (a field
+    # giving decimal or thousands gives its whole convention).
+    fields = tuple(replace(f, decimal=doc.get("decimal"), thousands=doc.get("thousands"))
+                   if f.target in MONEY and f.decimal is None and f.thousands is None else f
+                   for f in fields)
     return Mapping(fields=fields, extensions=extensions, version=doc["version"],
                    record=doc.get("record") or "beneficiary", source=_as_text(doc.get("source")),
                    national_id_check=doc.get("national_id_check"),
-                   other_periods=doc.get("other_periods") is True)
+                   other_periods=doc.get("other_periods") is True,
+                   header_row=doc.get("header_row"), groups=doc.get("groups"))
 
 
 def _check_top(doc: dict[Any, Any], problems: list[str]) -> None:
@@ -304,6 +387,15 @@ def _check_top(doc: dict[Any, Any], problems: list[str]) -> None:
     if doc.get("other_periods") not in (None, True, False):
         problems.append("other_periods: write true (payments for other months, e.g. arrears, "
                         "are expected) or leave it out")
+    header_row = doc.get("header_row")
+    if header_row is not None and (not isinstance(header_row, int) or isinstance(header_row, bool)
+                                   or header_row < 1):
+        problems.append("header_row: the row that names the columns, counted from 1 as a "
+                        "spreadsheet does (e.g. 'header_row: 3'), or leave it out to find it")
+    if doc.get("groups") is not None and doc["groups"] not in GROUPS:
+        problems.append("groups: write 'strip' (take 'household/member/name' as 'name') or "
+                        "'keep' (never), or leave it out (only ODK/Kobo exports' are stripped)")
+    problems += _check_number_convention("", doc)
     check = doc.get("national_id_check")
     if check is not None and check not in NATIONAL_ID_CHECKS:
         problems.append(f"national_id_check: {check!r} is not a known check; use one of "
@@ -352,7 +444,7 @@ def _check_required_fields(targets: set[str], problems: list[str]) -> None:
                             "(map it from a column or give a constant)")
     if not targets & set(NAMES):
         problems.append("fields.given_name: required: map given_name or family_name (or both)")
-    needs = {"amount": ("currency", "period", "scheme"), "annual_income": ("currency",),
+    needs = {"amount": ("currency", "scheme"), "annual_income": ("currency",),
              "enrolment_status": ("scheme",), "enrolment_start": ("scheme",)}
     for target, others in needs.items():
         for other in others:
@@ -383,20 +475,43 @@ def _parse_spec(path: str, target: str, raw: Any, keys: tuple[str, ...],
 
 
 def _check_source(path: str, raw: dict[Any, Any]) -> list[str]:
-    has_from, has_constant = "from" in raw, "constant" in raw
-    if has_from == has_constant:
-        which = "both" if has_from else "neither"
-        return [f"{path}: give exactly one of 'from' (a column) or 'constant' (a value); "
-                f"it has {which}"]
-    if has_from and not _as_text(raw["from"]):
-        return [f"{path}.from: must be a column name (text)"]
-    if has_constant and _as_text(raw["constant"]) is None:
-        return [f"{path}.constant: must be text (put numbers and dates in quotes)"]
-    return []
+    given = [k for k in SOURCE_KEYS if k in raw]
+    if len(given) != 1:
+        if not given or set(given) == {"from", "constant"}:
+            which = "both" if given else "neither"
+            return [f"{path}: give exactly one of 'from' (a column) or 'constant' (a value); "
+                    f"it has {which}"]
+        return [f"{path}: give only one of {', '.join(SOURCE_KEYS)}; it has "
+                f"{' and '.join(given)}"]
+    found = []
+    for key in ("from", "member_of"):
+        if key in raw and not _as_text(raw[key]):
+            found.append(f"{path}.{key}: must be a column name (text)")
+    if "constant" in raw and _as_text(raw["constant"]) is None:
+        found.append(f"{path}.constant: must be text (put numbers and dates in quotes)")
+    if "join" in raw and (not isinstance(raw["join"], list) or not raw["join"]
+                          or not all(_as_text(c) for c in raw["join"])):
+        found.append(f"{path}.join: must be a list of column names, such as "
+                     "[\"Apellido 1\", \"Apellido 2\"]")
+    if "sep" in raw and not isinstance(raw["sep"], str):
+        found.append(f"{path}.sep: must be text, such as \" \" or \"-\"")
+    if "part" in raw and raw["part"] not in PARTS:
+        found.append(f"{path}.part: must be one of {', '.join(PARTS)}")
+    if "part" in raw and "constant" in raw:
+        found.append(f"{path}.part: splits a column's value; a constant needs none")
+    if "words" in raw and ("part" not in raw or not isinstance(raw["words"], int)
+                           or isinstance(raw["words"], bool) or raw["words"] < 1):
+        found.append(f"{path}.words: a whole number of words (1 or more) for 'part'")
+    if "sep" in raw and not {"join", "member_of", "part"} & set(raw):
+        found.append(f"{path}.sep: only with join, member_of or part")
+    return found
 
 
 def _check_options(path: str, target: str, raw: dict[Any, Any], *, is_field: bool) -> list[str]:
     found = _check_codes(path, target if is_field else "", raw.get("codes"))
+    if is_field and ("decimal" in raw or "thousands" in raw):
+        found += (_check_number_convention(f"{path}.", raw) if target in MONEY else
+                  [f"{path}: only amount and annual_income take decimal and thousands"])
     for flag in ("upper", "strip"):
         if flag in raw and not isinstance(raw[flag], bool):
             found.append(f"{path}.{flag}: must be true or false")
@@ -414,11 +529,12 @@ def _check_codes(path: str, target: str, codes: Any) -> list[str]:
     if codes is None:
         return []
     pairs = codes.items() if isinstance(codes, dict) else None
-    if not pairs or any(_as_text(k) is None or _as_text(v) is None for k, v in pairs):
+    if not pairs or any(_as_text(k) is None or (_as_text(v) is None and v is not None)
+                        for k, v in pairs):
         return [f"{path}.codes: must be a table of text to text, such as {{\"1\": \"M\"}} "
-                "(quote yes/no/true/false and decimals)"]
+                "(quote yes/no/true/false and decimals; null for unknown)"]
     allowed = CODE_LISTS.get(target)
-    wrong = sorted({str(v) for v in codes.values()} - set(allowed or ()))
+    wrong = sorted({str(v) for v in codes.values() if v is not None} - set(allowed or ()))
     if allowed and wrong:
         return [f"{path}.codes: {', '.join(map(repr, wrong))} is not a valid "
                 f"{target.replace('_', ' ')}; use one of {', '.join(allowed)}"]
@@ -445,6 +561,20 @@ def _check_date_format(path: str, target: str, raw: dict[Any, Any]) -> list[str]
     return []
 
 
+def _check_number_convention(path: str, raw: dict[Any, Any]) -> list[str]:
+    found = []
+    decimal, thousands = raw.get("decimal"), raw.get("thousands")
+    if decimal is not None and decimal not in DECIMALS:
+        found.append(f"{path}decimal: the decimal mark, \".\" (1,234.56) or \",\" (1.234,56)")
+    if thousands is not None and thousands not in THOUSANDS:
+        found.append(f"{path}thousands: the thousands separator, one of \".\" \",\" \" \" "
+                     "\"'\", or leave it out when numbers have none")
+    if thousands is not None and thousands == (decimal or "."):
+        found.append(f"{path}thousands: {thousands!r} is also the decimal mark; set decimal "
+                     "too (e.g. decimal: \",\" with thousands: \".\")")
+    return found
+
+
 def _check_unit(path: str, target: str, raw: dict[Any, Any]) -> list[str]:
     if target not in MONEY:
         return [f"{path}.unit: only amount and annual_income take a unit"] if "unit" in raw \
@@ -461,12 +591,20 @@ def _spec_from(target: str, raw: dict[Any, Any]) -> FieldSpec:
         target=target,
         column=_as_text(raw.get("from")),
         constant=_as_text(raw.get("constant")),
-        codes=tuple((str(k), str(v)) for k, v in codes.items()) if codes else None,
+        codes=(tuple((str(k), None if v is None else str(v)) for k, v in codes.items())
+               if codes else None),
         date_format=raw.get("date_format"),
         unit=raw.get("unit"),
         default=_as_text(raw.get("default")),
         upper=raw.get("upper", False),
         strip=raw.get("strip", True),
+        join=tuple(str(c) for c in raw["join"]) if "join" in raw else None,
+        member_of=_as_text(raw.get("member_of")),
+        sep=raw.get("sep"),
+        part=raw.get("part"),
+        words=raw.get("words", 1),
+        decimal=raw.get("decimal"),
+        thousands=raw.get("thousands"),
     )
 
 
@@ -476,9 +614,10 @@ def _probe(path: str, spec: FieldSpec) -> list[str]:
     probes = [("constant", spec)] if spec.constant is not None else []
     if spec.default is not None:
         probes.append(("default", replace(spec, column=None, constant=spec.default, codes=None,
-                                          default=None, upper=False)))
+                                          default=None, upper=False, join=None,
+                                          member_of=None, part=None)))
     for key, probe in probes:
-        work = _convert(pl.DataFrame({"_row": [1]}), (probe,), ())
+        work = _convert(pl.DataFrame({"_row": [1]}), (replace(probe, part=None),), ())
         issues = _conversion_issues(work, {_out(probe.target): probe})
         found += [f"{path}.{key}: {message}" for message in issues["message"]]
     return found
@@ -515,10 +654,49 @@ def _label(target: str) -> str:
             "area": "area (P-code)"}.get(target, target.replace("_", " "))
 
 
+def _blank_to_null(value: pl.Expr) -> pl.Expr:
+    return pl.when(value.str.strip_chars().str.len_bytes() > 0).then(value)
+
+
 def _raw(spec: FieldSpec) -> pl.Expr:
+    """The source value: a column, a constant, or derived (join, member_of), then ``part``."""
     if spec.column is not None:
-        return pl.col(spec.column).cast(pl.String)
-    return pl.lit(spec.constant, dtype=pl.String)
+        value = pl.col(spec.column).cast(pl.String)
+    elif spec.join is not None:
+        parts = [_blank_to_null(pl.col(c).cast(pl.String).str.strip_chars()) for c in spec.join]
+        value = _blank_to_null(pl.concat_str(parts, separator=" " if spec.sep is None
+                                             else spec.sep, ignore_nulls=True))
+    elif spec.member_of is not None:
+        household = _blank_to_null(pl.col(spec.member_of).cast(pl.String).str.strip_chars())
+        order = pl.col("_row").rank("ordinal").over(household).cast(pl.String)
+        value = pl.when(household.is_not_null()).then(
+            household + pl.lit("-" if spec.sep is None else spec.sep) + order)
+    else:
+        return pl.lit(spec.constant, dtype=pl.String)
+    return value if spec.part is None else name_part(value, spec.part, spec.words,
+                                                      spec.sep if spec.join is None else None)
+
+
+def name_part(value: pl.Expr, part: str, words: int = 1, sep: str | None = None) -> pl.Expr:
+    """The ``first``/``last`` ``words`` words of a name, or the ``rest`` after the first ones
+    or all ``but_last`` ones; words are split on spaces (or ``sep``) and joined back with a
+    space (or ``sep``). Null when nothing is left."""
+    if sep is None:
+        pieces = value.str.strip_chars().str.replace_all(r"\s+", " ").str.split(" ")
+        glue = " "
+    else:
+        pieces = value.str.split(sep).list.eval(pl.element().str.strip_chars())
+        pieces = pieces.list.eval(pl.element().filter(pl.element() != ""))
+        glue = sep if sep.strip() == "" else sep + " "
+    n = pl.lit(words, pl.Int64)
+    size = pieces.list.len().cast(pl.Int64)
+    chosen = {
+        "first": pieces.list.head(n),
+        "last": pieces.list.tail(n),
+        "rest": pieces.list.slice(n),
+        "but_last": pieces.list.head(pl.max_horizontal(size - n, pl.lit(0, pl.Int64))),
+    }[part]
+    return _blank_to_null(chosen.list.join(glue))
 
 
 def _clean(spec: FieldSpec, raw: pl.Expr) -> pl.Expr:
@@ -528,13 +706,35 @@ def _clean(spec: FieldSpec, raw: pl.Expr) -> pl.Expr:
     return pl.when(value.str.len_bytes() > 0).then(value)
 
 
+def _code_keys(spec: FieldSpec) -> tuple[list[str], list[str | None], bool, str | None]:
+    """The codes table's non-blank keys and targets, whether it maps a blank, and to what."""
+    pairs = spec.codes or ()
+    blank = [v for k, v in pairs if k.strip() == ""]
+    keys = [k.upper() if spec.upper else k for k, _ in pairs if k.strip()]
+    targets = [v for k, v in pairs if k.strip()]
+    return keys, targets, bool(blank), blank[0] if blank else None
+
+
 def _translate(spec: FieldSpec, clean: pl.Expr) -> pl.Expr:
-    """``codes`` applied; null where a value is not in the table."""
+    """``codes`` applied; null where a value is not in the table (or maps to unknown). A
+    blank becomes a code only when the table maps ``""``."""
     if spec.codes is None:
         return clean
-    keys, targets = [k for k, _ in spec.codes], [v for _, v in spec.codes]
-    return clean.replace_strict(keys, targets, default=pl.lit(None, pl.String),
-                                return_dtype=pl.String)
+    keys, targets, has_blank, blank = _code_keys(spec)
+    translated = clean.replace_strict(keys, targets, default=pl.lit(None, pl.String),
+                                      return_dtype=pl.String)
+    if has_blank:
+        return pl.when(clean.is_null()).then(pl.lit(blank, pl.String)).otherwise(translated)
+    return translated
+
+
+def _explicit(spec: FieldSpec, clean: pl.Expr) -> pl.Expr:
+    """True where the codes table says what a value is (unknown included)."""
+    if spec.codes is None:
+        return pl.lit(False)
+    keys, _, has_blank, _ = _code_keys(spec)
+    hit = clean.is_in(keys).fill_null(False)
+    return hit | clean.is_null() if has_blank else hit
 
 
 def _typed(spec: FieldSpec, value: pl.Expr, currency: pl.Expr) -> pl.Expr:
@@ -548,7 +748,8 @@ def _typed(spec: FieldSpec, value: pl.Expr, currency: pl.Expr) -> pl.Expr:
     if target in CODE_LISTS:
         return pl.when(value.is_in(CODE_LISTS[target])).then(value)
     if target in MONEY:
-        return _amount(value, spec.unit or "minor", _exponent(currency))
+        return _amount(value, spec.unit or "minor", _exponent(currency), spec.decimal or ".",
+                       spec.thousands)
     return value
 
 
@@ -561,8 +762,33 @@ def _exponent(currency: pl.Expr) -> pl.Expr:
 _MAJOR = r"^[+-]?[0-9]{1,15}(\.[0-9]*)?$"
 
 
-def _amount(value: pl.Expr, unit: str, exponent: pl.Expr) -> pl.Expr:
+def number_pattern(decimal: str = ".", thousands: str | None = None,
+                   fraction: bool = True) -> str:
+    """A regular expression for a number written with this decimal mark and thousands
+    separator (groups of three when a separator is used)."""
+    sep = "[ \u00a0\u202f]" if thousands == " " else re.escape(thousands or "")
+    whole = f"(?:[0-9]{{1,3}}(?:{sep}[0-9]{{3}})+|[0-9]+)" if thousands else "[0-9]+"
+    tail = f"(?:{re.escape(decimal)}[0-9]*)?" if fraction else ""
+    return f"^[+-]?{whole}{tail}$"
+
+
+def _normalise_number(value: pl.Expr, decimal: str, thousands: str | None,
+                      fraction: bool) -> pl.Expr:
+    """The value as ``1234.56`` when it fits the convention, else null (never guessed)."""
+    fits = value.str.contains(number_pattern(decimal, thousands, fraction))
+    if thousands:
+        sep = "[ \u00a0\u202f]" if thousands == " " else re.escape(thousands)
+        value = value.str.replace_all(sep, "")
+    if decimal != ".":
+        value = value.str.replace(re.escape(decimal), ".")
+    return pl.when(fits).then(value)
+
+
+def _amount(value: pl.Expr, unit: str, exponent: pl.Expr, decimal: str = ".",
+            thousands: str | None = None) -> pl.Expr:
     """Minor units as Int64 from decimal text, by integer arithmetic only (no floats)."""
+    if decimal != "." or thousands:
+        value = _normalise_number(value, decimal, thousands, unit != "minor")
     if unit == "minor":
         return pl.when(value.str.contains(r"^[+-]?[0-9]{1,18}$")).then(
             value.cast(pl.Int64, strict=False))
@@ -586,9 +812,13 @@ def _stages(spec: FieldSpec, name: str, currency: pl.Expr) -> list[list[pl.Expr]
     """Column expressions for one field, stage by stage, so no step is computed twice."""
     raw, clean, tr, val = (f"__{k}__{name}" for k in ("raw", "clean", "tr", "val"))
     unmatched = pl.lit(False)
+    explicit = _explicit(spec, pl.col(clean))
     if spec.codes is not None and spec.default is None:
-        unmatched = pl.col(clean).is_not_null() & pl.col(tr).is_null()
-    value = pl.col(tr).fill_null(pl.lit(spec.default, pl.String)) if spec.default else pl.col(tr)
+        unmatched = pl.col(clean).is_not_null() & pl.col(tr).is_null() & ~explicit
+    value = pl.col(tr)
+    if spec.default:  # for values the table does not cover; never over an explicit entry
+        value = pl.when(explicit).then(value).otherwise(
+            value.fill_null(pl.lit(spec.default, pl.String)))
     typed = value if name.startswith("__ext__") else _typed(spec, pl.col(val), currency)
     return [
         [_raw(spec).alias(raw)],
@@ -694,7 +924,18 @@ def _bad_message(spec: FieldSpec) -> tuple[str, str]:
         return "date", (f"{_label(target)} is not a date in the form {example} ({fmt}); "
                         f"{fix} or the mapping's date_format")
     if target in MONEY:
+        decimal, thousands = spec.decimal or ".", spec.thousands
         example = "15.10" if spec.unit == "major" else "1510"
+        if decimal != "." or thousands:
+            whole = f"1{thousands}234" if thousands else "1234"
+            example = whole + (f"{decimal}50" if spec.unit == "major" else "")
+            convention = (f"decimal mark {decimal!r}" + (f", thousands {thousands!r}"
+                                                         if thousands else ", no thousands "
+                                                         "separator"))
+            return "number", (f"{target} is not a number like {example} ({spec.unit} units, "
+                              f"{convention}, no more decimals than the currency has); the "
+                              f"value is refused, never guessed: {fix} or the mapping's "
+                              f"decimal/thousands")
         return "number", (f"{target} is not a number like {example} ({spec.unit} units, no "
                           f"more decimals than the currency has); {fix} or the mapping's unit")
     if target in CODE_LISTS:
@@ -854,3 +1095,72 @@ def apply_mapping(frame: pl.DataFrame, mapping: Mapping, *, today: date
         {name: f"__raw__{name}" for name in specs})
     issues = pl.concat([_conversion_issues(work, specs), found])
     return mapped, issues.sort("_row", maintain_order=True)
+
+
+# --- reading a data file: the one path of submit and check -----------------------------------
+
+@dataclass(frozen=True)
+class Read:
+    """A data file parsed and mapped as a submission reads it."""
+
+    parsed: parsers.Parsed
+    mapped: pl.DataFrame
+    issues: pl.DataFrame  # row_shape issues from the parser, then the mapping's
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What was decided about the file (header row found, group prefixes stripped)."""
+        return self.parsed.notes
+
+
+def read_data(data: bytes, *, filename: str, mapping: Mapping, today: date,
+              max_bytes: int = parsers.MAX_BYTES) -> Read:
+    """Parse ``data`` with the mapping's header_row and groups, then map and check it.
+
+    The only way both ``submit`` and ``mapping check --against`` read a file, so they see the
+    same columns and report the same problems. Raises :class:`parsers.ParseError` when the
+    file cannot be read and :class:`MappingError` when it lacks columns the mapping reads.
+    """
+    parsed = parsers.parse_file(data, filename=filename, max_bytes=max_bytes,
+                                header_row=mapping.header_row, groups=mapping.groups,
+                                shape_issues=True)
+    mapped, issues = apply_mapping(parsed.frame, mapping, today=today)
+    typed = [pl.col(name).cast(dtype) for name, dtype in ISSUE_SCHEMA.items()]
+    issues = pl.concat([parsed.issues.select(typed), issues.select(typed)])
+    return Read(parsed=parsed, mapped=mapped, issues=issues.sort("_row", maintain_order=True))
+
+
+# --- warnings: codes that may mean different things --------------------------------------
+
+def code_warnings(mapping: Mapping) -> list[str]:
+    """Codes tables that are probably wrong though valid: the same code written twice (case,
+    spaces) with different targets, and ``M`` for sex next to ``H`` or ``F`` (M is male in
+    English, French and Portuguese, but *mujer*, female, in Spanish, whose files use H/M)."""
+    found: list[str] = []
+    labelled = [(s, f"fields.{s.target}") for s in mapping.fields]
+    labelled += [(s, f"extensions.{s.target}") for s in mapping.extensions]
+    for spec, path in labelled:
+        if not spec.codes:
+            continue
+        targets: dict[str, dict[str, str | None]] = {}
+        for key, value in spec.codes:
+            targets.setdefault(key.strip().casefold(), {})[key] = value
+        for same in targets.values():
+            if len(set(same.values())) > 1:
+                shown = ", ".join(f"{k!r} -> {v!r}" for k, v in same.items())
+                found.append(f"{path}.codes: {shown}: the same code, written differently, "
+                             "means different things; a file's code has one meaning")
+        if spec.target == "sex":
+            found += _sex_warning(path, {k.strip().upper(): v for k, v in spec.codes})
+    return found
+
+
+def _sex_warning(path: str, codes: dict[str, str | None]) -> list[str]:
+    if "M" not in codes:
+        return []
+    also = [k for k in ("H", "F") if k in codes and codes[k] == codes["M"]]
+    if not also:
+        return []
+    return [f"{path}.codes: 'M' and {also[0]!r} both mean {codes['M']!r}: 'M' is male in "
+            f"English, French and Portuguese files (M/F) but mujer, female, in Spanish ones "
+            f"(H/M); check what this source's 'M' means and keep one language's codes"]

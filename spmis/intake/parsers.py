@@ -5,6 +5,16 @@ all ``pl.String`` (values as in the file, stripped of surrounding whitespace, em
 as null) plus ``_row``: the 1-based row number a user would see in the file (the header is
 row 1 in CSV and XLSX; for JSON it is the 1-based index in the array).
 
+The header row is the first row whose cells are mostly filled and text-like, so title rows
+and blank rows above it are skipped (and a note says so); ``header_row`` names it instead.
+Group prefixes (``household/member/name`` -> ``name``) are stripped only from ODK/KoBoToolbox
+exports, recognised by their marker columns (``_uuid``, ``_submission_time``, ``_index``,
+``meta/instanceID``, ``__version__``...) or declared with ``groups="strip"``; an ordinary
+CSV's ``Sexo (H/M)`` stays as it is. With ``shape_issues=True`` a CSV row with fewer values
+than the header names (or more non-blank values than the header has) is an issue of rule
+``row_shape`` in :attr:`Parsed.issues`, the rest of the file being read; otherwise it refuses
+the file.
+
 Nothing is ever evaluated: a cell such as ``=HYPERLINK(...)`` stays text. Use
 :func:`neutralise_cell` before writing values back out to a spreadsheet.
 """
@@ -43,7 +53,18 @@ ZIP_MAX_TOTAL = 1024 * MiB
 ZIP_MAX_FACTOR = 20
 ZIP_MAX_RATIO = 200
 ZIP_RATIO_FLOOR = MiB  # members smaller than this cannot hurt, whatever their ratio
-ODK_META = frozenset({"meta/instanceID", "_uuid", "_index", "KEY", "_submission_time"})
+ODK_META = frozenset({"meta/instanceID", "_uuid", "_index", "KEY", "_submission_time",
+                      "__version__", "_submission__id", "_submission__uuid", "_parent_index",
+                      "_validation_status", "formhub/uuid", "meta/rootUuid", "SubmissionDate",
+                      "__id"})
+GROUPS = ("strip", "keep")
+HEADER_SNIFF_ROWS = 50
+# Not text-like (for finding the header): numbers, amounts and dates.
+NUMBER_OR_DATE = r"^[-+]?[0-9][0-9 .,/:'\-]*$"
+ISSUE_SCHEMA: dict[str, pl.DataType] = {
+    ROW: pl.Int64(), "column": pl.String(), "value": pl.String(), "rule": pl.String(),
+    "message": pl.String(),
+}
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 EXTENSIONS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".json": "json"}
 
@@ -61,6 +82,8 @@ class Parsed:
     encoding: str | None = None
     delimiter: str | None = None
     sheets: dict[str, pl.DataFrame] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # what was decided about the file: header row, groups
+    issues: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ISSUE_SCHEMA))
 
 
 def neutralise_cell(value: str) -> str:
@@ -68,19 +91,31 @@ def neutralise_cell(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
-def parse_file(data: bytes, *, filename: str, max_bytes: int = MAX_BYTES) -> Parsed:
-    """Parse an uploaded file; raise :class:`ParseError` with a user-facing message."""
+def parse_file(data: bytes, *, filename: str, max_bytes: int = MAX_BYTES,
+               header_row: int | None = None, groups: str | None = None,
+               shape_issues: bool = False) -> Parsed:
+    """Parse an uploaded file; raise :class:`ParseError` with a user-facing message.
+
+    ``header_row``: the row (1-based, as the file counts it) that names the columns; by
+    default found below any title and blank rows. ``groups``: ``"strip"`` or ``"keep"``
+    ODK/Kobo group prefixes; by default stripped only when marker columns show an export.
+    ``shape_issues``: short or long CSV rows become ``row_shape`` issues instead of refusing.
+    """
+    if header_row is not None and header_row < 1:
+        raise ParseError("The header row is counted from 1.")
+    if groups is not None and groups not in GROUPS:
+        raise ParseError(f"groups must be one of {', '.join(GROUPS)}.")
     if len(data) > max_bytes:
         raise ParseError(f"The file is {_mb(len(data))} MB; the limit is {_mb(max_bytes)} MB.")
     kind = _kind_from_name(filename)
     if not data.strip():
         raise ParseError("The file is empty.")
     if kind == "xlsx":
-        return _parse_xlsx(data, max_bytes)
+        return _parse_xlsx(data, max_bytes, header_row, groups)
     _refuse_binary(data, kind)
     if kind == "json":
-        return _parse_json(data)
-    return _parse_csv(data)
+        return _parse_json(data, groups)
+    return _parse_csv(data, header_row, groups, shape_issues)
 
 
 # --- shared helpers ------------------------------------------------------------------
@@ -175,11 +210,67 @@ def _check_names(names: Sequence[str], where: str) -> None:
         raise ParseError(f"{where}The column name '{ROW}' is reserved: rename that column.")
 
 
+# --- the header row ------------------------------------------------------------------
+
+
+def _find_header(raw: pl.DataFrame, header_row: int | None, where: str = ""
+                 ) -> tuple[int, str | None]:
+    """The ``_row`` of the header in a frame of positional columns, and a note when rows
+    with values above it were skipped. Only the first rows are looked at."""
+    cols = [c for c in raw.columns if c != ROW]
+    cells = raw.head(max(HEADER_SNIFF_ROWS, header_row or 0) * 4).select(
+        pl.col(ROW), *_clean_values(cols))
+    filled = pl.sum_horizontal(pl.col(c).is_not_null() for c in cols)
+    text = pl.sum_horizontal(
+        (pl.col(c).is_not_null() & ~pl.col(c).str.contains(NUMBER_OR_DATE)) for c in cols)
+    counts = cells.select(pl.col(ROW), filled.alias("filled"), text.alias("text"))
+    if header_row is not None:
+        at = counts.filter(pl.col(ROW) == header_row)
+        if at.height == 0 or at["filled"][0] == 0:
+            raise ParseError(f"{where}The mapping's header_row is {header_row}, but row "
+                             f"{header_row} of the file is empty or past its end.")
+        return header_row, None
+    nonblank = counts.filter(pl.col("filled") > 0).head(HEADER_SNIFF_ROWS)
+    if nonblank.height == 0:
+        return 1, None
+    modes = nonblank.group_by("filled").len().sort(["len", "filled"], descending=True)
+    width = modes["filled"][0]
+    # Mostly filled: a title row above the header is not. Below a title, the header is also
+    # text-like (no numbers or dates), unlike the first data row.
+    filled_enough = (pl.col("filled") * 2 >= width) & (pl.col("filled") >= min(2, width))
+    first = nonblank[ROW][0]
+    if nonblank.filter(filled_enough)[ROW].head(1).to_list() == [first]:
+        return first, None
+    fits = nonblank.filter(filled_enough & (pl.col("text") * 5 >= pl.col("filled") * 4))
+    if fits.height == 0:
+        fits = nonblank.filter(filled_enough)
+    chosen = fits[ROW][0] if fits.height else first
+    if chosen == first:
+        return first, None
+    skipped = nonblank.filter(pl.col(ROW) < chosen).height
+    return chosen, (f"{where}The column names were found on row {chosen}: the {skipped} row(s) "
+                    f"with values above it (a title?) were skipped. Write 'header_row: "
+                    f"{chosen}' in the mapping to say so.")
+
+
 # --- ODK / KoBoToolbox ---------------------------------------------------------------
 
 
 def _is_odk(columns: Sequence[str]) -> bool:
-    return any("/" in c or c in ODK_META for c in columns)
+    return any(c in ODK_META for c in columns)
+
+
+def _groups(frame: pl.DataFrame, groups: str | None, odk: bool) -> tuple[pl.DataFrame, str | None]:
+    """Group prefixes stripped when declared, or when marker columns show an ODK export."""
+    if groups == "keep" or (groups is None and not odk):
+        return frame, None
+    stripped = _strip_groups(frame)
+    if groups == "strip" or stripped.columns == frame.columns:
+        return stripped, None
+    marker = next(c for c in frame.columns if c in ODK_META)
+    return stripped, (f"Group prefixes (such as 'household/') were stripped from the column "
+                      f"names: the file is an ODK/KoBoToolbox export (it has a {marker!r} "
+                      f"column). Write 'groups: keep' in the mapping to keep them.")
 
 
 def _strip_groups(frame: pl.DataFrame) -> pl.DataFrame:
@@ -235,14 +326,18 @@ def _sniff_counts(sample: str, truncated: bool, delimiter: str) -> list[int]:
 
 def _detect_delimiter(text: str) -> str:
     sample = text[:SNIFF_CHARS]
-    best: tuple[bool, int, int, int] | None = None
+    best: tuple[bool, int, bool, int, int] | None = None
     chosen = ""
     for rank, d in enumerate(DELIMITERS):
         counts = _sniff_counts(sample, len(text) > len(sample), d)
-        if not counts or counts[0] < 2:
+        if not counts:
             continue
-        same = sum(c == counts[0] for c in counts)
-        score = (same == len(counts), same, counts[0], -rank)
+        # The most common count, so title rows above the header do not decide.
+        mode = max(Counter(counts).items(), key=lambda kv: (kv[1], kv[0]))[0]
+        if mode < 2:
+            continue
+        same = sum(c == mode for c in counts)
+        score = (same == len(counts), same, counts[0] >= 2, mode, -rank)
         if best is None or score > best:
             best, chosen = score, d
     if not chosen:
@@ -254,54 +349,85 @@ def _detect_delimiter(text: str) -> str:
     return chosen
 
 
-def _check_shape(text: str, delimiter: str) -> int:
-    """Check quoting and that every record has as many values as the header; count them."""
+def _widths(text: str, delimiter: str) -> pl.DataFrame:
+    """Every record's number: ``row``; its number of ``values``; ``filled``: up to its last
+    non-blank value (0 for a blank record)."""
     if '"' not in text and UNIT_SEP not in text and text.count("\r") == text.count("\r\n"):
-        return _check_shape_unquoted(text, delimiter)
-    return _check_shape_quoted(text, delimiter)
+        return _widths_unquoted(text, delimiter)
+    return _widths_quoted(text, delimiter)
 
 
-def _check_shape_quoted(text: str, delimiter: str) -> int:
-    width = 0
+WIDTHS_SCHEMA = {"row": pl.Int64, "values": pl.Int64, "filled": pl.Int64}
+
+
+def _widths_quoted(text: str, delimiter: str) -> pl.DataFrame:
+    out: list[tuple[int, int, int]] = []
     row = 0
     try:
         for row, record in enumerate(_records(text, delimiter), start=1):
-            if width == 0:
-                width = len(record)
-            elif len(record) != width and not _is_blank(record):
-                raise ParseError(
-                    f"Row {row} has {len(record)} values but the header has {width} columns. "
-                    f"Check for a {DELIMITER_NAMES[delimiter]} inside an unquoted value, or a "
-                    "missing or extra separator."
-                )
+            filled = next((i + 1 for i in range(len(record) - 1, -1, -1)
+                           if record[i].strip()), 0)
+            out.append((row, len(record) if filled else 0, filled))
     except csv.Error as exc:
         raise ParseError(
             f"Row {row + 1} cannot be read ({exc}). Check the quotes: a value containing "
             'the separator, a quote or a line break must be in double quotes, with " doubled.'
         ) from None
-    return row
+    return pl.DataFrame(out, schema=WIDTHS_SCHEMA, orient="row")
 
 
-def _check_shape_unquoted(text: str, delimiter: str) -> int:
-    """The same check, set-wise: without quotes a record is a line and a value a field."""
+def _widths_unquoted(text: str, delimiter: str) -> pl.DataFrame:
+    """The same, set-wise: without quotes a record is a line and a value a field."""
     lines = pl.read_csv(io.BytesIO(text.encode("utf-8")), has_header=False, separator=UNIT_SEP,
                         quote_char=None, infer_schema=False).to_series()
     frame = pl.DataFrame({"line": lines.fill_null("").str.strip_chars_end("\r")})
-    frame = frame.with_row_index("row", offset=1).with_columns(
-        values=pl.col("line").str.count_matches(delimiter, literal=True) + 1,
-        blank=pl.col("line").str.replace_all(delimiter, "", literal=True).str.strip_chars()
-        == "",
+    trimmed = pl.col("line").str.strip_chars_end(delimiter + " \t")
+    blank = pl.col("line").str.replace_all(delimiter, "", literal=True).str.strip_chars() == ""
+    filled = trimmed.str.count_matches(delimiter, literal=True) + 1
+    return frame.with_row_index("row", offset=1).select(
+        pl.col("row").cast(pl.Int64),
+        pl.when(blank).then(0).otherwise(
+            pl.col("line").str.count_matches(delimiter, literal=True) + 1
+        ).cast(pl.Int64).alias("values"),
+        pl.when(blank).then(0).otherwise(filled).cast(pl.Int64).alias("filled"),
     )
-    width = frame.filter(pl.col("line") != "").select(pl.col("values").first()).item()
-    bad = frame.filter((pl.col("values") != width) & ~pl.col("blank")).head(1)
-    if bad.height:
+
+
+def _check_shape_quoted(text: str, delimiter: str) -> list[tuple[int, int, int]]:
+    """The non-blank records' (row, values, filled), read by Python's csv."""
+    return _widths_quoted(text, delimiter).filter(pl.col("filled") > 0).rows()
+
+
+def _check_shape_unquoted(text: str, delimiter: str) -> list[tuple[int, int, int]]:
+    """The same, read set-wise (only for text without quotes)."""
+    return _widths_unquoted(text, delimiter).filter(pl.col("filled") > 0).rows()
+
+
+def _shape_issues(widths: pl.DataFrame, header_at: int, header: Sequence[Cell],
+                  delimiter: str, refuse: bool) -> pl.DataFrame:
+    """Records below the header with fewer values than the header names, or with more
+    non-blank values than the header has."""
+    named = max((i + 1 for i, n in enumerate(header) if _clean_name(n)), default=0)
+    width = len(header)
+    rows = widths.filter((pl.col("row") > header_at) & (pl.col("filled") > 0))
+    bad = rows.filter((pl.col("values") < named) | (pl.col("filled") > width))
+    # No row fitting the header is the file's fault (a wrong separator), not the rows'.
+    if bad.height and (refuse or bad.height == rows.height):
         row, values = bad.select("row", "values").row(0)
         raise ParseError(
             f"Row {row} has {values} values but the header has {width} "
             f"columns. Check for a {DELIMITER_NAMES[delimiter]} inside an unquoted value, or "
             "a missing or extra separator."
         )
-    return frame.height
+    name = DELIMITER_NAMES[delimiter]
+    return bad.select(
+        pl.col("row").alias(ROW), pl.lit(None, pl.String).alias("column"),
+        pl.col("values").cast(pl.String).alias("value"),
+        pl.lit("row_shape").alias("rule"),
+        pl.format("this row has {} values but the header names {} columns: a value is "
+                  "missing, or a " + name + " is missing, extra or inside an unquoted value; "
+                  "the row was not loaded", pl.col("values"), pl.lit(named)).alias("message"),
+    )
 
 
 def _read_polars(text: str, delimiter: str) -> pl.DataFrame | None:
@@ -320,33 +446,45 @@ def _read_polars(text: str, delimiter: str) -> pl.DataFrame | None:
 def _read_python(text: str, delimiter: str) -> pl.DataFrame:
     """Slower fallback for quoting that Python's csv accepts and Polars refuses."""
     rows = list(_records(text, delimiter))
-    width = len(rows[0])
+    width = max(len(r) for r in rows)
     cols = [f"column_{i + 1}" for i in range(width)]
     padded = [r if len(r) == width else ([*r, *[""] * width])[:width] for r in rows]
     return pl.DataFrame(padded, schema=dict.fromkeys(cols, pl.String), orient="row")
 
 
-def _frame_from_text(text: str, delimiter: str, records: int) -> tuple[list[Cell], pl.DataFrame]:
+def _frame_from_text(text: str, delimiter: str, records: int) -> pl.DataFrame:
+    """Every record as positional String columns plus ``_row`` (its record number)."""
     frame = _read_polars(text, delimiter)
     if frame is None or frame.height != records:
         frame = _read_python(text, delimiter)
-    frame = frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
-    header = list(frame.row(0))[1:]
-    return header, frame.slice(1)
+    return frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
 
 
-def _parse_csv(data: bytes) -> Parsed:
+def _split_header(raw: pl.DataFrame, header_row: int | None, where: str = ""
+                  ) -> tuple[int, list[Cell], pl.DataFrame, str | None]:
+    at, note = _find_header(raw, header_row, where)
+    header = list(raw.filter(pl.col(ROW) == at).drop(ROW).row(0))
+    return at, header, raw.filter(pl.col(ROW) > at), note
+
+
+def _parse_csv(data: bytes, header_row: int | None = None, groups: str | None = None,
+               shape_issues: bool = False) -> Parsed:
     text, encoding = _decode(data)
     if "\r" in text and "\n" not in text:
         text = text.replace("\r", "\n")  # classic Mac line endings
     delimiter = _detect_delimiter(text)
-    records = _check_shape(text, delimiter)
-    header, raw = _frame_from_text(text, delimiter, records)
-    frame = _finish(header, raw)
-    fmt = "csv"
-    if _is_odk(frame.columns):
-        frame, fmt = _strip_groups(frame), "odk"
-    return Parsed(frame=frame, format=fmt, encoding=encoding, delimiter=delimiter)
+    widths = _widths(text, delimiter)
+    raw = _frame_from_text(text, delimiter, widths.height)
+    at, header, rows, note = _split_header(raw, header_row)
+    header = header[: widths.filter(pl.col("row") == at)["values"][0] or len(header)]
+    issues = _shape_issues(widths, at, header, delimiter, refuse=not shape_issues)
+    frame = _finish(header, rows.select(*[c for c in rows.columns if c != ROW][:len(header)],
+                                        ROW))
+    odk = _is_odk(frame.columns)
+    frame, stripped = _groups(frame, groups, odk)
+    notes = tuple(n for n in (note, stripped) if n)
+    return Parsed(frame=frame, format="odk" if odk or groups == "strip" else "csv",
+                  encoding=encoding, delimiter=delimiter, notes=notes, issues=issues)
 
 
 # --- XLSX ----------------------------------------------------------------------------
@@ -400,19 +538,20 @@ def _cell(value: Any) -> Cell:
     return text if text else None
 
 
-def _sheet_frame(rows: list[list[Any]], where: str) -> pl.DataFrame | None:
-    """Header = first non-empty row; ``_row`` = the Excel row number. None if empty."""
+def _sheet_frame(rows: list[list[Any]], where: str, header_row: int | None = None
+                 ) -> tuple[pl.DataFrame, str | None] | None:
+    """Header = the row found by :func:`_find_header`; ``_row`` = the Excel row number.
+    None if the sheet is empty."""
     cells = [[_cell(v) for v in r] for r in rows]
-    start = next((i for i, r in enumerate(cells) if any(v and v.strip() for v in r)), None)
-    if start is None:
+    if not any(v and v.strip() for r in cells for v in r):
         return None
-    width = len(cells[start])
+    width = max(len(r) for r in cells)
     cols = [f"column_{i + 1}" for i in range(width)]
-    raw = pl.DataFrame(cells[start + 1 :], schema=dict.fromkeys(cols, pl.String), orient="row")
-    raw = raw.with_columns(
-        pl.int_range(start + 2, start + 2 + raw.height, dtype=pl.Int64).alias(ROW)
-    )
-    return _finish(cells[start], raw, where)
+    padded = [r + [None] * (width - len(r)) for r in cells]
+    raw = pl.DataFrame(padded, schema=dict.fromkeys(cols, pl.String), orient="row")
+    raw = raw.with_columns(pl.int_range(1, raw.height + 1, dtype=pl.Int64).alias(ROW))
+    _, header, data, note = _split_header(raw, header_row, where)
+    return _finish(header, data, where), note
 
 
 def _read_sheets(data: bytes) -> dict[str, list[list[Any]]]:
@@ -428,24 +567,28 @@ def _read_sheets(data: bytes) -> dict[str, list[list[Any]]]:
         raise ParseError("The XLSX file is damaged or truncated.") from None
 
 
-def _parse_xlsx(data: bytes, max_bytes: int) -> Parsed:
+def _parse_xlsx(data: bytes, max_bytes: int, header_row: int | None = None,
+                groups: str | None = None) -> Parsed:
     with _open_zip(data) as archive:
         _check_zip(archive, max_bytes)
     frames: dict[str, pl.DataFrame] = {}
+    notes: list[str] = []
     for i, (name, rows) in enumerate(_read_sheets(data).items()):
         where = "" if i == 0 else f"Sheet '{name}': "
-        frame = _sheet_frame(rows, where)
-        if frame is None and i == 0:
+        found = _sheet_frame(rows, where, header_row if i == 0 else None)
+        if found is None and i == 0:
             raise ParseError("The file is empty: the first sheet has no data.")
-        if frame is not None:
-            frames[name] = frame
+        if found is not None:
+            frames[name] = found[0]
+            notes += [found[1]] if found[1] else []
     first, *others = frames
-    frame, fmt = frames[first], "xlsx"
-    sheets = {n: frames[n] for n in others}
-    if _is_odk(frame.columns):
-        frame, fmt = _strip_groups(frame), "odk"
-        sheets = {n: _strip_groups(f) for n, f in sheets.items()}
-    return Parsed(frame=frame, format=fmt, sheets=sheets)
+    frame = frames[first]
+    odk = _is_odk(frame.columns)
+    frame, stripped = _groups(frame, groups, odk)
+    sheets = {n: _groups(frames[n], groups, odk)[0] for n in others}
+    notes += [stripped] if stripped else []
+    return Parsed(frame=frame, format="odk" if odk or groups == "strip" else "xlsx",
+                  sheets=sheets, notes=tuple(notes))
 
 
 # --- JSON ----------------------------------------------------------------------------
@@ -509,7 +652,7 @@ def _flatten(record: dict[str, Any], index: int, prefix: str = "") -> dict[str, 
     return out
 
 
-def _parse_json(data: bytes) -> Parsed:
+def _parse_json(data: bytes, groups: str | None = None) -> Parsed:
     records = _json_records(_load_json(data))
     flat = [_flatten(r, i) for i, r in enumerate(records, start=1)]
     names = list(dict.fromkeys(k for r in flat for k in r))
@@ -519,7 +662,7 @@ def _parse_json(data: bytes) -> Parsed:
     raw = pl.DataFrame(cols, schema=dict.fromkeys(cols, pl.String))
     raw = raw.with_columns(pl.int_range(1, raw.height + 1, dtype=pl.Int64).alias(ROW))
     frame = _finish(names, raw)
-    fmt = "json"
-    if any("/" in k or k in ODK_META or k == "__id" for k in records[0]):
-        frame, fmt = _strip_groups(frame), "odk"
-    return Parsed(frame=frame, format=fmt)
+    odk = any(k in ODK_META for k in records[0])
+    frame, stripped = _groups(frame, groups, odk)
+    return Parsed(frame=frame, format="odk" if odk or groups == "strip" else "json",
+                  notes=(stripped,) if stripped else ())
