@@ -10,17 +10,30 @@ dates of year 1 or 9999) with a 4xx or a page, never a 500, as every role.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import time
 
 import pytest
 from click.testing import CliRunner
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from hypothesis import given
 from hypothesis import strategies as st
 
 from spmis.access.models import Role
 from spmis.cli.main import cli
+from spmis.core.doors import from_every_app
+from spmis.core.errors import ValidationFailed
 from spmis.core.jsondepth import json_depth
+from spmis.core.periods import (
+    EARLIEST,
+    LATEST,
+    add_months,
+    date_param,
+    parse_iso_date,
+    parse_period,
+    period_param,
+)
 from spmis.geography.models import Area
 from spmis.linkage.crosscheck import flag_decide
 from spmis.linkage.models import FlagState
@@ -31,6 +44,48 @@ from tests import factories
 from tests.helpers import logged_in
 
 ROLES = [r.value for r in Role]
+
+
+# --- the one period and date parser ------------------------------------------------------------
+
+
+@given(st.text(max_size=40))
+def test_period_and_date_parsers_answer_a_bounded_date_or_none_for_any_text(text):
+    for parsed in (parse_period(text), parse_iso_date(text)):
+        assert parsed is None or EARLIEST <= parsed <= LATEST
+    period = parse_period(text)
+    if period is not None:  # the month before and after it can always be shown
+        assert period.day == 1
+        add_months(period, -1), add_months(period, 1)
+
+
+@given(st.text(max_size=40))
+def test_period_and_date_params_refuse_with_a_message_or_answer(text):
+    for param in (period_param, date_param):
+        try:
+            value = param(text)
+        except ValidationFailed as exc:
+            assert "between" in exc.message and text.strip()
+        else:
+            assert (value is None) == (not text.strip())
+
+
+@given(st.dates())
+def test_every_date_in_range_round_trips_and_none_outside(day):
+    inside = EARLIEST <= day <= LATEST
+    assert parse_iso_date(day.isoformat()) == (day if inside else None)
+    assert parse_period(f"{day.year:04d}-{day.month:02d}") == (
+        day.replace(day=1) if inside else None)
+
+
+def test_years_out_of_range_are_refused():
+    for text in ("9999-12", "0001-01", "1899-12", "2101-01", "9999-12-31", "0001-01-01"):
+        assert parse_period(text) is None
+        with pytest.raises(ValidationFailed, match="between 1900-01 and 2100-12"):
+            period_param(text)
+    assert parse_iso_date("0001-01-01") is None and parse_iso_date("9999-12-31") is None
+    assert parse_period("2100-12") == dt.date(2100, 12, 1)
+    assert parse_period("1900-01") == dt.date(1900, 1, 1)
 
 
 # --- search terms --------------------------------------------------------------------------
@@ -77,6 +132,73 @@ def test_search_words_still_each_start_a_name(registrar, api_for):
     found = api_for(registrar).get("/api/v1/persons/", {"q": "a b a"}).json()
     assert found["count"] == Person.objects.filter(given_name="A", family_name="B").count() > 0
     assert api_for(registrar).get("/api/v1/persons/", {"q": "a b z"}).json()["count"] == 0
+
+
+# --- dates and periods at the doors ----------------------------------------------------------
+
+
+@pytest.fixture
+def officer(small, make_user):
+    return make_user("AUDITOR", area="XY", username="officer")
+
+
+@pytest.mark.parametrize("url", [
+    "/intake/submissions/?period=9999-12", "/intake/submissions/?period=2026-13",
+    "/audit/?since=0001-01-01", "/audit/?until=9999-12-31", "/audit/?since=yesterday",
+])
+def test_a_bad_date_or_period_on_a_page_is_400_with_a_message(officer, url):
+    response = logged_in(officer).get(url)
+    assert response.status_code == 400
+    assert "between 1900-01" in response.content.decode()
+
+
+@pytest.mark.parametrize("period", ["9999-12", "0001-01", "2026-13", "nonsense"])
+def test_a_bad_period_on_the_rates_page_shows_last_month_and_says_why(officer, period):
+    # The page has always answered a period it cannot read with last month (200).
+    response = logged_in(officer).get("/intake/rates/", {"period": period})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "between 1900-01 and 2100-12" in body and "Showing last month." in body
+
+
+@pytest.mark.parametrize("url", [
+    "/api/v1/submissions/?period=9999-12", "/api/v1/submissions/?period=x",
+    "/api/v1/audit/?since=0001-01-01", "/api/v1/audit/?until=2026-02-30",
+])
+def test_a_bad_date_or_period_on_the_api_is_400_with_a_message(officer, api_for, url):
+    response = api_for(officer).get(url)
+    assert response.status_code == 400
+    assert "between 1900-01" in response.json()["detail"]
+
+
+def test_good_periods_still_answer(officer, api_for):
+    client = logged_in(officer)
+    for url in ("/intake/rates/?period=2100-12", "/intake/rates/?period=1900-01",
+                "/intake/submissions/?period=2026-05", "/audit/?since=2026-01-01"):
+        assert client.get(url).status_code == 200, url
+    assert api_for(officer).get("/api/v1/submissions/?period=2026-05").status_code == 200
+
+
+def test_home_ignores_as_of(officer):
+    assert logged_in(officer).get("/?as_of=0001-01-01").status_code == 200
+
+
+@pytest.mark.parametrize("args", [
+    ["intake", "rates", "--period", "9999-12"],
+    ["intake", "late", "--period", "0001-01"],
+    ["intake", "status", "99999999999999999999999"],
+    ["intake", "status", "-1"],
+    ["linkage", "explain", "--pair", "1", "99999999999999999999999"],
+    ["indicators", "run", "--period", "9999-12"],
+    ["indicators", "export", "--run", "99999999999999999999999"],
+    ["indicators", "benchmark", "POVERTY_LINE", "--amount", "1", "--currency", "USD",
+     "--from", "0001-01-01"],
+])
+def test_cli_refuses_bad_periods_and_ids_with_a_message(small, args):
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code in (1, 2), result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Error" in result.output
 
 
 # --- JSON and request size limits on the API ---------------------------------------------------
@@ -231,3 +353,213 @@ def test_confirming_it_on_the_page_works_too(late_enrolment, make_user):
     # An enrolment begun before the death still ends on the date of death.
     other = Enrolment.objects.filter(person=enrolment.person).exclude(pk=enrolment.pk)
     assert all(e.end_date in (None, dt.date(2025, 3, 10)) for e in other)
+
+
+# --- every route, odd values, every role --------------------------------------------------------
+
+@pytest.mark.parametrize("code", ["²³¹²³¹", "\uff11\uff12\uff13\uff14\uff15\uff16", "12345\x00",
+                                  "9" * 5000, ""])
+def test_a_second_factor_code_of_odd_digits_is_refused_not_a_server_error(small, make_user,
+                                                                         code):
+    from django.test import Client
+
+    from tests.helpers import PASSWORD
+
+    for enrolled in (False, True):
+        user = make_user("REGISTRAR", area="XY", username=f"mfa_{enrolled}")
+        if enrolled:
+            logged_in(user).logout()  # enrols the authenticator
+        client = Client()
+        assert client.login(username=user.username, password=PASSWORD)
+        step = client.get("/")["Location"]
+        assert client.get(step).status_code == 200
+        response = client.post(step.split("?")[0], {"code": code})
+        assert response.status_code == 400, (enrolled, response.status_code)
+
+
+NASTY = {
+    "empty": "",
+    "blank": "   ",
+    "huge": "9" * 40,
+    "negative": "-1",
+    "nul": "a\x00b",
+    "long": "x" * 5000,
+    "unicode": "²½٣𝟘ＡÉ\u202eß",
+    "digits": "²³¹²³¹",  # str.isdigit() says yes, int() says no
+    "year1": "0001-01-01",
+    "year9999": "9999-12",
+    "quote": "'\"<>&%;--",
+}
+# Every query parameter and form field a door reads, and a few none does.
+PARAMS = ["q", "national_id", "area", "page", "page_size", "period", "since", "until",
+          "action", "actor", "object_type", "object_id", "state", "reason", "indicator",
+          "scheme", "source", "person", "status", "level", "parent", "purpose", "as_of",
+          "back", "next", "format", "decision", "outcome", "code", "username", "password",
+          "file", "v|BENEFICIARIES|", "v|BENEFICIARIES|SEX=F", "limit", "offset", "ordering"]
+SKIP = {"access:logout"}  # logs the client out; its form has no fields
+PUBLIC = {name: policy for _module, table in from_every_app("route_policy")
+          for name, policy in table.items() if policy.kind == "public"}
+HALF = itertools.count()
+BAD_IDS = ["0", "9223372036854775808", "99999999999999999999999999999"]
+
+
+@pytest.fixture
+def world(small, make_user):
+    """The small country with a household, a submission, a pair and a flag; a user of each
+    role over the whole country, logged in on the pages and on the API."""
+    from spmis.indicators.services import indicators_run
+
+    persons = list(Person.objects.order_by("id"))
+    household = factories.household(area=persons[0].area)
+    Person.objects.filter(pk__in=[persons[0].pk, persons[1].pk]).update(household=household)
+    source = factories.source("SRC_FUZZ", kind="NGO", area=Area.objects.get(code="D1"))
+    submission = factories.submission(source)
+    factories.submission_issue(submission, value="v")
+    link = factories.link(persons[0], persons[1])
+    enrolled = Enrolment.objects.order_by("id").first()
+    flag = factories.flag(enrolled.person, registry=factories.registry("CRVS_FUZZ"),
+                          evidence=persons[-1], scheme_id=enrolled.scheme_id,
+                          detail={"date_of_death": "2026-01-31", "matched_by": "national_id"})
+    indicators_run(actor=None, period=dt.date(2026, 6, 1))
+    users = {role: make_user(role, area="XY", username=f"f_{role.lower()}") for role in ROLES}
+    return {
+        "args": {
+            "intake:submission-detail": [submission.pk], "api:submission-detail": [submission.pk],
+            "intake:submission-errors": [submission.pk, "csv"],
+            "linkage:linkage_review_pair": [link.pk], "linkage:crosscheck-flag": [flag.pk],
+            "registry:person-detail": [persons[0].pk], "api:person-detail": [persons[0].pk],
+            "registry:household-detail": [household.pk],
+            "api:household-detail": [household.pk],
+            "schemes:scheme-detail": ["CHILD"], "api:scheme-detail": ["CHILD"],
+            "api:area-detail": ["XY"],
+        },
+        "users": users,
+    }
+
+
+def _routes() -> list[str]:
+    def walk(patterns, prefix=""):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                yield from walk(p.url_patterns, f"{prefix}{p.namespace}:" if p.namespace
+                                else prefix)
+            elif isinstance(p, URLPattern) and p.name:
+                yield f"{prefix}{p.name}"
+
+    return sorted(set(walk(get_resolver().url_patterns)) - SKIP)
+
+
+def _urls(name: str, args: list) -> list[str]:
+    """The route's URL with good arguments, and with each odd id or code in its place."""
+    urls = [reverse(name, args=args)]
+    for i, arg in enumerate(args):
+        if isinstance(arg, int):
+            urls += [reverse(name, args=[*args[:i], bad, *args[i + 1:]]) for bad in BAD_IDS]
+        elif name != "intake:submission-errors":
+            urls += [reverse(name, args=[*args[:i], bad, *args[i + 1:]])
+                     for bad in (NASTY["long"], NASTY["unicode"], NASTY["quote"], "%00")]
+    return urls
+
+
+def _clients(world: dict, api_for, make_user, name: str):
+    """(who, a function giving the client): a user of each role, signed in; nobody; and, on
+    the public pages (sign-in and its code pages), a user who gave the password but not yet
+    the second factor, with and without an authenticator: a fresh one for each request, as
+    wrong codes lock the account."""
+    from django.test import Client
+    from rest_framework.test import APIClient
+
+    from tests.helpers import PASSWORD
+
+    api = name.startswith("api")
+    for role, user in world["users"].items():
+        client = api_for(user) if api else logged_in(user)
+        yield role, lambda client=client: client
+    nobody = APIClient() if api else Client()
+    yield "anonymous", lambda: nobody
+    if api or PUBLIC.get(name) is None:
+        return
+    for enrolled in (False, True):
+        def half(enrolled: bool = enrolled) -> Client:
+            user = make_user("REGISTRAR", area="XY", username=f"half_{next(HALF)}")
+            if enrolled:
+                logged_in(user).logout()
+            client = Client()
+            assert client.login(username=user.username, password=PASSWORD)
+            return client
+        yield f"password-only{' (enrolled)' if enrolled else ''}", half
+
+
+@pytest.mark.parametrize("name", _routes())
+def test_no_route_answers_500_to_odd_values(world, api_for, make_user, name):
+    """Each route x each odd value in every parameter at once (query and form) x every
+    role (and nobody, and half signed in): never a 500, never an exception out of the
+    view."""
+    failures = []
+    requests = 0
+    for who, client_for in _clients(world, api_for, make_user, name):
+        for url in _urls(name, world["args"].get(name, [])):
+            for label, value in NASTY.items():
+                fields = dict.fromkeys(PARAMS, value)
+                methods = ["GET"]
+                if not name.startswith("api") or name == "api:submission-list":
+                    methods.append("POST")
+                for method in methods:
+                    requests += 1
+                    client = client_for()
+                    send = client.get if method == "GET" else client.post
+                    try:
+                        status = send(url, fields).status_code
+                    except Exception as exc:  # any exception out of a view is the finding
+                        failures.append(f"{who} {method} {url[:80]} {label}: {exc!r}"[:300])
+                        continue
+                    if status >= 500:
+                        failures.append(f"{who} {method} {url[:80]} {label}: {status}")
+    assert not failures, f"{len(failures)} of {requests}:\n" + "\n".join(failures[:40])
+
+
+FORMS = {
+    # route: (role, the fields of a good submission; each is given each odd value in turn)
+    "intake:aggregate-entry": ("DATA_COLLECTOR", {
+        "source": "SRC_FUZZ", "area": "D1", "period": "2026-05", "v|BENEFICIARIES|": "12",
+        "v|BENEFICIARIES|SEX=F": "5", "v|BENEFICIARIES|SEX=M": "7"}),
+    "intake:submission-upload": ("DATA_COLLECTOR", {"source": "SRC_FUZZ", "period": "2026-05",
+                                                    "file": "id,name\n1,A\n"}),
+    "linkage:linkage_review_pair": ("REGISTRAR", {"decision": "NON_MATCH", "reason": "why"}),
+    "linkage:crosscheck-flag": ("REGISTRAR", {"decision": "dismiss", "outcome": "seen"}),
+    "api:submission-list": ("DATA_COLLECTOR", {"source": "SRC_FUZZ", "period": "2026-05",
+                                               "records": [{"id": "1", "name": "A"}]}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORMS))
+def test_forms_with_one_odd_field_answer_without_a_server_error(world, api_for, name):
+    """A good form with one field odd at a time (as text, and for the upload as the file's
+    content): the service behind it sees the value, and answers with a message, not a 500."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    role, good = FORMS[name]
+    user = world["users"][role]
+    api = name.startswith("api")
+    client = api_for(user) if api else logged_in(user)
+    url = reverse(name, args=world["args"].get(name, []))
+    failures = []
+    for field in good:
+        for label, value in NASTY.items():
+            fields = {**good, field: value}
+            if field == "records":
+                fields[field] = [{"id": value, "name": value}]
+            if name == "intake:submission-upload":
+                fields["file"] = SimpleUploadedFile("list.csv", fields["file"].encode())
+            try:
+                if api:
+                    status = client.post(url, fields, format="json",
+                                         HTTP_IDEMPOTENCY_KEY=f"k{next(HALF)}").status_code
+                else:
+                    status = client.post(url, fields).status_code
+            except Exception as exc:  # any exception out of a view is the finding
+                failures.append(f"{field}={label}: {exc!r}"[:300])
+                continue
+            if status >= 500:
+                failures.append(f"{field}={label}: {status}")
+    assert not failures, "\n".join(failures)

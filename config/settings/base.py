@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "spmis.access.ratelimit.RateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "spmis.core.middleware.ApplicationErrorMiddleware",
 ]
 # Bounded input. A request body above this is refused (413) before anything reads it: the
 # upload limit (spmis.intake.parsers.MAX_BYTES, 512 MB) and 1 MB for the form around it.

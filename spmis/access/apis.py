@@ -20,7 +20,7 @@ from spmis.audit.actions import AuditAction
 from spmis.audit.models import AuditEvent
 from spmis.audit.services import audit_record
 from spmis.core.errors import PermissionDenied
-from spmis.core.periods import parse_iso_date
+from spmis.core.periods import date_param
 
 
 class AuditEventSerializer(serializers.ModelSerializer[AuditEvent]):
@@ -51,6 +51,6 @@ class AuditEventList(generics.ListAPIView[AuditEvent]):
         return audit_search_for_user(
             user=user, action=p.get("action", ""), actor=p.get("actor", ""),
             object_type=p.get("object_type", ""), object_id=p.get("object_id", ""),
-            area_code=p.get("area", ""), since=parse_iso_date(p.get("since", "")),
-            until=parse_iso_date(p.get("until", "")),
+            area_code=p.get("area", ""), since=date_param(p.get("since", ""), name="since date"),
+            until=date_param(p.get("until", ""), name="until date"),
         )

@@ -43,7 +43,7 @@ def mfa_provisioning_uri(*, device: TOTPDevice) -> str:
 def _accept(device: TOTPDevice, code: str) -> int | None:
     """The time-step ``code`` belongs to, if it is valid and not yet used; else None."""
     code = code.strip().replace(" ", "")
-    if len(code) != 6 or not code.isdigit():
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):  # "²" is a digit to Python
         return None
     totp = pyotp.TOTP(device.secret)
     now_step = totp.timecode(clock.now())

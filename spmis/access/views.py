@@ -32,7 +32,7 @@ from spmis.access.mfa import (
 from spmis.access.policy import Permission
 from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
-from spmis.core.periods import parse_iso_date
+from spmis.core.periods import date_param
 
 AUDIT_PAGE_SIZE = 50
 
@@ -132,8 +132,9 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             ("action", "actor", "object_type", "object_id", "area", "since", "until")}
     events = access_selectors.audit_search_for_user(
         user=user, action=form["action"], actor=form["actor"], object_type=form["object_type"],
-        object_id=form["object_id"], area_code=form["area"], since=parse_iso_date(form["since"]),
-        until=parse_iso_date(form["until"]),
+        object_id=form["object_id"], area_code=form["area"],
+        since=date_param(form["since"], name="since date"),
+        until=date_param(form["until"], name="until date"),
     )
     page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     query = "&".join(f"{k}={v}" for k, v in form.items() if v)

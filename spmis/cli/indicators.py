@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from spmis.cli.params import MAX_ID
+
 
 def setup_django() -> None:
     from spmis.cli.main import setup_django as setup
@@ -23,7 +25,8 @@ def _period(text: str | None) -> dt.date | None:
 
     period = parse_period(text)
     if period is None:
-        raise click.BadParameter(f"{text!r} is not a period; write YYYY-MM.")
+        raise click.BadParameter(f"{text!r} is not a period; write YYYY-MM, between 1900-01 "
+                                 f"and 2100-12.")
     return period
 
 
@@ -66,7 +69,7 @@ def export_command(run_ref: str, fmt: str, output: Path | None, min_count: int) 
     runs = IndicatorRun.objects.filter(finished_at__isnull=False)
     if run_ref == "latest":
         run = runs.order_by("-id").first()
-    elif run_ref.isdigit():
+    elif run_ref.isdecimal() and int(run_ref) <= MAX_ID:
         run = runs.filter(pk=int(run_ref)).first()
     else:
         raise click.BadParameter("--run takes a run id or 'latest'.")
@@ -129,7 +132,8 @@ def benchmark_command(code: str, amount: str, currency: str, valid_from: str,
 
     start, end = parse_iso_date(valid_from), parse_iso_date(valid_to or "")
     if start is None or (valid_to and end is None):
-        raise click.BadParameter("dates are written YYYY-MM-DD.")
+        raise click.BadParameter("dates are written YYYY-MM-DD, between 1900-01-01 and "
+                                 "2100-12-31.")
     try:
         minor = Decimal(amount.replace(",", "")).scaleb(minor_exponent(currency))
     except InvalidOperation:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from spmis.cli.params import PERIOD, ROW_ID
 from spmis.intake.source_cli import source_group
 
 if TYPE_CHECKING:
@@ -77,10 +78,10 @@ def mapping_save(source_code: str, file: str) -> None:
 
 @intake.command()
 @click.option("--source", "source_code", required=True, help="Source code.")
-@click.option("--period", required=True, type=click.DateTime(formats=["%Y-%m"]),
+@click.option("--period", required=True, type=PERIOD,
               help="Reporting period, YYYY-MM.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-def submit(source_code: str, period: dt.datetime, file: str) -> None:
+def submit(source_code: str, period: dt.date, file: str) -> None:
     """Submit FILE for a source and period; exits 1 when the submission is refused."""
     setup_django()
     from spmis.intake.models import SubmissionStatus
@@ -92,7 +93,7 @@ def submit(source_code: str, period: dt.datetime, file: str) -> None:
     if size > MAX_BYTES:  # refuse before reading a huge file into memory
         raise click.ClickException(f"{path.name} is {size // 2**20} MB; the limit is "
                                    f"{MAX_BYTES // 2**20} MB. Split it by area or month.")
-    submission = submission_submit(actor=None, source_code=source_code, period=period.date(),
+    submission = submission_submit(actor=None, source_code=source_code, period=period,
                                    filename=path.name, data=path.read_bytes())
     _print(submission)
     if submission.status == SubmissionStatus.REFUSED:
@@ -100,7 +101,7 @@ def submit(source_code: str, period: dt.datetime, file: str) -> None:
 
 
 @intake.command()
-@click.argument("submission_id", type=int)
+@click.argument("submission_id", type=ROW_ID)
 def status(submission_id: int) -> None:
     """Show a submission's status and counts."""
     setup_django()
@@ -110,7 +111,7 @@ def status(submission_id: int) -> None:
 
 
 @intake.command()
-@click.argument("submission_id", type=int)
+@click.argument("submission_id", type=ROW_ID)
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv",
               show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False), default=None,
@@ -152,18 +153,18 @@ def _pct(value: float | None) -> str:
 
 
 @intake.command()
-@click.option("--period", required=True, type=click.DateTime(formats=["%Y-%m"]),
+@click.option("--period", required=True, type=PERIOD,
               help="Reporting period, YYYY-MM.")
 @click.option("--level", type=int, default=None,
               help="Only this area level (0 country, 1 region, 2 district, 3 commune).")
 @click.option("--as", "username", default=None,
               help="Only the areas this user may see (default: everywhere).")
-def rates(period: dt.datetime, level: int | None, username: str | None) -> None:
+def rates(period: dt.date, level: int | None, username: str | None) -> None:
     """Reporting rates for a period: expected, received and on-time reports by area."""
     setup_django()
     from spmis.intake.rates import reporting_rates
 
-    rows = reporting_rates(user=_user(username), period=period.date())
+    rows = reporting_rates(user=_user(username), period=period)
     if level is not None:
         rows = [r for r in rows if r.level == level]
     click.echo(f"{'area':<12} {'name':<24} {'expected':>8} {'received':>8} {'on time':>8} "
@@ -177,19 +178,19 @@ def rates(period: dt.datetime, level: int | None, username: str | None) -> None:
 
 
 @intake.command()
-@click.option("--period", required=True, type=click.DateTime(formats=["%Y-%m"]),
+@click.option("--period", required=True, type=PERIOD,
               help="Reporting period, YYYY-MM.")
 @click.option("--all", "show_all", is_flag=True,
               help="Also list the sources that are on time or not yet due.")
 @click.option("--as", "username", default=None,
               help="Only the sources this user may see (default: everywhere).")
-def late(period: dt.datetime, show_all: bool, username: str | None) -> None:
+def late(period: dt.date, show_all: bool, username: str | None) -> None:
     """Sources that are late or missing for a period, with their deadline."""
     setup_django()
     from spmis.core import clock
     from spmis.intake.rates import STATE_LATE, STATE_MISSING, late_or_missing
 
-    states = late_or_missing(user=_user(username), period=period.date(), today=clock.today())
+    states = late_or_missing(user=_user(username), period=period, today=clock.today())
     shown = [s for s in states if show_all or s.state in (STATE_LATE, STATE_MISSING)]
     for s in shown:
         received = f"{s.received_at:%Y-%m-%d %H:%M}" if s.received_at else "-"
@@ -201,14 +202,14 @@ def late(period: dt.datetime, show_all: bool, username: str | None) -> None:
 
 @intake.command()
 @click.option("--area", "area_code", required=True, help="District P-code.")
-@click.option("--period", required=True, type=click.DateTime(formats=["%Y-%m"]),
+@click.option("--period", required=True, type=PERIOD,
               help="Reporting period, YYYY-MM.")
 @click.option("--as", "username", required=True, help="The acting user.")
 @click.option("--action", type=click.Choice(["request", "approve", "reject", "accept",
                                              "unapprove"]),
               default="request", show_default=True)
 @click.option("--reason", default="", help="Why (needed to reject or un-approve).")
-def approve(area_code: str, period: dt.datetime, username: str, action: str,
+def approve(area_code: str, period: dt.date, username: str, action: str,
             reason: str) -> None:
     """Period approval: request, approve/reject, accept (region) or un-approve a district's
     data for a month. While approved, no source in the district may submit for it."""
@@ -217,27 +218,26 @@ def approve(area_code: str, period: dt.datetime, username: str, action: str,
 
     actor = _user(username)
     assert actor is not None
-    day = period.date()
     if action == "request":
-        done = approvals.period_approve_request(actor=actor, area_code=area_code, period=day)
+        done = approvals.period_approve_request(actor=actor, area_code=area_code, period=period)
     elif action in ("approve", "reject"):
-        done = approvals.period_approve_decide(actor=actor, area_code=area_code, period=day,
+        done = approvals.period_approve_decide(actor=actor, area_code=area_code, period=period,
                                                approve=action == "approve", reason=reason)
     elif action == "accept":
-        done = approvals.period_accept(actor=actor, area_code=area_code, period=day)
+        done = approvals.period_accept(actor=actor, area_code=area_code, period=period)
     else:
-        done = approvals.period_unapprove(actor=actor, area_code=area_code, period=day,
+        done = approvals.period_unapprove(actor=actor, area_code=area_code, period=period,
                                           reason=reason)
-    click.echo(f"{area_code} {day:%Y-%m}: {done.state}")
+    click.echo(f"{area_code} {period:%Y-%m}: {done.state}")
 
 
 @intake.command("aggregate-upload")
 @click.option("--source", "source_code", required=True, help="Source code.")
 @click.option("--area", "area_code", required=True, help="Area P-code the figures are for.")
-@click.option("--period", required=True, type=click.DateTime(formats=["%Y-%m"]),
+@click.option("--period", required=True, type=PERIOD,
               help="Reporting period, YYYY-MM.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-def aggregate_upload(source_code: str, area_code: str, period: dt.datetime, file: str) -> None:
+def aggregate_upload(source_code: str, area_code: str, period: dt.date, file: str) -> None:
     """Load an aggregate return from FILE (columns element, combo, value); exits 1 when a
     validation rule refuses it."""
     setup_django()
@@ -245,7 +245,7 @@ def aggregate_upload(source_code: str, area_code: str, period: dt.datetime, file
 
     path = Path(file)
     result = upload(actor=None, source_code=source_code, area_code=area_code,
-                    period=period.date(), data=path.read_bytes(), filename=path.name)
+                    period=period, data=path.read_bytes(), filename=path.name)
     if result.refused:
         for violation in result.violations:
             click.echo(f"- {violation}", err=True)

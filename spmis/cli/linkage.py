@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from spmis.cli.params import ROW_ID
+
 
 def setup_django() -> None:
     from spmis.cli.main import setup_django as setup
@@ -67,7 +69,7 @@ def run(source_code: str | None, retrain: bool) -> None:
 
 
 @linkage.command()
-@click.option("--pair", nargs=2, type=int, required=True, metavar="A B",
+@click.option("--pair", nargs=2, type=ROW_ID, required=True, metavar="A B",
               help="Two person record ids.")
 def explain(pair: tuple[int, int]) -> None:
     """Why two records are (or are not) one person: each comparison's match weight."""
@@ -97,7 +99,7 @@ def quality() -> None:
 
 
 @linkage.command()
-@click.argument("link_id", type=int)
+@click.argument("link_id", type=ROW_ID)
 @click.argument("decision", type=click.Choice(["MATCH", "NON_MATCH", "UNSURE", "REOPEN"]))
 @click.option("--reason", default="", help="Required for NON_MATCH and UNSURE.")
 @click.option("--as", "username", required=True, help="The reviewer (a user name).")
@@ -115,7 +117,7 @@ def decide(link_id: int, decision: str, reason: str, username: str) -> None:
 
 
 @linkage.command()
-@click.argument("link_id", type=int)
+@click.argument("link_id", type=ROW_ID)
 @click.option("--as", "username", required=True, help="The approver (a user name).")
 @click.option("--reject", is_flag=True, help="Reject the waiting decision instead.")
 @click.option("--reason", default="")

@@ -16,6 +16,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from spmis.core.doors import NUL_REFUSED, is_nul_refusal
 from spmis.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 from spmis.core.jsondepth import json_depth
 
@@ -35,6 +36,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         elif isinstance(exc, Conflict):
             code = status.HTTP_409_CONFLICT
         return Response({"detail": exc.message, **exc.extra}, status=code)
+    if is_nul_refusal(exc):
+        return Response({"detail": NUL_REFUSED}, status=status.HTTP_400_BAD_REQUEST)
     return drf_exception_handler(exc, context)
 
 

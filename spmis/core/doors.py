@@ -20,18 +20,21 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import ipaddress
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.apps import apps
+from django.db import DataError
 from django.http import Http404, HttpRequest
 from django.utils.functional import Promise
 
-from spmis.core.errors import NotFound
+from spmis.core.errors import NotFound, ValidationFailed
 
 T = TypeVar("T")
 PAGE_SIZE = 25  # rows on a page of results, unless a page says otherwise
+MAX_ID = 2**63 - 1  # the largest row id a database key holds (64-bit)
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,30 @@ def or_404(fetch: Callable[..., T], **kwargs: Any) -> T:
         return fetch(**kwargs)
     except NotFound as exc:
         raise Http404(exc.message) from exc
+
+
+def int_param(text: str, *, name: str, minimum: int = 1, maximum: int = MAX_ID) -> int | None:
+    """A whole number typed in a filter (a row id by default): None when left empty; anything
+    that is not ASCII digits between ``minimum`` and ``maximum`` is refused
+    (``ValidationFailed``, a 400 at the doors)."""
+    text = text.strip()
+    if not text:
+        return None
+    number = int(text) if re.fullmatch(r"-?[0-9]{1,24}", text) else None
+    if number is None or not minimum <= number <= maximum:
+        raise ValidationFailed(f"{name} must be a whole number from {minimum} to {maximum}.")
+    return number
+
+
+NUL_REFUSED = "Text cannot contain NUL characters (\\x00): remove them and try again."
+
+
+def is_nul_refusal(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database driver refusing a NUL character in a text value.
+    PostgreSQL stores none, and psycopg refuses one before the query is sent (nothing was
+    read or written); SQLite takes it. A malformed input: the doors answer 400
+    (``NUL_REFUSED``), not a server error."""
+    return isinstance(exc, DataError | ValueError) and "NUL (0x00)" in str(exc)
 
 
 def from_every_app(attribute: str) -> Iterator[tuple[str, Any]]:

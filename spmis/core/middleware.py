@@ -1,13 +1,45 @@
-"""Checks on a request made before any view reads it (the API's are in ``core.apis``)."""
+"""The edge where a page's refusal becomes an HTTP answer (the API's is ``core.apis``).
+
+A view that lets an ``ApplicationError`` escape (a malformed date in a filter, a value out of
+range) answers with its message and a 4xx status, never a server error: ``NotFound`` as the
+404 page, ``PermissionDenied`` as the 403 page, ``Conflict`` 409, any other 400. Views that
+show the message on their own form catch the error themselves; this is the rest. So is a NUL
+character in a value the database refuses to compare (PostgreSQL): 400.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from spmis.core.doors import NUL_REFUSED, is_nul_refusal
+from spmis.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 
 MiB = 1024 * 1024
+
+
+class ApplicationErrorMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        if is_nul_refusal(exc):
+            return render(request, "web/refused.html", {"message": NUL_REFUSED}, status=400)
+        if not isinstance(exc, ApplicationError):
+            return None
+        if isinstance(exc, NotFound):
+            raise Http404(exc.message) from exc
+        if isinstance(exc, PermissionDenied):
+            raise DjangoPermissionDenied(exc.message) from exc
+        status = 409 if isinstance(exc, Conflict) else 400
+        return render(request, "web/refused.html", {"message": exc.message}, status=status)
 
 
 class RequestSizeMiddleware:

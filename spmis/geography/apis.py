@@ -9,6 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 
+from spmis.core.doors import int_param
 from spmis.geography.models import Area
 
 
@@ -31,9 +32,10 @@ class AreaList(generics.ListAPIView[Area]):
 
     def get_queryset(self) -> QuerySet[Area]:
         areas = Area.objects.select_related("parent").order_by("path")
-        level = self.request.query_params.get("level")
-        if level and level.isdigit():
-            areas = areas.filter(level=int(level))
+        level = int_param(self.request.query_params.get("level", ""), name="level",
+                          minimum=0, maximum=99)
+        if level is not None:
+            areas = areas.filter(level=level)
         parent = self.request.query_params.get("parent")
         if parent:
             areas = areas.filter(parent__code=parent)

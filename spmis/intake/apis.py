@@ -20,7 +20,7 @@ from rest_framework.response import Response
 
 from spmis.access.doors import authenticated
 from spmis.core.errors import ValidationFailed
-from spmis.core.periods import parse_period
+from spmis.core.periods import parse_period, period_param
 from spmis.intake import selectors as intake
 from spmis.intake.models import Submission
 from spmis.intake.parsers import MAX_BYTES
@@ -92,10 +92,9 @@ class SubmissionList(generics.ListAPIView[Submission]):
 
     def get_queryset(self) -> QuerySet[Submission]:
         p = self.request.query_params
-        period = p.get("period", "")
         return intake.submission_list_for_user(
             user=authenticated(self.request), source_code=p.get("source", ""),
-            period=parse_period(period) if period else None)
+            period=period_param(p.get("period", "")))
 
     @extend_schema(
         request={"multipart/form-data": SubmissionPushFile,

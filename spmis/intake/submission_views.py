@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -24,7 +25,7 @@ from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core.doors import or_404
 from spmis.core.errors import ApplicationError, NotFound, ValidationFailed
-from spmis.core.periods import parse_period
+from spmis.core.periods import period_param
 from spmis.intake import selectors as intake
 from spmis.intake.models import Submission, SubmissionStatus
 from spmis.intake.parsers import MAX_BYTES
@@ -45,17 +46,20 @@ REPORT_TYPES = {
 def submission_list(request: HttpRequest) -> HttpResponse:
     user = require_permission(request, Permission.VIEW_COVERAGE)
     form = {k: request.GET.get(k, "").strip() for k in ("source", "period")}
-    period = parse_period(form["period"]) if form["period"] else None
-    if form["period"] and period is None:
-        messages.error(request, _("Type the period as YYYY-MM."))
+    status = 200
+    try:
+        period = period_param(form["period"])
+    except ApplicationError as exc:  # listed unfiltered by period, under the message
+        messages.error(request, exc.message)
+        period, status = None, 400
     submissions = intake.submission_list_for_user(user=user, source_code=form["source"],
                                                   period=period)
     page = Paginator(submissions, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = "&".join(f"{k}={v}" for k, v in form.items() if v)
+    query = urlencode({k: v for k, v in form.items() if v})
     return render(request, "intake/submissions.html", {
         "page": page, "form": form, "query": query,
         "sources": intake.source_list_for_user(user=user, permission=Permission.VIEW_COVERAGE),
-    })
+    }, status=status)
 
 
 @require_GET
@@ -128,7 +132,7 @@ def _upload(request: HttpRequest, user: User, form: dict[str, str],
             source_allowed: bool) -> Submission:
     if not source_allowed:
         raise NotFound(_("Choose one of your sources."))
-    period = parse_period(form["period"])
+    period = period_param(form["period"])
     if period is None:
         raise ValidationFailed(_("Type the period as YYYY-MM."))
     upload = request.FILES.get("file")

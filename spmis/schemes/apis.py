@@ -11,6 +11,7 @@ from rest_framework import generics, serializers
 from rest_framework.request import Request
 
 from spmis.access.doors import Classified, authenticated
+from spmis.core.doors import int_param
 from spmis.schemes import selectors as schemes
 from spmis.schemes.models import Enrolment, Scheme
 
@@ -62,10 +63,9 @@ class EnrolmentList(generics.ListAPIView[Enrolment]):
 
     def get_queryset(self) -> QuerySet[Enrolment]:
         params = self.request.query_params
-        person = params.get("person", "")
         return schemes.enrolment_search_for_user(
             user=authenticated(self.request),
-            person_id=int(person) if person.isdigit() else None,
+            person_id=int_param(params.get("person", ""), name="person"),
             scheme_code=params.get("scheme", ""),
             status=params.get("status", ""),
         )
