@@ -8,12 +8,14 @@ from spmis.access import urls as access_urls
 from spmis.core.doors import RoutePolicy
 from spmis.geography import urls as geography_urls
 from spmis.intake import urls as intake_urls
+from spmis.payments import urls as payments_urls
 from spmis.registry import urls as registry_urls
 from spmis.schemes import urls as schemes_urls
 
 api_v1 = [
     *geography_urls.api_urlpatterns,
     *schemes_urls.api_urlpatterns,
+    *payments_urls.api_urlpatterns,
     *registry_urls.api_urlpatterns,
     *access_urls.api_urlpatterns,
     *intake_urls.api_urlpatterns,

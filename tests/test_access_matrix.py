@@ -76,6 +76,9 @@ def world(country, make_user):
     outside = enrolled.filter(area__path__startswith=away.path).first()
     users = {role: make_user(role, area=home.code, username=f"m_{role.lower()}")
              for role in ROLES}
+    for person in (inside, outside):  # a payment each (the synthetic country may have none)
+        person.payment = person.payments.order_by("id").first() or factories.payment(
+            person, person.enrolments.order_by("id").first().scheme, period=dt.date(2026, 6, 1))
     inside.submission = _submission(home)
     outside.submission = _submission(away)
     run = factories.linkage_run()
@@ -129,13 +132,14 @@ def url_for(name: str, person: Person) -> str:
         "api:household-detail": [person.household_id],
         "schemes:scheme-detail": ["CHILD_GRANT"], "api:scheme-detail": ["CHILD_GRANT"],
         "api:area-detail": ["XY"],
+        "api:payment-detail": [person.payment.pk],
         "intake:source-edit": [submission.source.code],
         "api:source-detail": [submission.source.code],
     }.get(name, [])
     url = reverse(name, args=args)
     if name in ("registry:person-search", "api:person-list"):
         url += f"?national_id={person.national_id}"
-    if name == "api:enrolment-list":
+    if name in ("api:enrolment-list", "api:payment-list"):
         url += f"?person={person.pk}"
     if name in ("intake:submission-list", "api:submission-list"):
         url += f"?source={submission.source.code}"
@@ -179,7 +183,7 @@ def reveals(name: str, person: Person, body: str) -> bool:
     if name in ("intake:source-list", "intake:source-edit", "api:source-list",
                 "api:source-detail"):  # the source's name, never in a refusal
         return person.submission.source.name.replace(" ", "") in body
-    if name == "api:enrolment-list":
+    if name in ("api:enrolment-list", "api:payment-list", "api:payment-detail"):
         return f'"person":{person.pk},' in body
     if name.startswith("linkage:crosscheck"):  # the flag's link (list) or its form (detail)
         return f"/crosscheck/flags/{person.flag.pk}/" in body

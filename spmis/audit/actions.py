@@ -69,6 +69,11 @@ class AuditAction(StrEnum):
     HOUSEHOLD_VIEW_REFUSED = "household.view_refused", "A household was asked for outside " \
         "the user's scope (or does not exist)."
     ENROLMENT_SEARCH = "enrolment.search", "Enrolments were listed through the API."
+    PAYMENT_SEARCH = "payment.search", "Payments were listed through the API (detail: the " \
+        "filters used, never their values)."
+    PAYMENT_VIEW = "payment.view", "A payment was read through the API."
+    PAYMENT_VIEW_REFUSED = "payment.view_refused", "A payment was asked for outside the " \
+        "user's scope (or does not exist)."
     # Schemes and the country
     SCHEME_CRITERIA_SET = "scheme.criteria_set", "A scheme's declared eligibility criteria " \
         "were set (before and after)."
