@@ -51,14 +51,20 @@ def mapping() -> None:
 @mapping.command("check")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--against", type=click.Path(exists=True, dir_okay=False),
-              help="Also check that this data file has every column the mapping needs.")
+              help="Also read this data file as a submission would and report what the "
+                   "mapping does not cover.")
 def mapping_check(file: str, against: str | None) -> None:
-    """Explain what is wrong with a mapping file (exit 1 if anything)."""
-    from spmis.intake.mapping_cli import check_file
+    """Explain what is wrong with a mapping file (exit 1 if anything); with --against, the
+    data file is read exactly as `submit` reads it."""
+    from spmis.intake.mapping_cli import check_report
 
-    problems = check_file(file, sample=against)
-    if problems:
-        for problem in problems:
+    report = check_report(file, sample=against)
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if report.problems:
+        for problem in report.problems:
             click.echo(f"- {problem}", err=True)
         raise SystemExit(1)
     click.echo("The mapping is valid.")

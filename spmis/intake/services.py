@@ -300,6 +300,7 @@ class _Checked:
     mapped: pl.DataFrame
     issues: pl.DataFrame
     given: frozenset[str]  # the target fields the mapping gives (the others are defaults)
+    notes: tuple[str, ...] = ()  # what reading decided (header row found, groups stripped)
 
 
 def submission_submit(
@@ -403,21 +404,21 @@ def _check(submission: Submission, mapping: Mapping | None, data: bytes) -> _Che
     if mapping is None:
         raise _Refusal(f"Source {submission.source.code} has no mapping yet: save one with "
                        f"`spmis intake mapping save`.")
-    try:
-        parsed = parsers.parse_file(data, filename=submission.filename)
+    spec = mappings.load_mapping(mapping.text)
+    try:  # the same reading path as `spmis intake mapping check --against`
+        read = mappings.read_data(data, filename=submission.filename, mapping=spec,
+                                  today=clock.today())
     except parsers.ParseError as exc:
         raise _Refusal(str(exc)) from exc
-    submission.file_format = parsed.format
-    spec = mappings.load_mapping(mapping.text)
-    missing = mappings.check_mapping_against_columns(spec, list(parsed.frame.columns))
-    if missing:
-        raise _Refusal("The file does not fit the mapping:\n" + "\n".join(missing))
-    mapped, issues = mappings.apply_mapping(parsed.frame, spec, today=clock.today())
-    mapped, more = _resolve_codes(mapped)
-    issues = pl.concat([issues.select(ISSUE_COLUMNS), more,
+    except mappings.MappingError as exc:
+        raise _Refusal("The file does not fit the mapping:\n" + "\n".join(exc.problems)) \
+            from exc
+    submission.file_format = read.parsed.format
+    mapped, more = _resolve_codes(read.mapped)
+    issues = pl.concat([read.issues.select(ISSUE_COLUMNS), more,
                         _scope_issues(mapped, submission, spec)], how="vertical_relaxed")
-    return _Checked(rows_total=parsed.frame.height, mapped=mapped, issues=issues,
-                    given=frozenset(f.target for f in spec.fields))
+    return _Checked(rows_total=read.parsed.frame.height, mapped=mapped, issues=issues,
+                    given=frozenset(f.target for f in spec.fields), notes=read.notes)
 
 
 def _resolve_codes(mapped: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -553,7 +554,8 @@ def _load(submission: Submission, actor: User | None, checked: _Checked,
         submission.save()
         counts = _upsert_records(submission, valid, checked.given)
         submission.rows_loaded = valid.height
-        submission.message = ", ".join(f"{k}: {v}" for k, v in counts.items())
+        submission.message = " ".join([", ".join(f"{k}: {v}" for k, v in counts.items()),
+                                       *checked.notes])
         submission.save(update_fields=["rows_loaded", "message"])
         Submission.objects.filter(pk__in=[s.pk for s in superseded]).update(
             status=SubmissionStatus.SUPERSEDED)
