@@ -185,7 +185,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "spmis.core.apis.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "spmis.core.apis.BoundedJSONParser",
+        "spmis.core.parsers.BoundedJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
