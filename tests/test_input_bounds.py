@@ -193,6 +193,15 @@ def test_home_ignores_as_of(officer):
     ["indicators", "export", "--run", "99999999999999999999999"],
     ["indicators", "benchmark", "POVERTY_LINE", "--amount", "1", "--currency", "USD",
      "--from", "0001-01-01"],
+    ["indicators", "benchmark", "POVERTY_LINE", "--amount", "1e400", "--currency", "USD",
+     "--from", "2026-01-01"],
+    ["indicators", "target", "COV_ANY", "--area", "XY", "--year", "2026", "--value", "nan"],
+    ["indicators", "target", "COV_ANY", "--area", "XY", "--year", "2026", "--value", "inf"],
+    ["scheme", "criteria", "CHILD", "--income-threshold", "1e400"],
+    ["scheme", "criteria", "CHILD", "--income-threshold", "nan"],
+    ["scheme", "criteria", "CHILD", "--income-threshold", "1e14"],
+    ["access", "review", "--dormant-days", "99999999999999999999"],
+    ["synth", "--persons", "100", "--as-of", "0001-01-01", "--replace"],
 ])
 def test_cli_refuses_bad_periods_and_ids_with_a_message(small, args):
     result = CliRunner().invoke(cli, args)

@@ -131,7 +131,7 @@ def clearance(username: str, level: str) -> None:
 
 
 @access.command()
-@click.option("--dormant-days", type=click.IntRange(min=1), default=90, show_default=True)
+@click.option("--dormant-days", type=click.IntRange(1, 36_500), default=90, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 def review(dormant_days: int, fmt: str) -> None:

@@ -16,6 +16,8 @@ from typing import Any
 
 import click
 
+from spmis.cli.params import DAY
+
 DEMO_PERSONS = 50_000
 DEMO_SEED = 42
 DEMO_PASSWORD = "spmis-demo-2026"
@@ -100,7 +102,7 @@ def migrate() -> None:
               help="Number of registered persons.")
 @click.option("--seed", type=int, default=1, show_default=True,
               help="Random seed: the same seed and --as-of give the same country.")
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+@click.option("--as-of", "as_of", type=DAY, default=None,
               help="Reference date (YYYY-MM-DD). Default: the last day of the previous month.")
 @click.option("--months", type=click.IntRange(1, 120), default=12, show_default=True,
               help="Months of payment history up to --as-of.")
@@ -109,7 +111,7 @@ def migrate() -> None:
               help="Hold a few districts back and write them here as the messy monthly files "
                    "(CSV, XLSX, ODK export) and mappings their offices send; take them in with "
                    "`spmis intake submit` or `spmis synth-ingest DIR`.")
-def synth(persons: int, seed: int, as_of: dt.datetime | None, months: int, replace: bool,
+def synth(persons: int, seed: int, as_of: dt.date | None, months: int, replace: bool,
           office_files: Path | None) -> None:
     """Generate a synthetic country and load it into the registry."""
     setup_django()
@@ -184,13 +186,13 @@ def _demo_survey(directory: Path) -> None:
                f"(EE {result.get('EE').value:.1%}, IE {result.get('IE').value:.1%})", err=True)
 
 
-def _synthesise(*, persons: int, seed: int, as_of: dt.datetime | None, months: int,
+def _synthesise(*, persons: int, seed: int, as_of: dt.date | None, months: int,
                 replace: bool, office_files: Path | None = None) -> dict[str, int]:
     from spmis.core import clock
     from spmis.synth.country import default_as_of
     from spmis.synth.services import country_synthesise
 
-    day = as_of.date() if as_of else default_as_of(clock.today())
+    day = as_of or default_as_of(clock.today())
     click.echo(f"Synthesising {persons:,} persons (seed {seed}, as of {day}) ...", err=True)
     with _StepBars() as bars:
         country = country_synthesise(actor=None, persons=persons, seed=seed, as_of=day,

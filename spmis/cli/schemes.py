@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import click
 
 from spmis.cli.indicators import setup_django
@@ -50,6 +52,9 @@ def criteria_command(code: str, age_from: int | None, age_to: int | None, sex: s
     setup_django()
     from spmis.schemes.services import Criteria, scheme_criteria_set
 
+    if income_threshold is not None and not math.isfinite(income_threshold):
+        raise click.BadParameter("give the income threshold as an amount, e.g. 3000.00.",
+                                 param_hint="--income-threshold")
     threshold = None if income_threshold is None else round(income_threshold * 100)
     done = scheme_criteria_set(actor=None, code=code, criteria=Criteria(
         age_from=age_from, age_to=age_to, sex=sex or "", disability_from=disability_from,

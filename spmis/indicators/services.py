@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import tempfile
 from collections.abc import Callable
@@ -26,6 +27,8 @@ from spmis.intake.models import Submission, SubmissionStatus
 from spmis.linkage.models import LinkageRun
 from spmis.schemes.models import Scheme
 from spmis.schemes.services import scheme_criteria
+
+MAX_AMOUNT_MINOR = 10**15  # far above any monthly benchmark in any currency; fits 64 bits
 
 Progress = Callable[[str], None]
 
@@ -92,8 +95,9 @@ def benchmark_set(*, actor: User | None, code: str, name: str, amount_minor: int
     problems = []
     if not CODE.fullmatch(code):
         problems.append(f"the code {code!r} is not of the form POVERTY_LINE")
-    if amount_minor < 0:
-        problems.append("the amount cannot be negative")
+    if not 0 <= amount_minor <= MAX_AMOUNT_MINOR:
+        problems.append("the amount cannot be negative" if amount_minor < 0 else
+                        "the amount is larger than any benchmark (at most 10^15 minor units)")
     if not re.fullmatch(r"[A-Z]{3}", currency):
         problems.append(f"{currency!r} is not an ISO 4217 currency code")
     if valid_to is not None and valid_to < valid_from:
@@ -127,7 +131,7 @@ def target_set(*, actor: User | None, indicator: str, area_code: str, year: int,
         raise NotFound(f"No indicator {indicator!r} in the catalogue.")
     if not Area.objects.filter(code=area_code).exists():
         raise NotFound(f"No area with code {area_code!r}.")
-    if not 1900 <= year <= 2100 or value < 0:
+    if not 1900 <= year <= 2100 or not math.isfinite(value) or value < 0:
         raise ValidationFailed("The year must be between 1900 and 2100 and the value >= 0.")
     with transaction.atomic():
         target, _ = Target.objects.update_or_create(

@@ -42,6 +42,9 @@ class Criteria:
             found.append("the disability level must be 1, 2 or 3 (Washington Group)")
         if self.income_threshold_minor is not None and self.income_threshold_minor < 0:
             found.append("the income threshold cannot be negative")
+        if self.income_threshold_minor is not None and self.income_threshold_minor > 10**15:
+            found.append("the income threshold is larger than any income (at most 10^15 "
+                         "minor units)")
         return found
 
 
