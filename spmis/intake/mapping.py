@@ -1126,7 +1126,10 @@ def read_data(data: bytes, *, filename: str, mapping: Mapping, today: date,
                                 shape_issues=True)
     mapped, issues = apply_mapping(parsed.frame, mapping, today=today)
     typed = [pl.col(name).cast(dtype) for name, dtype in ISSUE_SCHEMA.items()]
-    issues = pl.concat([parsed.issues.select(typed), issues.select(typed)])
+    shape = parsed.issues.select(typed)
+    # A row of the wrong shape has its values in the wrong columns: reported once, as such.
+    issues = pl.concat([shape, issues.select(typed).join(shape.select("_row"), on="_row",
+                                                         how="anti")])
     return Read(parsed=parsed, mapped=mapped, issues=issues.sort("_row", maintain_order=True))
 
 

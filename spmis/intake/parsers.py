@@ -421,7 +421,7 @@ def _shape_issues(widths: pl.DataFrame, header_at: int, header: Sequence[Cell],
         )
     name = DELIMITER_NAMES[delimiter]
     return bad.select(
-        pl.col("row").alias(ROW), pl.lit(None, pl.String).alias("column"),
+        pl.col("row").alias(ROW), pl.lit("", pl.String).alias("column"),
         pl.col("values").cast(pl.String).alias("value"),
         pl.lit("row_shape").alias("rule"),
         pl.format("this row has {} values but the header names {} columns: a value is "
