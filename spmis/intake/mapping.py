@@ -21,7 +21,7 @@ A mapping is versioned data that an MIS officer edits, as YAML or JSON. Example:
       national_id:   {from: "NIN"}
       given_name:    {from: "First name"}
       family_name:   {from: "Surname"}
-      sex:           {from: "Gender", codes: {"M": "M", "H": "M", "1": "M", "F": "F", "2": "F"}}
+      sex:           {from: "Gender", codes: {"M": "M", "1": "M", "F": "F", "2": "F", "": "U"}}
       date_of_birth: {from: "DOB", date_format: "%d/%m/%Y"}
       area:          {from: "Commune code"}            # an area P-code
       relationship_to_head: {from: "Rel", codes: {"1": "HEAD", "3": "CHILD"}}
