@@ -361,19 +361,28 @@ WIDTHS_SCHEMA = {"row": pl.Int64, "values": pl.Int64, "filled": pl.Int64}
 
 
 def _widths_quoted(text: str, delimiter: str) -> pl.DataFrame:
-    out: list[tuple[int, int, int]] = []
+    values: list[int] = []
+    ragged: dict[int, int] = {}  # row -> filled, for records ending in blank values
     row = 0
     try:
         for row, record in enumerate(_records(text, delimiter), start=1):
-            filled = next((i + 1 for i in range(len(record) - 1, -1, -1)
-                           if record[i].strip()), 0)
-            out.append((row, len(record) if filled else 0, filled))
+            values.append(len(record))
+            if not (record and record[-1].strip()):
+                ragged[row] = next((i + 1 for i in range(len(record) - 1, -1, -1)
+                                    if record[i].strip()), 0)
     except csv.Error as exc:
         raise ParseError(
             f"Row {row + 1} cannot be read ({exc}). Check the quotes: a value containing "
             'the separator, a quote or a line break must be in double quotes, with " doubled.'
         ) from None
-    return pl.DataFrame(out, schema=WIDTHS_SCHEMA, orient="row")
+    frame = pl.DataFrame({"values": values}, schema={"values": pl.Int64})
+    frame = frame.with_row_index("row", offset=1).with_columns(pl.col("row").cast(pl.Int64))
+    patch = pl.DataFrame({"row": list(ragged), "filled": list(ragged.values())},
+                         schema={"row": pl.Int64, "filled": pl.Int64})
+    frame = frame.join(patch, on="row", how="left", maintain_order="left")
+    filled = pl.coalesce(pl.col("filled"), pl.col("values"))
+    return frame.select(pl.col("row"), pl.when(filled == 0).then(0).otherwise(pl.col("values"))
+                        .alias("values"), filled.alias("filled"))
 
 
 def _widths_unquoted(text: str, delimiter: str) -> pl.DataFrame:
@@ -381,16 +390,24 @@ def _widths_unquoted(text: str, delimiter: str) -> pl.DataFrame:
     lines = pl.read_csv(io.BytesIO(text.encode("utf-8")), has_header=False, separator=UNIT_SEP,
                         quote_char=None, infer_schema=False).to_series()
     frame = pl.DataFrame({"line": lines.fill_null("").str.strip_chars_end("\r")})
+    frame = frame.with_row_index("row", offset=1).with_columns(
+        pl.col("row").cast(pl.Int64),
+        pl.col("line").str.count_matches(delimiter, literal=True).cast(pl.Int64).alias("seps"),
+        # Only a line ending in a separator or a space may end in blank values.
+        (pl.col("line").str.ends_with(delimiter) | pl.col("line").str.ends_with(" ")
+         | pl.col("line").str.ends_with("\t") | (pl.col("line") == "")).alias("open"),
+    )
+    open_ = frame.filter(pl.col("open"))
     trimmed = pl.col("line").str.strip_chars_end(delimiter + " \t")
     blank = pl.col("line").str.replace_all(delimiter, "", literal=True).str.strip_chars() == ""
-    filled = trimmed.str.count_matches(delimiter, literal=True) + 1
-    return frame.with_row_index("row", offset=1).select(
-        pl.col("row").cast(pl.Int64),
-        pl.when(blank).then(0).otherwise(
-            pl.col("line").str.count_matches(delimiter, literal=True) + 1
-        ).cast(pl.Int64).alias("values"),
-        pl.when(blank).then(0).otherwise(filled).cast(pl.Int64).alias("filled"),
-    )
+    open_ = open_.select(
+        pl.col("row"),
+        pl.when(blank).then(0).otherwise(pl.col("seps") + 1).cast(pl.Int64).alias("values"),
+        pl.when(blank).then(0).otherwise(trimmed.str.count_matches(delimiter, literal=True) + 1)
+        .cast(pl.Int64).alias("filled"))
+    closed = frame.filter(~pl.col("open")).select(
+        pl.col("row"), (pl.col("seps") + 1).alias("values"), (pl.col("seps") + 1).alias("filled"))
+    return pl.concat([closed, open_]).sort("row")
 
 
 def _check_shape_quoted(text: str, delimiter: str) -> list[tuple[int, int, int]]:
