@@ -353,3 +353,28 @@ def test_check_reads_the_file_as_submit_does(tmp_path: Path) -> None:
     report = check_report(str(tmp_path / "m.yaml"), sample=str(tmp_path / "bad.xlsx"))
     assert report.problems == [f"{tmp_path / 'bad.xlsx'}: The XLSX file is damaged or "
                                "truncated."]
+
+
+def test_the_check_command_prints_notes_warnings_and_problems(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from spmis.cli.main import cli
+
+    spanish = ROWS_MAPPING.replace('{from: "town"}', '{from: "Sexo (H/M)"}').replace(
+        '  sex:           {constant: "F"}\n',
+        '  sex:           {from: "Sexo (H/M)", codes: {"M": "M", "H": "M"}}\n')
+    (tmp_path / "m.yaml").write_text(spanish, encoding="utf-8")
+    (tmp_path / "d.csv").write_bytes("Padrón;;\nid;name;Sexo (H/M)\nP1;José;H\nP2;Inés;M\n"
+                                     .encode("cp1252"))
+    result = CliRunner().invoke(cli, ["intake", "mapping", "check", str(tmp_path / "m.yaml"),
+                                      "--against", str(tmp_path / "d.csv")])
+    assert result.exit_code == 0, result.output
+    assert "note: The column names were found on row 2" in result.output
+    assert "warning: fields.sex.codes: 'M' and 'H' both mean 'M'" in result.output
+    assert "The mapping is valid." in result.output
+    (tmp_path / "d.csv").write_bytes(b"id;name;Sexo (H/M)\nP1;Ann\nP2;Bo;X\n")
+    result = CliRunner().invoke(cli, ["intake", "mapping", "check", str(tmp_path / "m.yaml"),
+                                      "--against", str(tmp_path / "d.csv")])
+    assert result.exit_code == 1
+    assert "- row shape: 1 of 2 sample rows (row 2)" in result.output
+    assert "- column 'Sexo (H/M)': 1 of 2 sample rows, e.g. 'X'" in result.output
