@@ -82,6 +82,34 @@ def mapping_save(source_code: str, file: str) -> None:
     click.echo(f"Saved mapping version {saved.version} for {source_code}.")
 
 
+@mapping.command("draft")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--source", "source_code", default=None,
+              help="The source sending FILE: its code and its one scheme are filled in.")
+def mapping_draft(file: str, source_code: str | None) -> None:
+    """Propose a mapping for FILE (printed, nothing stored): the header row, each column
+    matched to a field by its name (English, French, Spanish, Portuguese), every code-like
+    column's values to translate, date formats and number separators guessed. Edit it, then
+    `mapping check` and `mapping save`."""
+    from spmis.intake.draft import draft_mapping
+    from spmis.intake.parsers import ParseError
+
+    schemes: tuple[str, ...] = ()
+    if source_code is not None:
+        setup_django()
+        from spmis.intake.services import source_get
+
+        source = source_get(code=source_code)
+        schemes = tuple(source.schemes.order_by("code").values_list("code", flat=True))
+    path = Path(file)
+    try:
+        text = draft_mapping(path.read_bytes(), filename=path.name, schemes=schemes,
+                             source=source_code)
+    except ParseError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(text, nl=False)
+
+
 @intake.command()
 @click.option("--source", "source_code", required=True, help="Source code.")
 @click.option("--period", required=True, type=PERIOD,

@@ -249,3 +249,50 @@ def test_a_kobo_export_with_one_row_per_member_loads_as_sent(communes: list[str]
     assert [people[k].disability_level for k in sorted(people)] == [0, None, 2, 0, None]
     assert {p.household.source_ref for p in people.values()} == {"HH-01", "HH-02", "HH-03"}
     assert people["HH-01-3"].relationship_to_head == "CHILD"
+
+
+# --- drafts: spmis intake mapping draft -------------------------------------------------------
+
+def test_a_draft_of_each_file_needs_only_its_question_marks_answered(
+        communes: list[str], tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from spmis.cli.main import cli
+    from spmis.intake.mapping import load_mapping
+
+    factories.source("MUNI_D", kind="LOCAL_GOVERNMENT", schemes=("CHILD_GRANT",))
+    files = {"padron.csv": municipio_csv(communes[0]), "lista.xlsx": ong_xlsx(communes[1]),
+             "kobo.csv": kobo_csv(communes[0])}
+    drafts = {}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+        args = ["intake", "mapping", "draft", str(tmp_path / name)]
+        result = CliRunner().invoke(cli, args + (["--source", "MUNI_D"] if name == "padron.csv"
+                                                 else []))
+        assert result.exit_code == 0, result.output
+        drafts[name] = result.output
+    muni = drafts["padron.csv"]
+    assert 'family_name: {join: ["Primer apellido", "Segundo apellido"]}' in muni
+    assert 'sex: {from: "Sexo (H/M)", codes: {"H": "M", "M": "F", "X": "?"}}' in muni
+    assert '"%d/%m/%Y"' in muni and 'decimal: ","' in muni and 'thousands: "."' in muni
+    assert 'scheme: {constant: "CHILD_GRANT"}' in muni
+    ong = drafts["lista.xlsx"]
+    assert "header_row: 3" in ong and 'given_name: {from: "Nome completo", part: first}' in ong
+    assert '"Masculino": "M", "Feminino": "F"' in ong
+    kobo = drafts["kobo.csv"]
+    assert 'person_ref: {member_of: "hh_id"}' in kobo and '"_id"' not in kobo.split("fields:")[1]
+    # The officer answers the question marks; the check then finds only the bad rows.
+    answered = {
+        "padron.csv": muni.replace(', "X": "?"', "").replace('constant: "?"', 'constant: "USD"'),
+        "kobo.csv": kobo.replace(', "other": "?"', ""),
+    }
+    expected = {"padron.csv": ["row shape", "column 'Sexo (H/M)'", "column 'Fecha de nacimiento'",
+                               "column 'Monto (Bs.)'"],
+                "kobo.csv": ["column 'sex'"]}
+    for name, text in answered.items():
+        load_mapping(text)
+        (tmp_path / "m.yaml").write_text(text, encoding="utf-8")
+        report = check_report(str(tmp_path / "m.yaml"), sample=str(tmp_path / name))
+        assert [p.split(":")[0] for p in report.problems] == expected[name], report.problems
+    (tmp_path / "m.yaml").write_text(ong, encoding="utf-8")
+    assert "'?' is not a valid sex" in "\n".join(check_report(str(tmp_path / "m.yaml")).problems)
