@@ -110,27 +110,48 @@ def mapping_draft(file: str, source_code: str | None) -> None:
     click.echo(text, nl=False)
 
 
+RECEIVED_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+
+
 @intake.command()
 @click.option("--source", "source_code", required=True, help="Source code.")
 @click.option("--period", required=True, type=PERIOD,
               help="Reporting period, YYYY-MM.")
+@click.option("--received-at", type=click.DateTime(formats=RECEIVED_FORMATS), default=None,
+              help="When the file reached the MIS unit, if before now (e-mail, paper): "
+                   "YYYY-MM-DD or YYYY-MM-DDTHH:MM in the server's time zone; never in the "
+                   "future. Counts for timeliness. Default: now.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-def submit(source_code: str, period: dt.date, file: str) -> None:
-    """Submit FILE for a source and period; exits 1 when the submission is refused."""
+def submit(source_code: str, period: dt.date, file: str,
+           received_at: dt.datetime | None) -> None:
+    """Submit FILE for a source and period; exits 1 when the submission is refused. The same
+    file again says which submission already has it and changes nothing."""
     setup_django()
+    from django.utils import timezone
+
     from spmis.intake.models import SubmissionStatus
     from spmis.intake.parsers import MAX_BYTES
-    from spmis.intake.services import submission_submit
+    from spmis.intake.services import submission_receive
 
     path = Path(file)
     size = path.stat().st_size
     if size > MAX_BYTES:  # refuse before reading a huge file into memory
         raise click.ClickException(f"{path.name} is {size // 2**20} MB; the limit is "
                                    f"{MAX_BYTES // 2**20} MB. Split it by area or month.")
-    submission = submission_submit(actor=None, source_code=source_code, period=period,
-                                   filename=path.name, data=path.read_bytes())
-    _print(submission)
-    if submission.status == SubmissionStatus.REFUSED:
+    if received_at is not None and received_at.year < 1900:
+        raise click.BadParameter("a file cannot have been received before 1900.",
+                                 param_hint="'--received-at'")
+    receipt = submission_receive(
+        actor=None, source_code=source_code, period=period, filename=path.name,
+        data=path.read_bytes(),
+        received_at=timezone.make_aware(received_at) if received_at is not None else None)
+    if receipt.repeat:  # not the earlier load's counts again, as if it had just happened
+        s = receipt.submission
+        click.echo(f"{receipt.note} ({s.status}, received "
+                   f"{timezone.localtime(s.received_at):%Y-%m-%d %H:%M}.)")
+        return
+    _print(receipt.submission)
+    if receipt.submission.status == SubmissionStatus.REFUSED:
         raise SystemExit(1)
 
 

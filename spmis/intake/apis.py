@@ -81,7 +81,10 @@ class SubmissionList(generics.ListAPIView[Submission]):
 
     A push is a multipart file or a JSON list of records, and needs an ``Idempotency-Key``
     header: the same key from the same user for the same source answers the first submission
-    again (200) instead of submitting twice; a new key answers 201.
+    again (200) instead of submitting twice; a new key answers 201. So does the same content
+    again for the period under a new key: 200 with the earlier submission. The answer to a
+    push says ``repeat`` (true for those 200s) and, for a repeat, a ``note``: "Already
+    received as submission N; nothing changed."
     """
 
     serializer_class = SubmissionSerializer
@@ -102,19 +105,24 @@ class SubmissionList(generics.ListAPIView[Submission]):
         parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR,
                                      OpenApiParameter.HEADER, required=True,
                                      description="Up to 100 letters, digits, '_', ':' or '-'.")],
-        responses={200: OpenApiResponse(SubmissionSerializer, "The key was seen: the same "
-                                        "submission."),
+        responses={200: OpenApiResponse(SubmissionSerializer, "The key (or the same content "
+                                        "for the period) was seen: the same submission, with "
+                                        "repeat: true and a note."),
                    201: OpenApiResponse(SubmissionSerializer, "A new submission.")},
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         payload: dict[str, Any] = request.data if isinstance(request.data, dict) else {}
-        done, created = submission_push(
+        receipt = submission_push(
             actor=authenticated(request), source_code=str(payload.get("source", "")).strip(),
             period=parse_period(str(payload.get("period", ""))),
             key=request.headers.get("Idempotency-Key", "").strip(),
             read=lambda: _push_content(request, payload))
-        body = SubmissionSerializer(done, context={"request": request}).data
-        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        body = {**SubmissionSerializer(receipt.submission, context={"request": request}).data,
+                "repeat": receipt.repeat}
+        if receipt.repeat:
+            body["note"] = receipt.note
+        return Response(body, status=status.HTTP_200_OK if receipt.repeat
+                        else status.HTTP_201_CREATED)
 
 
 def _push_content(request: Request, payload: dict[str, Any]) -> tuple[str, bytes]:

@@ -318,17 +318,55 @@ def submission_submit(
     ``received_at`` is when the file reached the MIS unit if that was before now (a file
     sent by e-mail and entered later); it counts for timeliness and is audited.
     """
+    return submission_receive(actor=actor, source_code=source_code, period=period,
+                              filename=filename, data=data, received_at=received_at).submission
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A file taken in: its submission, and whether it is a ``repeat`` (the same content
+    already received for the source and period, or a push's key seen before): then the
+    submission is the earlier one and nothing changed."""
+
+    submission: Submission
+    repeat: bool = False
+
+    @property
+    def note(self) -> str:
+        """What the doors say of a repeat ("" otherwise)."""
+        return (f"Already received as submission {self.submission.pk}; nothing changed."
+                if self.repeat else "")
+
+
+def submission_receive(
+    *,
+    actor: User | None,
+    source_code: str,
+    period: dt.date,
+    filename: str,
+    data: bytes,
+    received_at: dt.datetime | None = None,
+) -> Receipt:
+    """``submission_submit``, saying whether the file was a repeat, so the doors (command,
+    upload page, API push) can say so instead of the earlier submission's counts."""
     source = source_for_submitter(actor=actor, code=source_code)
     period = period.replace(day=1)
+    received = _received(received_at)  # checked for a repeat too
     digest = hashlib.sha256(data).hexdigest()
     same = (Submission.objects.filter(source=source, period=period, content_hash=digest)
             .exclude(status=SubmissionStatus.REFUSED).order_by("-id").first())
     if same is not None:
-        return same
+        return Receipt(same, repeat=True)
+    return Receipt(_take(actor, source, period, digest, filename, data, received))
+
+
+def _take(actor: User | None, source: Source, period: dt.date, digest: str, filename: str,
+          data: bytes, received: dt.datetime) -> Submission:
+    """Check and load (or refuse) a content not received before."""
     mapping = source.mappings.order_by("-version").first()
     submission = Submission(source=source, period=period, content_hash=digest,
                             filename=filename[:255], file_format="", mapping=mapping,
-                            received_at=_received(received_at), created_by=actor)
+                            received_at=received, created_by=actor)
     locked = (period_lock_area(area_path=source.area.path, period=period)
               if source.area is not None else None)
     if locked is not None:
@@ -355,11 +393,11 @@ IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_:-]{1,100}")
 
 
 def submission_push(*, actor: User, source_code: str, period: dt.date | None, key: str,
-                    read: Callable[[], tuple[str, bytes]]) -> tuple[Submission, bool]:
+                    read: Callable[[], tuple[str, bytes]]) -> Receipt:
     """A submission pushed by another system, made idempotent by the sender's key: the same
     key from the same user for the same source gives back the first submission. ``read``
-    gives the content (its file extension and bytes) once the push is allowed. Returns the
-    submission and whether this push created it."""
+    gives the content (its file extension and bytes) once the push is allowed. A repeat (the
+    key, or the same content for the period, seen before) created nothing."""
     permission_require(user=actor, permission=Permission.SUBMIT_DATA, doing="submit data")
     if not IDEMPOTENCY_KEY.fullmatch(key):
         raise ValidationFailed("Send an Idempotency-Key header: up to 100 letters, digits, "
@@ -375,11 +413,9 @@ def submission_push(*, actor: User, source_code: str, period: dt.date | None, ke
         done = (Submission.objects.filter(source=source, created_by=actor,
                                           filename__startswith=prefix).order_by("id").first())
         if done is not None:
-            return done, False
-        filename = prefix + extension
-        done = submission_submit(actor=actor, source_code=source.code, period=period,
-                                 filename=filename, data=data)
-        return done, done.filename == filename and done.created_by_id == actor.pk
+            return Receipt(done, repeat=True)
+        return submission_receive(actor=actor, source_code=source.code, period=period,
+                                  filename=prefix + extension, data=data)
 
 
 def _received(when: dt.datetime | None) -> dt.datetime:
@@ -529,9 +565,31 @@ def _refuse(submission: Submission, actor: User | None, message: str,
     return submission
 
 
+# Issues raised here rather than by the mapping (unknown codes, where a row may write) name the
+# target field (area, scheme, period); the report names the file's column instead, as the
+# mapping's own issues do, never a name only spmis uses.
+TARGET_NAMED_RULES = frozenset({"area", "scheme", "out_of_area", "undeclared_scheme",
+                                "scheme_out_of_scope", "period_locked", "period_mismatch"})
+
+
+def _file_columns(submission: Submission) -> dict[str, str]:
+    """Each target field of the submission's mapping -> the column(s) of the file it reads
+    (the target itself for a constant)."""
+    if submission.mapping is None:
+        return {}
+    try:
+        spec = mappings.load_mapping(submission.mapping.text)
+    except mappings.MappingError:
+        return {}
+    return {f.target: f.where for f in spec.fields}
+
+
 def _save_issues(submission: Submission, issues: pl.DataFrame) -> None:
+    named = _file_columns(submission)
     SubmissionIssue.objects.bulk_create(
-        (SubmissionIssue(submission=submission, row=row, column=str(column)[:200],
+        (SubmissionIssue(submission=submission, row=row,
+                         column=str(named.get(column, column) if rule in TARGET_NAMED_RULES
+                                    else column)[:200],
                          value=str(value or "")[:2000], rule=str(rule)[:40],
                          message=str(message)[:400])
          for row, column, value, rule, message in issues.select(ISSUE_COLUMNS).iter_rows()),

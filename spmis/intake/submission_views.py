@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,6 +15,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
@@ -25,11 +27,11 @@ from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core.doors import or_404
 from spmis.core.errors import ApplicationError, NotFound, ValidationFailed
-from spmis.core.periods import period_param
+from spmis.core.periods import date_param, period_param
 from spmis.intake import selectors as intake
 from spmis.intake.models import Submission, SubmissionStatus
 from spmis.intake.parsers import MAX_BYTES
-from spmis.intake.services import submission_submit
+from spmis.intake.services import submission_receive
 
 PAGE_SIZE = 50
 ISSUES_SHOWN = 100
@@ -106,7 +108,7 @@ def submission_errors(request: HttpRequest, submission_id: int, fmt: str) -> Htt
 def submission_upload(request: HttpRequest) -> HttpResponse:
     user = require_permission(request, Permission.SUBMIT_DATA)
     sources = intake.source_list_for_user(user=user, permission=Permission.SUBMIT_DATA)
-    form = {"source": "", "period": ""}
+    form = {"source": "", "period": "", "received_on": ""}
     htmx = request.headers.get("HX-Request") == "true"
     if request.method == "POST":
         form = {k: request.POST.get(k, "").strip() for k in form}
@@ -125,7 +127,20 @@ def submission_upload(request: HttpRequest) -> HttpResponse:
     # htmx swaps only 2xx answers: a refused form goes back to it as 200, to a browser as 400.
     status = 400 if request.method == "POST" and not htmx else 200
     return render(request, "intake/upload.html",
-                  {"sources": sources, "form": form, "max_mb": MAX_MB}, status=status)
+                  {"sources": sources, "form": form, "max_mb": MAX_MB,
+                   "today": timezone.localdate()}, status=status)
+
+
+def _received(form: dict[str, str]) -> dt.datetime | None:
+    """The receipt date typed (the day the file reached the MIS unit) as the start of that
+    day in the server's time zone; None (now) when left empty or today."""
+    day = date_param(form["received_on"], name="receipt date")
+    if day is None or day == timezone.localdate():
+        return None
+    if day > timezone.localdate():
+        raise ValidationFailed(_("The receipt date cannot be in the future: give the day the "
+                                 "file reached you."))
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
 def _upload(request: HttpRequest, user: User, form: dict[str, str],
@@ -135,6 +150,7 @@ def _upload(request: HttpRequest, user: User, form: dict[str, str],
     period = period_param(form["period"])
     if period is None:
         raise ValidationFailed(_("Type the period as YYYY-MM."))
+    received_at = _received(form)
     upload = request.FILES.get("file")
     if upload is None:
         raise ValidationFailed(_("Choose a file to upload."))
@@ -144,9 +160,14 @@ def _upload(request: HttpRequest, user: User, form: dict[str, str],
     data = upload.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
         raise ValidationFailed(too_big)
-    submission = submission_submit(actor=user, source_code=form["source"], period=period,
-                                   filename=upload.name or "upload", data=data)
-    if submission.status == SubmissionStatus.REFUSED:
+    receipt = submission_receive(actor=user, source_code=form["source"], period=period,
+                                 filename=upload.name or "upload", data=data,
+                                 received_at=received_at)
+    submission = receipt.submission
+    if receipt.repeat:
+        messages.info(request, _("Already received as submission %(id)d; nothing changed.")
+                      % {"id": submission.pk})
+    elif submission.status == SubmissionStatus.REFUSED:
         messages.warning(request, _("The submission was refused: %(why)s")
                          % {"why": submission.message})
     else:
