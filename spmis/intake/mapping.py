@@ -1124,7 +1124,10 @@ def read_data(data: bytes, *, filename: str, mapping: Mapping, today: date,
     parsed = parsers.parse_file(data, filename=filename, max_bytes=max_bytes,
                                 header_row=mapping.header_row, groups=mapping.groups,
                                 shape_issues=True)
-    mapped, issues = apply_mapping(parsed.frame, mapping, today=today)
+    try:
+        mapped, issues = apply_mapping(parsed.frame, mapping, today=today)
+    except MappingError as exc:  # say which row the names were taken from
+        raise MappingError(exc.problems + list(parsed.notes)) from None
     typed = [pl.col(name).cast(dtype) for name, dtype in ISSUE_SCHEMA.items()]
     shape = parsed.issues.select(typed)
     # A row of the wrong shape has its values in the wrong columns: reported once, as such.

@@ -233,8 +233,7 @@ def _find_header(raw: pl.DataFrame, header_row: int | None, where: str = ""
     nonblank = counts.filter(pl.col("filled") > 0).head(HEADER_SNIFF_ROWS)
     if nonblank.height == 0:
         return 1, None
-    modes = nonblank.group_by("filled").len().sort(["len", "filled"], descending=True)
-    width = modes["filled"][0]
+    width = int(nonblank.select(pl.col("filled").max()).item())
     # Mostly filled: a title row above the header is not. Below a title, the header is also
     # text-like (no numbers or dates), unlike the first data row.
     filled_enough = (pl.col("filled") * 2 >= width) & (pl.col("filled") >= min(2, width))

@@ -378,3 +378,32 @@ def test_the_check_command_prints_notes_warnings_and_problems(tmp_path: Path) ->
     assert result.exit_code == 1
     assert "- row shape: 1 of 2 sample rows (row 2)" in result.output
     assert "- column 'Sexo (H/M)': 1 of 2 sample rows, e.g. 'X'" in result.output
+
+
+@settings(max_examples=60, deadline=None)
+@given(header=st.lists(st.text(alphabet="abcdefgh ", min_size=1, max_size=6).map(str.strip)
+                       .filter(bool), min_size=2, max_size=5, unique=True),
+       rows=st.lists(st.lists(st.sampled_from(["1", "x", "", "2,5", "Zoë"]), min_size=5,
+                              max_size=5).filter(any), min_size=1, max_size=5),
+       titles=st.lists(st.sampled_from(["Lista de beneficiários", "", "Janeiro 2026"]),
+                       max_size=3))
+def test_title_and_blank_rows_above_the_header_change_nothing_but_row_numbers(
+        header: list[str], rows: list[list[str]], titles: list[str]) -> None:
+    width = len(header)
+    body = [";".join(header)] + [";".join(r[:width]) for r in rows if any(r[:width])]
+    plain = parse_file("\n".join(body).encode(), filename="x.csv")
+    lines = [t + ";" * (width - 1) for t in titles] + body
+    titled = parse_file("\n".join(lines).encode(), filename="x.csv")
+    assert titled.frame.columns == plain.frame.columns
+    assert titled.frame.drop("_row").rows() == plain.frame.drop("_row").rows()
+    assert titled.frame["_row"].to_list() == [r + len(titles) for r in plain.frame["_row"]]
+    assert bool(titled.notes) == any(titles)
+
+
+def test_a_missing_column_refusal_says_where_the_header_was_found() -> None:
+    text = "Lista;;\nid;nombre;town\nP1;Ann;A\n"
+    with pytest.raises(MappingError) as found:
+        read_data(text.encode(), filename="x.csv", mapping=load_mapping(ROWS_MAPPING),
+                  today=TODAY)
+    assert "column 'name' (for given_name) is not in the file" in found.value.problems[0]
+    assert "found on row 2" in found.value.problems[-1]
