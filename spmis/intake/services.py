@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 
 from spmis.access.models import User
 from spmis.access.policy import Permission
@@ -120,7 +120,11 @@ def source_create(*, actor: User | None, code: str, fields: SourceFields) -> Sou
         if same is not None:
             raise Conflict(f"A source with code {same.code!r} already exists: "
                            f"`spmis intake source edit {same.code}` changes it.")
-        source.save()
+        try:
+            with transaction.atomic():
+                source.save()
+        except IntegrityError as exc:  # the same code added at the same moment
+            raise Conflict(f"A source with code {code!r} already exists.") from exc
         source.schemes.set(schemes or [])
         audit_record(actor=actor, action=AuditAction.SOURCE_CREATE, object_type="source",
                      object_id=source.pk, area_code=source.area.code if source.area else "",
