@@ -266,10 +266,11 @@ def _groups(frame: pl.DataFrame, groups: str | None, odk: bool) -> tuple[pl.Data
     stripped = _strip_groups(frame)
     if groups == "strip" or stripped.columns == frame.columns:
         return stripped, None
-    marker = next(c for c in frame.columns if c in ODK_META)
+    marker = next((c for c in frame.columns if c in ODK_META), None)
+    has = f" (it has a {marker!r} column)" if marker else ""
     return stripped, (f"Group prefixes (such as 'household/') were stripped from the column "
-                      f"names: the file is an ODK/KoBoToolbox export (it has a {marker!r} "
-                      f"column). Write 'groups: keep' in the mapping to keep them.")
+                      f"names: the file is an ODK/KoBoToolbox export{has}. Write "
+                      f"'groups: keep' in the mapping to keep them.")
 
 
 def _strip_groups(frame: pl.DataFrame) -> pl.DataFrame:

@@ -407,3 +407,17 @@ def test_a_missing_column_refusal_says_where_the_header_was_found() -> None:
                   today=TODAY)
     assert "column 'name' (for given_name) is not in the file" in found.value.problems[0]
     assert "found on row 2" in found.value.problems[-1]
+
+
+def test_a_repeat_sheet_without_marker_columns_is_stripped_too() -> None:
+    book = openpyxl.Workbook()
+    book.active.append(["_uuid", "hh/name"])
+    book.active.append(["u1", "Ann"])
+    members = book.create_sheet("members")
+    members.append(["hh/member/name", "hh/member/age"])
+    members.append(["Cy", 3])
+    out = io.BytesIO()
+    book.save(out)
+    parsed = parse_file(out.getvalue(), filename="k.xlsx")
+    assert parsed.frame.columns == ["_uuid", "name", "_row"]
+    assert parsed.sheets["members"].columns == ["name", "age", "_row"]
