@@ -329,3 +329,15 @@ def outliers(element_code: str, area_code: str, combo: str, threshold: float) ->
         click.echo(f"{o.period:%Y-%m}\tvalue={o.value}\tz={o.z:.2f}")
     if not found:
         click.echo("No outliers.")
+
+
+@intake.command()
+def elements() -> None:
+    """The data elements aggregate returns may give, with their breakdowns (combos)."""
+    setup_django()
+    from spmis.intake.aggregates import combo_label, element_list
+
+    for element, combos in element_list():
+        click.echo(f"{element.code}\t{element.name}")
+        for combo in combos:
+            click.echo(f"  {combo or '(total)'}\t{combo_label(combo)}")

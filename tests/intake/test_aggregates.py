@@ -240,3 +240,14 @@ def test_a_refusal_names_the_valid_elements_and_breakdowns(ngo):
     assert all(code in message for code in codes) and "'SEX=F'" in message
     assert combo_label("") == "total" and combo_label("SEX=F") == "women"
     assert combo_label("SEX=M;AGE_BAND=60+") == "men, aged 60+"
+
+
+def test_the_elements_command_lists_every_element_and_breakdown(country):
+    from spmis.intake.aggregates import element_list
+
+    out = CliRunner().invoke(cli, ["intake", "elements"])
+    assert out.exit_code == 0, out.output
+    for element, combos in element_list():
+        assert element.code in out.output
+        assert all(c in out.output for c in combos if c)
+    assert "(total)" in out.output and "women" in out.output
