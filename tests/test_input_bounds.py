@@ -16,11 +16,12 @@ import time
 
 import pytest
 from click.testing import CliRunner
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from hypothesis import given
 from hypothesis import strategies as st
 
 from spmis.access.models import Role
+from spmis.access.policy import ROLE_PERMISSIONS
 from spmis.cli.main import cli
 from spmis.core.doors import from_every_app
 from spmis.core.errors import ValidationFailed
@@ -404,10 +405,13 @@ PARAMS = ["q", "national_id", "area", "page", "page_size", "period", "since", "u
           "action", "actor", "object_type", "object_id", "state", "reason", "indicator",
           "scheme", "source", "person", "status", "level", "parent", "purpose", "as_of",
           "back", "next", "format", "decision", "outcome", "code", "username", "password",
-          "file", "v|BENEFICIARIES|", "v|BENEFICIARIES|SEX=F", "limit", "offset", "ordering"]
+          "file", "v|BENEFICIARIES|", "v|BENEFICIARIES|SEX=F", "limit", "offset", "ordering",
+          "name", "kind", "institution", "schedule", "deadline_days", "policy",
+          "error_threshold", "contact", "schemes", "records"]
 SKIP = {"access:logout"}  # logs the client out; its form has no fields
-PUBLIC = {name: policy for _module, table in from_every_app("route_policy")
-          for name, policy in table.items() if policy.kind == "public"}
+POLICY = {name: policy for _module, table in from_every_app("route_policy")
+          for name, policy in table.items()}
+PUBLIC = {name for name, policy in POLICY.items() if policy.kind == "public"}
 HALF = itertools.count()
 BAD_IDS = ["0", "9223372036854775808", "99999999999999999999999999999"]
 
@@ -441,6 +445,7 @@ def world(small, make_user):
             "api:household-detail": [household.pk],
             "schemes:scheme-detail": ["CHILD"], "api:scheme-detail": ["CHILD"],
             "api:area-detail": ["XY"],
+            "intake:source-edit": ["SRC_FUZZ"], "api:source-detail": ["SRC_FUZZ"],
         },
         "users": users,
     }
@@ -459,7 +464,14 @@ def _routes() -> list[str]:
 
 
 def _urls(name: str, args: list) -> list[str]:
-    """The route's URL with good arguments, and with each odd id or code in its place."""
+    """The route's URL with good arguments, and with each odd id or code in its place. (A
+    route added without its arguments in the world above gets 1 or "XY" for each.)"""
+    if not args:
+        try:
+            reverse(name)
+        except NoReverseMatch:
+            args = [1 if type(c).__name__ == "IntConverter" else "XY"
+                    for c in _pattern(name).pattern.converters.values()]
     urls = [reverse(name, args=args)]
     for i, arg in enumerate(args):
         if isinstance(arg, int):
@@ -468,6 +480,35 @@ def _urls(name: str, args: list) -> list[str]:
             urls += [reverse(name, args=[*args[:i], bad, *args[i + 1:]])
                      for bad in (NASTY["long"], NASTY["unicode"], NASTY["quote"], "%00")]
     return urls
+
+
+def _pattern(name: str) -> URLPattern:
+    def walk(patterns, prefix=""):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                yield from walk(p.url_patterns, f"{prefix}{p.namespace}:" if p.namespace
+                                else prefix)
+            elif isinstance(p, URLPattern) and f"{prefix}{p.name}" == name:
+                yield p
+    return next(walk(get_resolver().url_patterns))
+
+
+def _methods(name: str) -> list[str]:
+    """GET, and the writes the route takes: a page's form POST; the API's POST, PATCH."""
+    if not name.startswith("api"):
+        return ["GET", "POST"]
+    view = getattr(_pattern(name).callback, "cls", None)
+    return ["GET", *(m.upper() for m in ("post", "patch", "put") if hasattr(view, m))]
+
+
+def _roles_for(name: str) -> list[str]:
+    """Every role holding the route's permission, and the first one that does not: the
+    others are refused the same way before any parameter is read (403, or 404 for an
+    object)."""
+    policy = POLICY.get(name)  # the API schema's is in the root URLconf: public
+    permission = policy.permission if policy else None
+    holders = [r for r in ROLES if permission is None or permission in ROLE_PERMISSIONS[r]]
+    return holders + [r for r in ROLES if r not in holders][:1]
 
 
 def _clients(world: dict, api_for, make_user, name: str):
@@ -482,11 +523,13 @@ def _clients(world: dict, api_for, make_user, name: str):
 
     api = name.startswith("api")
     for role, user in world["users"].items():
+        if role not in _roles_for(name):
+            continue
         client = api_for(user) if api else logged_in(user)
         yield role, lambda client=client: client
     nobody = APIClient() if api else Client()
     yield "anonymous", lambda: nobody
-    if api or PUBLIC.get(name) is None:
+    if api or name not in PUBLIC:
         return
     for enrolled in (False, True):
         def half(enrolled: bool = enrolled) -> Client:
@@ -507,18 +550,24 @@ def test_no_route_answers_500_to_odd_values(world, api_for, make_user, name):
     failures = []
     requests = 0
     for who, client_for in _clients(world, api_for, make_user, name):
-        for url in _urls(name, world["args"].get(name, [])):
-            for label, value in NASTY.items():
+        for i, url in enumerate(_urls(name, world["args"].get(name, []))):
+            # Odd ids and codes in the path: the parameters once (nothing is found).
+            for label, value in NASTY.items() if i == 0 else [("long", NASTY["long"])]:
                 fields = dict.fromkeys(PARAMS, value)
-                methods = ["GET"]
-                if not name.startswith("api") or name == "api:submission-list":
-                    methods.append("POST")
-                for method in methods:
+                for method in _methods(name):
                     requests += 1
                     client = client_for()
-                    send = client.get if method == "GET" else client.post
                     try:
-                        status = send(url, fields).status_code
+                        if method == "GET":
+                            status = client.get(url, fields).status_code
+                        elif not name.startswith("api"):
+                            status = client.post(url, fields).status_code
+                        else:  # the API's writes take JSON
+                            status = client.generic(
+                                method, url, json.dumps({**fields, "schemes": [value],
+                                                         "records": [{"a": value}]}),
+                                content_type="application/json",
+                                HTTP_IDEMPOTENCY_KEY=f"k{next(HALF)}").status_code
                     except Exception as exc:  # any exception out of a view is the finding
                         failures.append(f"{who} {method} {url[:80]} {label}: {exc!r}"[:300])
                         continue
@@ -527,6 +576,9 @@ def test_no_route_answers_500_to_odd_values(world, api_for, make_user, name):
     assert not failures, f"{len(failures)} of {requests}:\n" + "\n".join(failures[:40])
 
 
+SOURCE_FORM = {"name": "New NGO", "kind": "NGO", "institution": "New", "area": "D1",
+               "schemes": "CHILD", "schedule": "MONTHLY", "deadline_days": "10",
+               "policy": "QUARANTINE", "error_threshold": "20", "contact": "a@b.c"}
 FORMS = {
     # route: (role, the fields of a good submission; each is given each odd value in turn)
     "intake:aggregate-entry": ("DATA_COLLECTOR", {
@@ -538,6 +590,12 @@ FORMS = {
     "linkage:crosscheck-flag": ("REGISTRAR", {"decision": "dismiss", "outcome": "seen"}),
     "api:submission-list": ("DATA_COLLECTOR", {"source": "SRC_FUZZ", "period": "2026-05",
                                                "records": [{"id": "1", "name": "A"}]}),
+    "intake:source-new": ("REGISTRAR", {"code": "NGO_NEW", **SOURCE_FORM}),
+    "intake:source-edit": ("REGISTRAR", SOURCE_FORM),
+    "api:source-list": ("REGISTRAR", {"code": "NGO_API", "name": "API NGO", "kind": "NGO",
+                                      "area": "D1", "schemes": ["CHILD"],
+                                      "deadline_days": 10, "error_threshold": 20}),
+    "api:source-detail": ("REGISTRAR", {"name": "Patched", "deadline_days": 11}),
 }
 
 
@@ -558,12 +616,16 @@ def test_forms_with_one_odd_field_answer_without_a_server_error(world, api_for, 
             fields = {**good, field: value}
             if field == "records":
                 fields[field] = [{"id": value, "name": value}]
+            if api and field == "schemes":
+                fields[field] = [value]
             if name == "intake:submission-upload":
                 fields["file"] = SimpleUploadedFile("list.csv", fields["file"].encode())
             try:
                 if api:
-                    status = client.post(url, fields, format="json",
-                                         HTTP_IDEMPOTENCY_KEY=f"k{next(HALF)}").status_code
+                    status = client.generic(
+                        "PATCH" if name.endswith("-detail") else "POST", url,
+                        json.dumps(fields), content_type="application/json",
+                        HTTP_IDEMPOTENCY_KEY=f"k{next(HALF)}").status_code
                 else:
                     status = client.post(url, fields).status_code
             except Exception as exc:  # any exception out of a view is the finding
