@@ -11,7 +11,7 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from spmis.intake.mapping import (
@@ -391,6 +391,7 @@ def test_title_and_blank_rows_above_the_header_change_nothing_but_row_numbers(
         header: list[str], rows: list[list[str]], titles: list[str]) -> None:
     width = len(header)
     body = [";".join(header)] + [";".join(r[:width]) for r in rows if any(r[:width])]
+    assume(len(body) > 1)  # a file of records, not a header alone (refused either way)
     plain = parse_file("\n".join(body).encode(), filename="x.csv")
     lines = [t + ";" * (width - 1) for t in titles] + body
     titled = parse_file("\n".join(lines).encode(), filename="x.csv")
