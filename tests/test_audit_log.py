@@ -189,3 +189,15 @@ def test_a_lost_signing_key_is_not_silently_replaced(log, settings, tmp_path):
     settings.SPMIS_AUDIT_KEY_FILE = str(tmp_path / "gone.pem")
     with pytest.raises(Conflict):
         audit_checkpoint(actor=None)
+
+
+def test_the_pager_keeps_a_filter_with_an_ampersand_whole(country, make_user):
+    from tests.helpers import logged_in
+
+    for i in range(60):  # more than a page of entries of an odd object type
+        audit_record(actor=None, action=AuditAction.AUDIT_SEARCH, object_type="x&page=9",
+                     detail={"n": i})
+    auditor = logged_in(make_user("AUDITOR", username="aud"))
+    page = auditor.get("/audit/", {"object_type": "x&page=9"}).content.decode()
+    assert 'rel="next"' in page
+    assert "?object_type=x%26page%3D9&page=2" in page  # one filter value, then the page
