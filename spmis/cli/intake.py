@@ -240,13 +240,15 @@ def rates(period: dt.date, level: int | None, username: str | None) -> None:
 @click.option("--as", "username", default=None,
               help="Only the sources this user may see (default: everywhere).")
 def late(period: dt.date, show_all: bool, username: str | None) -> None:
-    """Sources that are late or missing for a period, with their deadline."""
+    """Sources that are late, missing or refused (every file refused) for a period, with
+    their deadline."""
     setup_django()
     from spmis.core import clock
-    from spmis.intake.rates import STATE_LATE, STATE_MISSING, late_or_missing
+    from spmis.intake.rates import STATE_LATE, STATE_MISSING, STATE_REFUSED, late_or_missing
 
     states = late_or_missing(user=_user(username), period=period, today=clock.today())
-    shown = [s for s in states if show_all or s.state in (STATE_LATE, STATE_MISSING)]
+    shown = [s for s in states
+             if show_all or s.state in (STATE_LATE, STATE_MISSING, STATE_REFUSED)]
     for s in shown:
         received = f"{s.received_at:%Y-%m-%d %H:%M}" if s.received_at else "-"
         click.echo(f"{s.state:<8}\t{s.source_code}\t{s.area_code}\tdeadline={s.deadline}\t"

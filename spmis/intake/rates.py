@@ -46,6 +46,7 @@ STATE_MISSING = "missing"
 STATE_LATE = "late"
 STATE_DUE = "due"
 STATE_ON_TIME = "on time"
+STATE_REFUSED = "refused"  # something came, but every submission was refused
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class RateRow:
     expected: int
     received: int
     on_time: int
+    refused: int = 0  # sources whose every file for the period was refused (not received)
 
     @property
     def rate(self) -> float | None:
@@ -111,6 +113,7 @@ def _cutoff(day: dt.date) -> dt.datetime:
 
 class _Timing(TypedDict):
     first_received: dt.datetime | None
+    first_refused: dt.datetime | None
     cutoff: dt.datetime | None
 
 
@@ -124,14 +127,17 @@ def _expected_sources(
     if user is not None:
         scope = scope_for_user(user=user, permission=Permission.VIEW_COVERAGE)
         sources = sources.filter(scope.area_q("area"))  # an empty scope keeps nothing
-    first = (Submission.objects.filter(source=OuterRef("pk"), period=period)
-             .exclude(status=SubmissionStatus.REFUSED)
+    theirs = Submission.objects.filter(source=OuterRef("pk"), period=period)
+    first = (theirs.exclude(status=SubmissionStatus.REFUSED)
              .order_by("received_at").values("received_at")[:1])
+    refused = (theirs.filter(status=SubmissionStatus.REFUSED)
+               .order_by("received_at").values("received_at")[:1])
     # One cutoff per distinct deadline (a handful), so the comparison stays in the database.
     days = sorted(set(sources.values_list("deadline_days", flat=True)))
     cutoff = Case(*[When(deadline_days=d, then=Value(_cutoff(deadline_for(period, d))))
                     for d in days], default=Value(None), output_field=DateTimeField())
     return sources.annotate(first_received=Subquery(first, output_field=DateTimeField()),
+                            first_refused=Subquery(refused, output_field=DateTimeField()),
                             cutoff=cutoff)
 
 
@@ -144,15 +150,17 @@ def reporting_rates(*, user: User | None, period: dt.date) -> list[RateRow]:
     by_area = (sources.values("area__path")
                .annotate(expected=Count("pk"),
                          received=Count("pk", filter=Q(first_received__isnull=False)),
-                         on_time=Count("pk", filter=Q(first_received__lt=F("cutoff"))))
+                         on_time=Count("pk", filter=Q(first_received__lt=F("cutoff"))),
+                         refused=Count("pk", filter=Q(first_received__isnull=True,
+                                                      first_refused__isnull=False)))
                .order_by())
     totals: dict[str, list[int]] = {}
     for row in by_area:
         for path in ancestor_paths(row["area__path"]):
-            counts = totals.setdefault(path, [0, 0, 0])
-            counts[0] += row["expected"]
-            counts[1] += row["received"]
-            counts[2] += row["on_time"]
+            counts = totals.setdefault(path, [0, 0, 0, 0])
+            for i, n in enumerate((row["expected"], row["received"], row["on_time"],
+                                   row["refused"])):
+                counts[i] += n
     if user is not None:
         roots = scope_for_user(user=user, permission=Permission.VIEW_COVERAGE).area_paths
         totals = {p: c for p, c in totals.items() if any(p.startswith(r) for r in roots)}
@@ -161,7 +169,7 @@ def reporting_rates(*, user: User | None, period: dt.date) -> list[RateRow]:
     return [RateRow(area_code=a.code, area_name=a.name, level=a.level,
                     level_name=levels.get(a.level, str(a.level)), path=a.path,
                     expected=totals[a.path][0], received=totals[a.path][1],
-                    on_time=totals[a.path][2]) for a in areas]
+                    on_time=totals[a.path][2], refused=totals[a.path][3]) for a in areas]
 
 
 def late_or_missing(*, user: User | None, period: dt.date, today: dt.date) -> list[SourceState]:
@@ -172,11 +180,13 @@ def late_or_missing(*, user: User | None, period: dt.date, today: dt.date) -> li
     rows = (_expected_sources(user=user, period=period)
             .order_by("area__path", "code")
             .values_list("code", "name", "area__code", "area__name", "deadline_days",
-                         "first_received"))
+                         "first_received", "first_refused"))
     states = []
-    for code, name, area_code, area_name, days, first in rows:
+    for code, name, area_code, area_name, days, first, refused in rows:
         deadline = deadline_for(period, days)
-        if first is None:
+        if first is None and refused is not None:
+            state, first = STATE_REFUSED, refused
+        elif first is None:
             state = STATE_MISSING if today > deadline else STATE_DUE
         elif first >= _cutoff(deadline):
             state = STATE_LATE

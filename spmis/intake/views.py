@@ -35,7 +35,8 @@ def reporting_rates(request: HttpRequest) -> HttpResponse:
     for row in rows:
         levels.setdefault(row.level_name, []).append(row)
     states = rates.late_or_missing(user=user, period=period, today=today)
-    flagged = [s for s in states if s.state in (rates.STATE_LATE, rates.STATE_MISSING)]
+    flagged = [s for s in states if s.state in (rates.STATE_LATE, rates.STATE_MISSING,
+                                                rates.STATE_REFUSED)]
     return render(request, "intake/rates.html", {
         "period": period, "levels": levels, "flagged": flagged, "states": states,
         "previous": add_months(period, -1), "next": add_months(period, 1),

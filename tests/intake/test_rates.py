@@ -144,3 +144,24 @@ def test_web_page_shows_rates_and_highlights(world, make_user):
     assert client.get("/intake/rates/?period=nonsense").status_code == 200
     denied = logged_in(make_user("SECURITY_ADMIN", area="XY", username="sec"))
     assert denied.get("/intake/rates/?period=2026-05").status_code == 403
+
+
+def test_a_refused_file_is_received_but_refused_not_a_report(ngo):
+    """A source whose only file for the month was refused: not received, shown as refused."""
+    from spmis.intake.rates import STATE_REFUSED
+    from tests.intake.helpers import csv_bytes, row, submit
+
+    commune = Area.objects.filter(level=3).order_by("code").first()
+    ngo.area = commune
+    ngo.save(update_fields=["area"])
+    refused = submit(csv_bytes([row(ref="B1", sex="X")]))
+    assert refused.status == "REFUSED"
+    mine = next(r for r in reporting_rates(user=None, period=dt.date(2026, 5, 1))
+                if r.area_code == commune.code)
+    assert (mine.expected, mine.received, mine.refused) == (1, 0, 1)
+    state = next(s for s in late_or_missing(user=None, period=dt.date(2026, 5, 1),
+                                            today=dt.date(2026, 7, 1))
+                 if s.source_code == "NGO_X")
+    assert state.state == STATE_REFUSED and state.received_at == refused.received_at
+    out = CliRunner().invoke(cli, ["intake", "late", "--period", "2026-05"])
+    assert "refused" in out.output and "NGO_X" in out.output
