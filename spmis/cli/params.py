@@ -4,6 +4,7 @@ runs, so a bad value is a usage error (exit 2, naming the option), never a trace
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -20,42 +21,26 @@ else:
     _DateParam = click.ParamType
 
 
-class PeriodType(_DateParam):
-    """``YYYY-MM`` between 1900-01 and 2100-12, as the first day of the month."""
+class DateType(_DateParam):
+    """A date typed as ``name`` (YYYY-MM or YYYY-MM-DD) and read by ``parse`` (the one date
+    parser, bounded to 1900-2100), a clear usage error otherwise."""
 
-    name = "YYYY-MM"
-
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> dt.date:
-        if isinstance(value, dt.date):
-            return value
-        try:
-            period = period_param(str(value))
-        except ApplicationError as exc:
-            self.fail(exc.message, param, ctx)
-        if period is None:
-            self.fail("Type the period as YYYY-MM.", param, ctx)
-        return period
-
-
-class DayType(_DateParam):
-    """``YYYY-MM-DD`` between 1900-01-01 and 2100-12-31."""
-
-    name = "YYYY-MM-DD"
+    def __init__(self, name: str, parse: Callable[[str], dt.date | None]) -> None:
+        self.name, self._parse = name, parse
 
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> dt.date:
         if isinstance(value, dt.date):
             return value
         try:
-            day = date_param(str(value))
+            day = self._parse(str(value))
         except ApplicationError as exc:
             self.fail(exc.message, param, ctx)
         if day is None:
-            self.fail("Type the date as YYYY-MM-DD.", param, ctx)
+            self.fail(f"Type it as {self.name}.", param, ctx)
         return day
 
 
-PERIOD = PeriodType()
-DAY = DayType()
+PERIOD = DateType("YYYY-MM", period_param)
+DAY = DateType("YYYY-MM-DD", date_param)
 ROW_ID = click.IntRange(min=1, max=MAX_ID)
