@@ -23,6 +23,7 @@ The switch must happen before the test's transaction opens, so ``tests/conftest.
 from __future__ import annotations
 
 import sqlite3
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,7 +70,7 @@ DATASETS = {d.name: d for d in (
 
 
 @dataclass
-class Templates:
+class Templates(ABC):
     """The datasets of one test session and the database tricks to copy them."""
 
     files: Path  # the office files written by the ``offices`` build
@@ -106,20 +107,25 @@ class Templates:
             self._leave()
             self.active = None
 
+    @abstractmethod
     def start(self) -> None:
-        raise NotImplementedError
+        """Done by each database's subclass."""
 
+    @abstractmethod
     def stop(self) -> None:
-        raise NotImplementedError
+        """Done by each database's subclass."""
 
+    @abstractmethod
     def _build(self, dataset: Dataset) -> Any:
-        raise NotImplementedError
+        """Done by each database's subclass."""
 
+    @abstractmethod
     def _enter(self, name: str, *, transactional: bool) -> None:
-        raise NotImplementedError
+        """Done by each database's subclass."""
 
+    @abstractmethod
     def _leave(self) -> None:
-        raise NotImplementedError
+        """Done by each database's subclass."""
 
 
 @dataclass
