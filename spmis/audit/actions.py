@@ -91,6 +91,12 @@ class AuditAction(StrEnum):
         "only as far as the reader's scope and clearance allow)."
     SUBMISSION_ERROR_REPORT = "submission.error_report", "A submission's error report was " \
         "downloaded."
+    SUBMISSION_WITHDRAW_REQUEST = "submission.withdraw_request", "Someone asked, with a " \
+        "reason, for a loaded submission to be withdrawn."
+    SUBMISSION_WITHDRAW = "submission.withdraw", "A submission was withdrawn: the rows it " \
+        "created deleted, those it changed restored (detail: counts)."
+    SUBMISSION_WITHDRAW_REJECT = "submission.withdraw_reject", "A submission's withdrawal " \
+        "was rejected by an approver."
     AGGREGATE_SUBMIT = "aggregate.submit", "An aggregate return was loaded."
     AGGREGATE_REFUSE = "aggregate.refuse", "An aggregate return was refused."
     PERIOD_REQUEST = "period.request", "A district asked for a period's data to be approved."

@@ -288,6 +288,34 @@ def approve(area_code: str, period: dt.date, username: str, action: str,
     click.echo(f"{area_code} {period:%Y-%m}: {done.state}")
 
 
+@intake.command()
+@click.argument("submission_id", type=int)
+@click.option("--as", "username", required=True, help="The acting user.")
+@click.option("--action", type=click.Choice(["request", "approve", "reject"]),
+              default="request", show_default=True)
+@click.option("--reason", default="", help="Why (needed to ask, and to reject).")
+def withdraw(submission_id: int, username: str, action: str, reason: str) -> None:
+    """Withdraw a loaded submission (maker-checker): one user asks with a reason, an approver
+    over the source's area approves; then what it created is deleted and what it changed
+    restored. Only a source's latest loaded submission can be withdrawn."""
+    setup_django()
+    from spmis.intake import withdrawals
+
+    actor = _user(username)
+    assert actor is not None
+    if action == "request":
+        done = withdrawals.submission_withdraw_request(actor=actor, submission_id=submission_id,
+                                                      reason=reason)
+        click.echo(f"submission {done.pk}: withdrawal asked, waiting for an approver "
+                   f"(request {done.withdraw_request_id}).")
+        return
+    done = withdrawals.submission_withdraw_decide(actor=actor, submission_id=submission_id,
+                                                  approve=action == "approve", reason=reason)
+    _print(done)
+    if done.status == "WITHDRAWN":
+        click.echo(withdrawals.withdrawal_summary(done))
+
+
 @intake.command("aggregate-upload")
 @click.option("--source", "source_code", required=True, help="Source code.")
 @click.option("--area", "area_code", required=True, help="Area P-code the figures are for.")

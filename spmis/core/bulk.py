@@ -7,6 +7,7 @@ transaction. Both are the drivers' bulk paths: no per-row ORM objects, no per-ro
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -209,11 +210,13 @@ def upsert(
             rebuild_indexes=rebuild)
         reset_sequences([model])
     old = frame.filter(pl.col("id").is_not_null()).drop(*keep, strict=False)
-    changed_ids = _update_changed(table, old, key=key, stamp=stamp) if old.height else set()
+    changed = (_update_changed(table, old, key=key, stamp=stamp) if old.height
+               else pl.DataFrame(schema={"id": pl.Int64, "before": pl.String}))
     return pl.concat([
         new.with_columns(action=pl.lit("inserted")),
-        old.with_columns(action=pl.when(pl.col("id").is_in(list(changed_ids)))
-                         .then(pl.lit("updated")).otherwise(pl.lit("unchanged"))),
+        old.join(changed, on="id", how="left").with_columns(
+            action=pl.when(pl.col("before").is_not_null())
+            .then(pl.lit("updated")).otherwise(pl.lit("unchanged"))),
     ], how="diagonal_relaxed")
 
 
@@ -230,20 +233,26 @@ def _existing_ids(model: type[models.Model], scope: dict[str, Any], key: str) ->
 
 
 def _update_changed(table: str, old: pl.DataFrame, *, key: str,
-                    stamp: dict[str, Any]) -> set[int]:
-    """Copy ``old`` into a temporary table, then one UPDATE … FROM for the rows that differ."""
+                    stamp: dict[str, Any]) -> pl.DataFrame:
+    """Copy ``old`` into a temporary table, then one UPDATE … FROM for the rows that differ.
+
+    Returns the changed rows' ``id`` and ``before``: the columns the update writes, as they
+    were, in a JSON object (what a withdrawal restores).
+    """
     columns = [c for c in old.columns if c not in (key, "id")]
     tmp = f"tmp_{table}"
     quoted = ", ".join(f'"{c}"' for c in ["id", *columns])
+    image = _json_object(table, [*columns, *stamp])
     with connection.cursor() as cursor:
         cursor.execute(f'DROP TABLE IF EXISTS "{tmp}"')
         cursor.execute(f'CREATE TEMP TABLE "{tmp}" AS SELECT {quoted} FROM "{table}" WHERE 1 = 0')
         _insert_rows(cursor, tmp, ["id", *columns], _to_wire_types(old.select("id", *columns)))
         differs = " OR ".join(_distinct(f'"{table}"."{c}"', f'"{tmp}"."{c}"') for c in columns)
-        cursor.execute(f'SELECT "{tmp}"."id" FROM "{tmp}" JOIN "{table}" '
+        cursor.execute(f'SELECT "{tmp}"."id", {image} FROM "{tmp}" JOIN "{table}" '
                        f'ON "{table}"."id" = "{tmp}"."id" WHERE {differs or "1 = 0"}')
-        changed = {row[0] for row in cursor.fetchall()}
-        if changed:
+        changed = pl.DataFrame(cursor.fetchall(), schema={"id": pl.Int64, "before": pl.String},
+                               orient="row")
+        if changed.height:
             sets = ", ".join([f'"{c}" = "{tmp}"."{c}"' for c in columns]
                              + [f'"{k}" = %s' for k in stamp])
             cursor.execute(
@@ -251,6 +260,14 @@ def _update_changed(table: str, old: pl.DataFrame, *, key: str,
                 f"AND ({differs})", list(stamp.values()))
         cursor.execute(f'DROP TABLE "{tmp}"')
     return changed
+
+
+def _json_object(table: str, columns: list[str]) -> str:
+    """SQL for a JSON object of ``table``'s ``columns`` (as text on both databases)."""
+    pairs = ", ".join(f"'{c}', \"{table}\".\"{c}\"" for c in columns)
+    if connection.vendor == "postgresql":
+        return f"json_build_object({pairs})::text"
+    return f"json_object({pairs})"
 
 
 def _distinct(a: str, b: str) -> str:
@@ -282,3 +299,64 @@ def upsert_sourced(model: type[models.Model], frame: pl.DataFrame, *, source_id:
     return upsert(model, frame, scope={"source_id": source_id}, key="source_ref",
                   stamp={"changed_by_submission_id": submission_id},
                   created_stamp={"created_by_submission_id": submission_id}, keep=keep)
+
+
+def withdraw_sourced(model: type[models.Model], *, submission_id: int,
+                     before: pl.DataFrame) -> dict[str, int]:
+    """Undo one submission's writes to ``model``'s table: rows it changed get back the
+    values in ``before`` (``id`` and the ``before`` JSON ``upsert`` returned), rows it created
+    are deleted. Set-wise; the caller makes sure no later write depends on them and runs this
+    in its transaction (a row still referred to elsewhere then rolls everything back)."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("A withdrawal runs inside the caller's transaction.")
+    table = model._meta.db_table
+    restored = _restore(model, before) if before.height else 0
+    with connection.cursor() as cursor:
+        cursor.execute(f'DELETE FROM "{table}" WHERE "created_by_submission_id" = %s',
+                       [submission_id])
+        deleted = cursor.rowcount
+    return {"restored": restored, "deleted": deleted}
+
+
+def _restore(model: type[models.Model], before: pl.DataFrame) -> int:
+    """One UPDATE … FROM a temporary table of (id, before JSON), each column read back from
+    the JSON with its own type. Every image of one table from one upsert has the same keys."""
+    columns = list(json.loads(before["before"][0]))
+    _check_columns(model, columns)
+    table = model._meta.db_table
+    tmp = f"tmp_{table}"
+    by_column = {f.column: f for f in model._meta.concrete_fields}
+    if connection.vendor == "postgresql":
+        value = {c: f"CAST(\"{tmp}\".\"before\"::json ->> '{c}' AS "
+                    f"{by_column[c].db_type(connection)})" for c in columns}
+        text = "text"
+    else:
+        value = {c: f"json_extract(\"{tmp}\".\"before\", '$.\"{c}\"')" for c in columns}
+        text = "TEXT"
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP TABLE IF EXISTS "{tmp}"')
+        cursor.execute(f'CREATE TEMP TABLE "{tmp}" ("id" bigint PRIMARY KEY, "before" {text})')
+        _insert_rows(cursor, tmp, ["id", "before"], before.select("id", "before"))
+        sets = ", ".join(f'"{c}" = {value[c]}' for c in columns)
+        cursor.execute(f'UPDATE "{table}" SET {sets} FROM "{tmp}" '
+                       f'WHERE "{table}"."id" = "{tmp}"."id"')
+        restored = cursor.rowcount
+        cursor.execute(f'DROP TABLE "{tmp}"')
+    return restored
+
+
+def references_check(model_classes: Iterable[type[models.Model]]) -> None:
+    """Raise IntegrityError now if any row still refers to a deleted row of these models.
+
+    Foreign keys are checked at commit (deferred); a caller that wants to turn a dangling
+    reference into a clear refusal, inside a savepoint it can roll back, asks here first.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        return
+    referring = sorted({rel.related_model._meta.db_table for m in model_classes
+                        for rel in m._meta.related_objects
+                        if rel.related_model._meta.managed})
+    _foreign_key_check(referring)

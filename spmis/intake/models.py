@@ -77,6 +77,7 @@ class SubmissionStatus(models.TextChoices):
     PARTIAL = "PARTIAL", _("loaded, invalid rows quarantined")
     REFUSED = "REFUSED", _("refused")
     SUPERSEDED = "SUPERSEDED", _("superseded by a correction")
+    WITHDRAWN = "WITHDRAWN", _("withdrawn: what it wrote was undone")
 
 
 class Submission(models.Model):
@@ -99,6 +100,11 @@ class Submission(models.Model):
     received_at = models.DateTimeField(_("received at"))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                    null=True, blank=True, related_name="+")
+    # Withdrawal (maker-checker): asked with a reason, done when a checker approves.
+    withdraw_request = models.ForeignKey("access.ApprovalRequest", on_delete=models.PROTECT,
+                                         null=True, blank=True, related_name="+")
+    withdraw_reason = models.CharField(_("reason for withdrawal"), max_length=400, blank=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["source", "period"]),
@@ -106,6 +112,23 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"submission {self.pk} {self.source_id} {self.period:%Y-%m}"
+
+
+class ChangedRow(models.Model):
+    """A row a submission changed, as it was before (what withdrawing the submission restores;
+    rows it created are known by their lineage)."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="+",
+                                   db_index=False)
+    table = models.CharField(_("table"), max_length=63)
+    row_id = models.BigIntegerField(_("row id"))
+    before = models.TextField(_("values before, as JSON"))
+
+    class Meta:
+        indexes = [models.Index(fields=["submission", "table"])]
+
+    def __str__(self) -> str:
+        return f"{self.table} {self.row_id} before submission {self.submission_id}"
 
 
 class SubmissionIssue(models.Model):

@@ -128,7 +128,8 @@ def _expected_sources(
         scope = scope_for_user(user=user, permission=Permission.VIEW_COVERAGE)
         sources = sources.filter(scope.area_q("area"))  # an empty scope keeps nothing
     theirs = Submission.objects.filter(source=OuterRef("pk"), period=period)
-    first = (theirs.exclude(status=SubmissionStatus.REFUSED)
+    # A withdrawn file never counted: it was sent by mistake.
+    first = (theirs.exclude(status__in=[SubmissionStatus.REFUSED, SubmissionStatus.WITHDRAWN])
              .order_by("received_at").values("received_at")[:1])
     refused = (theirs.filter(status=SubmissionStatus.REFUSED)
                .order_by("received_at").values("received_at")[:1])

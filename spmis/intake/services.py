@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,13 +25,14 @@ from spmis.access.services import permission_require
 from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core import clock
-from spmis.core.bulk import load_transaction
+from spmis.core.bulk import bulk_insert, load_transaction
 from spmis.core.errors import Conflict, NotFound, ValidationFailed
 from spmis.geography.models import Area
 from spmis.intake import mapping as mappings
 from spmis.intake import parsers
 from spmis.intake.approvals import locked_periods, period_lock_area
 from spmis.intake.models import (
+    ChangedRow,
     LoadPolicy,
     Mapping,
     Schedule,
@@ -48,6 +51,7 @@ from spmis.schemes.models import Enrolment, Scheme
 from spmis.schemes.services import enrolments_upsert_bulk
 
 LOADED_MODELS = (Household, Person, Enrolment, BenefitPayment)
+log = logging.getLogger(__name__)  # each stage of a load, with its rows and seconds
 ISSUE_COLUMNS = ["_row", "column", "value", "rule", "message"]
 
 
@@ -358,7 +362,8 @@ def submission_receive(
     received = _received(received_at)  # checked for a repeat too
     digest = hashlib.sha256(data).hexdigest()
     same = (Submission.objects.filter(source=source, period=period, content_hash=digest)
-            .exclude(status=SubmissionStatus.REFUSED).order_by("-id").first())
+            .exclude(status__in=[SubmissionStatus.REFUSED, SubmissionStatus.WITHDRAWN])
+            .order_by("-id").first())
     if same is not None:
         return Receipt(same, repeat=True)
     return Receipt(_take(actor, source, period, digest, filename, data, received))
@@ -376,11 +381,14 @@ def _take(actor: User | None, source: Source, period: dt.date, digest: str, file
     if locked is not None:
         return _refuse(submission, actor, f"The period {period:%Y-%m} is approved for "
                        f"{locked.code}; ask for it to be un-approved first.", None)
+    started = time.perf_counter()
     try:
         checked = _check(submission, mapping, data)
     except _Refusal as refusal:
         return _refuse(submission, actor, refusal.message, refusal.issues)
     invalid = checked.issues["_row"].n_unique() if checked.issues.height else 0
+    log.info("read and checked: %d rows in %.2f s", checked.rows_total,
+             time.perf_counter() - started)
     if invalid >= checked.rows_total:  # nothing to load: a refusal, never a PARTIAL load
         return _refuse(submission, actor, f"None of the {checked.rows_total} rows is valid: "
                        f"nothing was loaded, and any earlier submission for the period stands. "
@@ -644,8 +652,17 @@ def _upsert_records(submission: Submission, rows: pl.DataFrame,
     lineage = {"source_id": submission.source_id, "submission_id": submission.pk}
     today = clock.today()
     counts: dict[str, int] = {}
+    changed: list[pl.DataFrame] = []  # before-images of changed rows (a withdrawal restores)
+    tables = {"households": Household._meta.db_table, "persons": Person._meta.db_table,
+              "enrolments": Enrolment._meta.db_table, "payments": BenefitPayment._meta.db_table}
 
-    def count(name: str, result: pl.DataFrame) -> pl.DataFrame:
+    def count(name: str, load: Callable[..., pl.DataFrame], rows: pl.DataFrame,
+              keep: list[str]) -> pl.DataFrame:
+        started = time.perf_counter()
+        result = load(rows=rows, keep=keep, **lineage)
+        changed.append(result.filter(pl.col("action") == "updated").select(
+            row_id="id", before="before", table=pl.lit(tables[name])))
+        log.info("%s: %d rows in %.2f s", name, rows.height, time.perf_counter() - started)
         for action, n in result.group_by("action").len().iter_rows():
             counts[f"{name} {action}"] = n
         return result
@@ -659,8 +676,8 @@ def _upsert_records(submission: Submission, rows: pl.DataFrame,
                  .select(source_ref="household_ref", area_id="area_id",
                          address=pl.col("address").fill_null(""),
                          registered_on=pl.lit(today)))
-        done = count("households", households_upsert_bulk(
-            rows=frame, keep=["registered_on", *unmapped(address="address")], **lineage))
+        done = count("households", households_upsert_bulk, frame,
+                     ["registered_on", *unmapped(address="address")])
         households = done.select(household_ref="source_ref", household_id="id")
     people = rows.unique("person_ref", keep="last", maintain_order=True)
     if "household_ref" in people.columns:
@@ -680,11 +697,11 @@ def _upsert_records(submission: Submission, rows: pl.DataFrame,
         registered_on=_col(people, "registered_on", today, pl.Date),
         annual_income_minor=_col(people, "annual_income_minor", None, pl.Int64),
     )
-    persons = count("persons", persons_upsert_bulk(rows=frame, keep=unmapped(
+    persons = count("persons", persons_upsert_bulk, frame, unmapped(
         national_id="national_id", given_name="given_name", family_name="family_name",
         date_of_death="date_of_death", household_id="household_ref",
         relationship_to_head="relationship_to_head", disability_level="disability_level",
-        registered_on="registered_on", annual_income_minor="annual_income"), **lineage))
+        registered_on="registered_on", annual_income_minor="annual_income"))
     rows = rows.join(persons.select(person_ref="source_ref", person_id="id"), on="person_ref")
     if "scheme_id" in rows.columns:
         rows = rows.filter(pl.col("scheme_id").is_not_null())  # registered, not enrolled
@@ -697,8 +714,8 @@ def _upsert_records(submission: Submission, rows: pl.DataFrame,
         )
         # Without a mapped start, a new enrolment starts in the submission's month and a later
         # submission never moves it.
-        count("enrolments", enrolments_upsert_bulk(rows=enrol, keep=unmapped(
-            status="enrolment_status", start_date="enrolment_start"), **lineage))
+        count("enrolments", enrolments_upsert_bulk, enrol, unmapped(
+            status="enrolment_status", start_date="enrolment_start"))
         if {"period", "amount_minor"} <= set(rows.columns):
             paid = rows.filter(pl.col("amount_minor").is_not_null())
             pay = paid.select(
@@ -712,8 +729,11 @@ def _upsert_records(submission: Submission, rows: pl.DataFrame,
                 paid_on=pl.coalesce(_col(paid, "paid_on", None, pl.Date),
                                     pl.col("period"), pl.lit(submission.period)),
             ).unique("source_ref", keep="last")
-            count("payments", payments_upsert_bulk(rows=pay, keep=unmapped(
-                currency="currency", paid_on="paid_on"), **lineage))
+            count("payments", payments_upsert_bulk, pay, unmapped(
+                currency="currency", paid_on="paid_on"))
+    images = pl.concat(changed, how="vertical_relaxed")
+    if images.height:
+        bulk_insert(ChangedRow, images.with_columns(submission_id=pl.lit(submission.pk)))
     return counts
 
 

@@ -29,6 +29,7 @@ from spmis.core.doors import or_404
 from spmis.core.errors import ApplicationError, NotFound, ValidationFailed
 from spmis.core.periods import date_param, period_param
 from spmis.intake import selectors as intake
+from spmis.intake import withdrawals
 from spmis.intake.models import Submission, SubmissionStatus
 from spmis.intake.parsers import MAX_BYTES
 from spmis.intake.services import submission_receive
@@ -64,18 +65,52 @@ def submission_list(request: HttpRequest) -> HttpResponse:
     }, status=status)
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @login_required
+@csrf_protect
 def submission_detail(request: HttpRequest, submission_id: int) -> HttpResponse:
+    """One submission; POST asks for its withdrawal or decides one (maker-checker)."""
     user = authenticated(request)
     submission = or_404(intake.submission_get_for_user, user=user, submission_id=submission_id)
+    status = 200
+    if request.method == "POST":
+        try:
+            _withdrawal_post(request, user, submission)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            status = 400
+        else:
+            return HttpResponseRedirect(request.path, status=303)
     audit_record(actor=user, action=AuditAction.SUBMISSION_VIEW, object_type="submission",
                  object_id=submission.pk)
-    return render(request, "intake/submission.html", _detail_context(user, submission))
+    return render(request, "intake/submission.html", _detail_context(user, submission),
+                  status=status)
+
+
+def _withdrawal_post(request: HttpRequest, user: User, submission: Submission) -> None:
+    action = request.POST.get("action", "")
+    reason = request.POST.get("reason", "")
+    if action == "withdraw":
+        withdrawals.submission_withdraw_request(actor=user, submission_id=submission.pk,
+                                                reason=reason)
+        messages.success(request, _("Withdrawal asked: an approver over the source's area "
+                                    "decides."))
+    elif action in ("approve", "reject"):
+        done = withdrawals.submission_withdraw_decide(
+            actor=user, submission_id=submission.pk, approve=action == "approve",
+            reason=reason)
+        if done.status == SubmissionStatus.WITHDRAWN:
+            messages.success(request, _("Submission withdrawn: %(what)s.")
+                             % {"what": withdrawals.withdrawal_summary(done)})
+        else:
+            messages.success(request, _("Decision recorded."))
+    else:
+        raise ValidationFailed(_("Unknown action."))
 
 
 def _detail_context(user: User, submission: Submission) -> dict[str, Any]:
     return {
+        "withdrawal": withdrawals.withdrawal_options(user=user, submission=submission),
         "submission": submission,
         "issues": intake.submission_issues_for_user(user=user, submission=submission,
                                                     limit=ISSUES_SHOWN),

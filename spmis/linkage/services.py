@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -29,6 +30,7 @@ from spmis.linkage.models import (
     LinkageRun,
     LinkState,
     PersonIdentity,
+    VerificationFlag,
 )
 from spmis.linkage.selectors import REVIEW_PERMISSION, link_in_scope
 from spmis.registry.models import Person
@@ -185,6 +187,22 @@ def identities_derive(*, run: LinkageRun | None = None,
             "identities_with_several_records": sizes.filter(pl.col("len") > 1).height,
             "records_in_shared_identities": int(sizes.filter(pl.col("len") > 1)["len"].sum()),
             "refused_pairs_still_joined": conflicts.height}
+
+
+def persons_withdrawing_receiver(*, persons: Any, **_: Any) -> dict[str, int]:
+    """Before a withdrawn submission's person records are deleted: their links and flags go,
+    and the identities are derived again without them (one may have joined two others)."""
+    involved = Q(person_l__in=persons) | Q(person_r__in=persons)
+    links, _n = Link.objects.filter(involved).delete()
+    flags, _n = VerificationFlag.objects.filter(
+        Q(person__in=persons) | Q(evidence__in=persons)).delete()
+    identified = PersonIdentity.objects.filter(person__in=persons).exists()
+    if identified:
+        rest = Person.objects.exclude(pk__in=persons.values("pk"))
+        identities_derive(persons=pl.DataFrame(
+            list(rest.values_list("id", "national_id")),
+            schema={"id": pl.Int64, "national_id": pl.String}, orient="row"))
+    return {"links removed": links, "flags removed": flags}
 
 
 def _write_identities(new: pl.DataFrame, run: LinkageRun | None) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from spmis.core.bulk import upsert_sourced
+from spmis.core.bulk import upsert_sourced, withdraw_sourced
 from spmis.payments.models import BenefitPayment
 
 
@@ -16,3 +16,8 @@ def payments_upsert_bulk(*, rows: pl.DataFrame, source_id: int, submission_id: i
     Returns the rows with ``id`` and ``action``."""
     return upsert_sourced(BenefitPayment, rows, source_id=source_id,
                           submission_id=submission_id, keep=keep)
+
+
+def payments_withdraw_bulk(*, submission_id: int, before: pl.DataFrame) -> dict[str, int]:
+    """Undo a submission's writes to payments (see ``core.bulk.withdraw_sourced``)."""
+    return withdraw_sourced(BenefitPayment, submission_id=submission_id, before=before)

@@ -6,8 +6,9 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from spmis.core.bulk import upsert_sourced
+from spmis.core.bulk import upsert_sourced, withdraw_sourced
 from spmis.registry.models import Household, Person
+from spmis.registry.signals import persons_withdrawing
 
 
 def households_upsert_bulk(*, rows: pl.DataFrame, source_id: int, submission_id: int,
@@ -24,3 +25,20 @@ def persons_upsert_bulk(*, rows: pl.DataFrame, source_id: int, submission_id: in
     with ``id`` and ``action`` ("inserted", "updated", "unchanged")."""
     return upsert_sourced(Person, rows, source_id=source_id, submission_id=submission_id,
                           keep=keep)
+
+
+def households_withdraw_bulk(*, submission_id: int, before: pl.DataFrame) -> dict[str, int]:
+    """Undo a submission's writes to households (see ``core.bulk.withdraw_sourced``)."""
+    return withdraw_sourced(Household, submission_id=submission_id, before=before)
+
+
+def persons_withdraw_bulk(*, submission_id: int, before: pl.DataFrame) -> dict[str, int]:
+    """Undo a submission's writes to person records. Apps holding rows about the records it
+    created (linkage) remove theirs first; their counts are returned with ours."""
+    created = Person.objects.filter(created_by_submission_id=submission_id)
+    counts: dict[str, int] = {}
+    if created.exists():
+        for _receiver, removed in persons_withdrawing.send(sender=Person, persons=created):
+            if isinstance(removed, dict):
+                counts.update(removed)
+    return {**withdraw_sourced(Person, submission_id=submission_id, before=before), **counts}

@@ -15,7 +15,7 @@ from django.db.models.functions import Greatest
 from spmis.access.models import User
 from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
-from spmis.core.bulk import upsert_sourced
+from spmis.core.bulk import upsert_sourced, withdraw_sourced
 from spmis.core.errors import NotFound, ValidationFailed
 from spmis.schemes.models import Enrolment, EnrolmentStatus, Scheme
 
@@ -112,3 +112,8 @@ def enrolments_exit(*, actor: User | None, person_id: int, scheme_id: int,
                                  "enrolments": exited, "reason": reason[:200],
                                  "started_after_end_date": started_after})
     return exited
+
+
+def enrolments_withdraw_bulk(*, submission_id: int, before: pl.DataFrame) -> dict[str, int]:
+    """Undo a submission's writes to enrolments (see ``core.bulk.withdraw_sourced``)."""
+    return withdraw_sourced(Enrolment, submission_id=submission_id, before=before)
