@@ -30,8 +30,9 @@ from spmis.core.errors import ApplicationError, NotFound, ValidationFailed
 from spmis.core.periods import date_param, period_param
 from spmis.intake import selectors as intake
 from spmis.intake import withdrawals
-from spmis.intake.models import Submission, SubmissionStatus
-from spmis.intake.parsers import MAX_BYTES
+from spmis.intake.draft import draft_mapping
+from spmis.intake.models import Source, Submission, SubmissionStatus
+from spmis.intake.parsers import MAX_BYTES, ParseError
 from spmis.intake.services import submission_receive
 
 PAGE_SIZE = 50
@@ -145,7 +146,14 @@ def submission_upload(request: HttpRequest) -> HttpResponse:
     sources = intake.source_list_for_user(user=user, permission=Permission.SUBMIT_DATA)
     form = {"source": "", "period": "", "received_on": ""}
     htmx = request.headers.get("HX-Request") == "true"
-    if request.method == "POST":
+    draft = ""
+    if request.method == "POST" and request.POST.get("action") == "draft":
+        form = {k: request.POST.get(k, "").strip() for k in form}
+        try:
+            draft = _draft(request, sources.filter(code=form["source"]).first())
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    elif request.method == "POST":
         form = {k: request.POST.get(k, "").strip() for k in form}
         try:
             allowed = bool(form["source"]) and sources.filter(code=form["source"]).exists()
@@ -160,10 +168,41 @@ def submission_upload(request: HttpRequest) -> HttpResponse:
                 return response
             return HttpResponseRedirect(url, status=303)
     # htmx swaps only 2xx answers: a refused form goes back to it as 200, to a browser as 400.
-    status = 400 if request.method == "POST" and not htmx else 200
+    status = 400 if request.method == "POST" and not htmx and not draft else 200
     return render(request, "intake/upload.html",
-                  {"sources": sources, "form": form, "max_mb": MAX_MB,
+                  {"sources": sources, "form": form, "max_mb": MAX_MB, "draft": draft,
                    "today": timezone.localdate()}, status=status)
+
+
+def _draft(request: HttpRequest, source: Source | None) -> str:
+    """A mapping proposed from the chosen file (nothing is stored or submitted)."""
+    if source is None:
+        raise NotFound(_("Choose one of your sources."))
+    data = _file(request)
+    try:
+        return draft_mapping(data, filename=_filename(request),
+                             schemes=list(source.schemes.values_list("code", flat=True)),
+                             source=source.code)
+    except ParseError as exc:
+        raise ValidationFailed(str(exc)) from exc
+
+
+def _file(request: HttpRequest) -> bytes:
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise ValidationFailed(_("Choose a file to upload."))
+    too_big = _("The file is larger than the limit of %(mb)d MB.") % {"mb": MAX_MB}
+    if upload.size is not None and upload.size > MAX_BYTES:
+        raise ValidationFailed(too_big)
+    data = upload.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise ValidationFailed(too_big)
+    return data
+
+
+def _filename(request: HttpRequest) -> str:
+    upload = request.FILES.get("file")
+    return (upload.name if upload is not None else "") or "upload"
 
 
 def _received(form: dict[str, str]) -> dt.datetime | None:
@@ -186,17 +225,9 @@ def _upload(request: HttpRequest, user: User, form: dict[str, str],
     if period is None:
         raise ValidationFailed(_("Type the period as YYYY-MM."))
     received_at = _received(form)
-    upload = request.FILES.get("file")
-    if upload is None:
-        raise ValidationFailed(_("Choose a file to upload."))
-    too_big = _("The file is larger than the limit of %(mb)d MB.") % {"mb": MAX_MB}
-    if upload.size is not None and upload.size > MAX_BYTES:
-        raise ValidationFailed(too_big)
-    data = upload.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise ValidationFailed(too_big)
+    data = _file(request)
     receipt = submission_receive(actor=user, source_code=form["source"], period=period,
-                                 filename=upload.name or "upload", data=data,
+                                 filename=_filename(request), data=data,
                                  received_at=received_at)
     submission = receipt.submission
     if receipt.repeat:
