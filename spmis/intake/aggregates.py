@@ -167,7 +167,8 @@ def _clean(values: list[dict[str, Any]],
     for n, item in enumerate(values, start=1):
         code = str(item.get("element") or "").strip()
         combo = str(item.get("combo") or "").strip()
-        where = f"Value {item.get('_row', n)}"
+        # A file's rows are counted as in the file; values typed or sent by the API in order.
+        where = f"Row {item['_row']}" if "_row" in item else f"Value {n}"
         element = elements.get(code)
         if element is None:
             problems.append(f"{where}: {code!r} is not a data element; the elements are "

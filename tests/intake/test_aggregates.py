@@ -206,7 +206,7 @@ def test_a_decimal_comma_is_refused_never_rescaled(ngo):
     commune = Area.objects.filter(level=3).order_by("code").first()
     ngo.area = commune
     ngo.save(update_fields=["area"])
-    with pytest.raises(ValidationFailed, match="1234,56"):
+    with pytest.raises(ValidationFailed, match="Row 2: '1234,56'"):  # the file's own row
         aggregate_upload(actor=None, source_code="NGO_X", area_code=commune.code,
                          period=dt.date(2026, 5, 1), filename="return.csv",
                          data=b"element;combo;value\nBENEFICIARIES;;1234,56\n")
