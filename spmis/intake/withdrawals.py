@@ -124,6 +124,9 @@ def _require_withdrawable(submission: Submission) -> None:
     if submission.status not in LOADED:
         raise Conflict(f"Submission {submission.pk} is {submission.get_status_display()}; "
                        f"only a loaded submission can be withdrawn.")
+    if submission.aggregate_values.exists():
+        raise Conflict(f"Submission {submission.pk} is an aggregate return: correct it by "
+                       f"sending the figures again (`spmis intake aggregate-upload`).")
     later = list(Submission.objects.filter(source=submission.source, pk__gt=submission.pk,
                                            status__in=LOADED)
                  .order_by("-pk").values_list("pk", flat=True))

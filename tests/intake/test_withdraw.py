@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from click.testing import CliRunner
 
@@ -201,3 +203,16 @@ def test_the_page_asks_and_approves(people) -> None:
     loaded.refresh_from_db()
     assert loaded.status == SubmissionStatus.WITHDRAWN
     assert not Person.objects.filter(created_by_submission=loaded).exists()
+
+
+def test_an_aggregate_return_is_corrected_not_withdrawn(people, district) -> None:
+    from spmis.intake.aggregates import aggregate_upload
+
+    commune = Area.objects.filter(parent=district).order_by("code").first()
+    result = aggregate_upload(actor=None, source_code="NGO_X", area_code=commune.code,
+                              period=dt.date(2026, 5, 1), filename="return.csv",
+                              data=b"element,combo,value\nEXPENDITURE,,450000\n")
+    assert result.submission is not None
+    with pytest.raises(Conflict, match="aggregate return"):
+        submission_withdraw_request(actor=people["maker"], submission_id=result.submission.pk,
+                                    reason="wrong")
