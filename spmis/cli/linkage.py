@@ -30,21 +30,33 @@ def linkage() -> None:
 @linkage.command()
 @click.option("--input", "source", required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="CSV with id, given_name, surname, date_of_birth, sex, area "
-                   "(and optionally national_id, address).")
+              help="Person records: CSV (comma, semicolon, tab or pipe; UTF-8 or Windows-1252), "
+                   "XLSX or JSON, with id, given_name, surname, date_of_birth, sex, area "
+                   "(and optionally national_id, address); names such as 'Given Name' or "
+                   "'DOB' are recognised.")
 @click.option("--output", "target", required=True,
-              type=click.Path(dir_okay=False, writable=True, path_type=Path),
-              help="Where to write id_l, id_r, match_probability.")
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write id_l, id_r, match_probability (its folder must exist).")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Write the pairs at or above this match probability.")
-def dedupe(source: Path, target: Path, threshold: float) -> None:
-    """Link any CSV of person records (no database): train, score, write the pairs."""
+@click.option("--date-order", type=click.Choice(("dmy", "mdy", "ymd")), default=None,
+              help="Dates with the year last are dd/mm (dmy) or mm/dd (mdy); ymd reads "
+                   "two-digit years first (80-12-31). Default: detected from the file.")
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+def dedupe(source: Path, target: Path, threshold: float, date_order: str | None,
+           force: bool) -> None:
+    """Link any file of person records (no database): train, score, write the pairs.
+
+    What reading decided (encoding, separator, columns, date order) and any unreadable or
+    ambiguous dates are said on stderr. Exit 0 done, 1 input refused (with why), 2 usage."""
     from spmis.linkage.dedupe import dedupe_csv
     from spmis.linkage.engine import LinkageError
 
     started = time.perf_counter()
     try:
-        written = dedupe_csv(source, target, threshold=threshold, progress=_say(started))
+        written = dedupe_csv(source, target, threshold=threshold, date_order=date_order,
+                             force=force, progress=_say(started),
+                             tell=lambda line: click.echo(line, err=True))
     except LinkageError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{written} pairs at or above {threshold} written to {target} "
