@@ -41,6 +41,9 @@ class IndicatorValue(models.Model):
     value = models.FloatField(null=True, blank=True)
     obs_status = models.CharField(max_length=1, help_text=_(
         "A normal; M missing (no denominator)"))
+    # Why a value is missing (obs_status M), published as the COMMENT_OBS attribute. The
+    # engine may fill it; the run fills any it leaves empty from the catalogue.
+    note = models.CharField(max_length=500, blank=True, default="", db_default="")
 
     class Meta:
         indexes = [models.Index(fields=["run", "indicator", "area_code"])]
