@@ -54,14 +54,15 @@ CLASSIFICATION: dict[str, dict[str, Clearance]] = {
                                       "trained_by"),
     "linkage.LinkageRun": _levels(I="id model source started_at finished_at actor counts"),
     "linkage.Link": _levels(I="id run match_probability match_weight state decided_at "
-                              "pending_state request",
+                              "pending_state request prior_state pending_effect",
                             C="person_l person_r weights decided_by reason pending_reason "
                               "pending_by"),
     "schemes.IncompatibleSchemes": _levels(P="id scheme_a scheme_b reason"),
     "linkage.PersonIdentity": _levels(C="person identity run"),
+    "linkage.Cut": _levels(I="id decision kind", C="person_l person_r"),
     "linkage.VerificationFlag": _levels(I="id reason_code registry raised_at due_on state "
                                           "scheme decided_at",
-                                        C="person evidence detail decided_by outcome"),
+                                        C="person evidence detail decided_by outcome fact"),
     # Published figures: aggregates (small cells are for disclosure control to handle).
     "indicators.IndicatorRun": _levels(I="id period started_at finished_at actor lineage "
                                          "counts"),

@@ -2,8 +2,10 @@
 
 Person records are never changed or deleted by linkage. An identity is derived, not stored as
 truth: the connected components of the links that hold (same national ID, automatic links,
-and pairs a reviewer confirmed), minus the pairs a reviewer refused. So any merge is undone by
-deciding its link "not a match", and undoing that decision restores the identity exactly.
+and pairs a reviewer confirmed), minus the pairs refused: those a reviewer decided "not a
+match", and those cut to carry out such a decision (a ``Cut``). So any two records of one
+identity are separated by deciding "not a match" on them, and reopening that decision
+restores the identity exactly.
 """
 
 from __future__ import annotations
@@ -64,20 +66,26 @@ JOINING = (LinkState.AUTO, LinkState.MATCH)
 
 
 class Link(models.Model):
-    """A scored pair of person records (``person_l`` has the lower id)."""
+    """A scored pair of person records (``person_l`` has the lower id). A pair a reviewer
+    decided without it ever being scored (two records joined only through others, or by a
+    shared national ID) has no probability or weights."""
 
     person_l = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="+")
     person_r = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="+",
                                  db_index=False)
     run = models.ForeignKey(LinkageRun, on_delete=models.PROTECT, related_name="links")
-    match_probability = models.FloatField()
-    match_weight = models.FloatField()
+    match_probability = models.FloatField(null=True, blank=True)
+    match_weight = models.FloatField(null=True, blank=True)
     weights = models.JSONField(help_text=_("match weight of each comparison"))
     state = models.CharField(max_length=10, choices=LinkState.choices)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                    null=True, blank=True, related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
     reason = models.CharField(max_length=400, blank=True)
+    # UNSURE changes no identity: the state the pair had before, whose joining (or refusing)
+    # identities go on following.
+    prior_state = models.CharField(max_length=10, choices=LinkState.choices, blank=True,
+                                   db_default="")
     # Maker-checker: a decision waiting for an approver (SPMIS_LINKAGE_CHECKER).
     pending_state = models.CharField(max_length=10, choices=LinkState.choices, blank=True)
     pending_reason = models.CharField(max_length=400, blank=True)
@@ -85,6 +93,8 @@ class Link(models.Model):
                                    null=True, blank=True, related_name="+")
     request = models.ForeignKey("access.ApprovalRequest", on_delete=models.PROTECT, null=True,
                                 blank=True, related_name="+")
+    # The effect the maker was shown (a fingerprint): approved only while it still holds.
+    pending_effect = models.CharField(max_length=32, blank=True, db_default="")
 
     class Meta:
         constraints = [
@@ -96,6 +106,36 @@ class Link(models.Model):
 
     def __str__(self) -> str:
         return f"link {self.person_l_id}-{self.person_r_id} {self.state}"
+
+
+class CutKind(models.TextChoices):
+    LINK = "LINK", _("a link")
+    NATIONAL_ID = "NATIONAL_ID", _("a shared national ID")
+    BOTH = "BOTH", _("a link and a shared national ID")
+
+
+class Cut(models.Model):
+    """Two records no longer joined because a reviewer's "not a match" on another pair of
+    their identity needed it (the smallest set of joins between the two decided records): the
+    link between them, or their shared national ID, no longer joins them. Reopening (or
+    changing) that decision removes its cuts."""
+
+    decision = models.ForeignKey(Link, on_delete=models.CASCADE, related_name="cuts")
+    person_l = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="+")
+    person_r = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="+",
+                                 db_index=False)
+    kind = models.CharField(max_length=12, choices=CutKind.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["decision", "person_l", "person_r"],
+                                    name="cut_pair_once_per_decision"),
+            models.CheckConstraint(condition=models.Q(person_l__lt=models.F("person_r")),
+                                   name="cut_lower_id_left"),
+        ]
+
+    def __str__(self) -> str:
+        return f"cut {self.person_l_id}-{self.person_r_id} for link {self.decision_id}"
 
 
 class PersonIdentity(models.Model):
@@ -147,9 +187,13 @@ class VerificationFlag(models.Model):
                                    null=True, blank=True, related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=400, blank=True)
+    # What the flag is about, with its person, reason and scheme its key: a date of death,
+    # an income year, the other record. A decided flag is not raised again for the same fact.
+    fact = models.CharField(max_length=64, blank=True, db_default="")
 
     class Meta:
-        indexes = [models.Index(fields=["state", "reason_code"])]
+        indexes = [models.Index(fields=["state", "reason_code"]),
+                   models.Index(fields=["person", "reason_code"])]
 
     def __str__(self) -> str:
         return f"{self.reason_code} on person {self.person_id}"
