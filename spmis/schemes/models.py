@@ -75,6 +75,11 @@ class Scheme(models.Model):
     eligible_sex = models.CharField(_("eligible sex"), max_length=1, blank=True)
     eligible_disability_from = models.PositiveSmallIntegerField(
         _("eligible from disability level"), null=True, blank=True)
+    # SDG 1.3.1 reads these: social assistance (non-contributory transfers to the poor or
+    # vulnerable: SOC_CONTIG_VULN) and employment-injury cover (SOC_CONTIG_INJ). The catalogue
+    # says so; the function alone does not (a fund's one scheme may cover several risks).
+    social_assistance = models.BooleanField(_("social assistance"), default=False)
+    covers_employment_injury = models.BooleanField(_("covers employment injury"), default=False)
 
     class Meta:
         ordering = ["code"]

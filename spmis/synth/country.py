@@ -45,18 +45,20 @@ class SchemeSpec:
     eligible_age_to: int | None = None
     eligible_sex: str = ""
     eligible_disability_from: int | None = None
+    social_assistance: bool = False  # a non-contributory transfer to the poor or vulnerable
+    covers_employment_injury: bool = False
 
 
 SCHEMES = [
     SchemeSpec("CHILD_GRANT", "Child Support Grant", "Ministry of Social Welfare", "FAMILY_CHILD",
                "CHILDREN", False, True, "CASH", "MONTHLY", "Social Assistance Act 2015, s. 12",
                1500, "Monthly cash grant for children under 18 in poor households.", 300_000,
-               eligible_age_from=0, eligible_age_to=17),
+               eligible_age_from=0, eligible_age_to=17, social_assistance=True),
     SchemeSpec("SOCIAL_PENSION", "Universal Social Pension", "Ministry of Social Welfare",
                "OLD_AGE", "OLD_AGE", False, False, "CASH", "MONTHLY",
                "Social Pension Decree 2017", 2500,
                "Monthly pension for residents aged 65 and over without a contributory pension.",
-               eligible_age_from=65),
+               eligible_age_from=65, social_assistance=True),
     SchemeSpec("CONTRIB_PENSION", "National Social Security Fund old-age pension",
                "National Social Security Fund", "OLD_AGE", "OLD_AGE", True, False, "CASH",
                "MONTHLY", "Social Security Law 2002, Part V", 12000,
@@ -65,19 +67,21 @@ SCHEMES = [
                "DISABILITY", "WORKING_AGE", False, False, "CASH", "MONTHLY",
                "Persons with Disabilities Act 2019, s. 30", 2000,
                "Monthly allowance for adults 18-64 with severe functional difficulty.",
-               eligible_age_from=18, eligible_age_to=64, eligible_disability_from=2),
+               eligible_age_from=18, eligible_age_to=64, eligible_disability_from=2,
+               social_assistance=True),
     SchemeSpec("PUBLIC_WORKS", "Rural Public Works Programme", "Ministry of Rural Development",
                "UNEMPLOYMENT", "WORKING_AGE", False, True, "CASH", "SEASONAL",
                "Rural Employment Guarantee Regulation 2018", 4000,
                "Paid work for one adult of poor rural households in the lean season (Jan-Apr).",
-               300_000, eligible_age_from=18, eligible_age_to=64),
+               300_000, eligible_age_from=18, eligible_age_to=64, social_assistance=True),
     SchemeSpec("MATERNITY", "Maternity Cash Benefit", "National Social Security Fund",
                "MATERNITY", "WORKING_AGE", True, False, "CASH", "MONTHLY",
                "Social Security Law 2002, Part VIII", 9000,
                "Cash benefit for insured women for six months after giving birth."),
     SchemeSpec("HEALTH_EQUITY", "Health Equity Fund", "Ministry of Health", "HEALTH", "HEALTH",
                False, True, "SERVICE", "CONTINUOUS", "Health Financing Decree 2016", 0,
-               "Free essential health care for all members of poor households.", 300_000),
+               "Free essential health care for all members of poor households.", 300_000,
+               social_assistance=True),
     SchemeSpec("NHI", "National Health Insurance", "National Social Security Fund", "HEALTH",
                "HEALTH", True, False, "SERVICE", "CONTINUOUS", "Health Insurance Law 2020", 0,
                "Contributory health insurance for formal workers and their households."),
