@@ -76,10 +76,11 @@ def read_records(path: Path, *, date_order: str | None = None,
                  latest_year: int | None = None) -> Records:
     """Read a person file; raise :class:`LinkageError` with a message when it cannot be."""
     parsed = _parse(path)
-    fields = match_header(parsed.frame.columns)
+    columns = [c for c in parsed.frame.columns if c != parsers.ROW]
+    fields = match_header(columns)
     missing = [c for c in REQUIRED if c not in fields]
     if missing:
-        raise LinkageError(missing_message(missing, parsed.frame.columns, fields))
+        raise LinkageError(missing_message(missing, columns, fields))
     frame = parsed.frame.select([pl.col(col).alias(field) for field, col in fields.items()])
     dates, report = read_dates(frame["date_of_birth"], order=date_order,
                                latest_year=latest_year or dt.date.today().year)
