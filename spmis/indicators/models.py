@@ -36,7 +36,8 @@ class IndicatorValue(models.Model):
     age_band = models.CharField(max_length=10)  # e.g. 0-17, 65+, or _T
     disability = models.CharField(max_length=10)  # SEVERE, NOT_SEVERE or _T
     scheme = models.CharField(max_length=40, default="_T")  # a scheme's code, or _T (any)
-    numerator = models.BigIntegerField()
+    # Null when it cannot be counted (a share above a benchmark that is not loaded).
+    numerator = models.BigIntegerField(null=True, blank=True)
     denominator = models.BigIntegerField(null=True, blank=True)
     value = models.FloatField(null=True, blank=True)
     obs_status = models.CharField(max_length=1, help_text=_(
