@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -110,22 +111,81 @@ def quality() -> None:
     click.echo(json.dumps(linkage_quality(), indent=2))
 
 
+def _user(username: str) -> Any:
+    from spmis.access.models import User
+
+    user = User.objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise click.ClickException(f"No active user {username!r}.")
+    return user
+
+
+def _show_effect(effect: Any) -> None:
+    """What a decision will do: the joins it cuts and the identities that result."""
+    kinds = {"LINK": "link", "NATIONAL_ID": "shared national ID",
+             "BOTH": "link and shared national ID"}
+    click.echo(f"{effect.decision} on records {effect.person_l} and {effect.person_r}:")
+    for cut in effect.cuts:
+        how = kinds[cut.kind]
+        if cut.state:
+            how += f", {cut.state}" + (f" p {cut.probability:.3f}"
+                                       if cut.probability is not None else "")
+        click.echo(f"  cut {cut.person_l} - {cut.person_r} ({how})")
+    for group in effect.before:
+        click.echo(f"  identity {group[0]} ({len(group)} records) now: "
+                   + ", ".join(map(str, group)))
+    for group in effect.after:
+        click.echo(f"  identity {group[0]} after: " + ", ".join(map(str, group)))
+
+
+def _decide_shown(effect: Any, yes: bool, apply: Callable[[str], Any]) -> None:
+    """Show a decision that separates records, ask before applying it, apply it as shown."""
+    if effect.changes:
+        _show_effect(effect)
+    if effect.separates and not yes:
+        click.confirm("Apply this decision?", abort=True)
+    link = apply(effect.token)
+    click.echo(json.dumps({"link": link.pk, "state": link.state,
+                           "waiting": link.pending_state or None}))
+
+
 @linkage.command()
 @click.argument("link_id", type=ROW_ID)
 @click.argument("decision", type=click.Choice(["MATCH", "NON_MATCH", "UNSURE", "REOPEN"]))
 @click.option("--reason", default="", help="Required for NON_MATCH and UNSURE.")
 @click.option("--as", "username", required=True, help="The reviewer (a user name).")
-def decide(link_id: int, decision: str, reason: str, username: str) -> None:
-    """Record a clerical review decision on a link (identities follow)."""
+@click.option("--yes", is_flag=True, help="Apply a decision that separates records without "
+                                          "asking (it is still shown).")
+def decide(link_id: int, decision: str, reason: str, username: str, yes: bool) -> None:
+    """Record a clerical review decision on a link (identities follow). A decision that
+    separates records first shows the joins it cuts and the identities that result."""
     setup_django()
-    from spmis.access.models import User
-    from spmis.linkage.services import link_decide
+    from spmis.linkage.services import link_decide, link_decision_preview
 
-    user = User.objects.filter(username=username, is_active=True).first()
-    if user is None:
-        raise click.ClickException(f"No active user {username!r}.")
-    link = link_decide(actor=user, link_id=link_id, decision=decision, reason=reason)
-    click.echo(json.dumps({"link": link.pk, "state": link.state}))
+    user = _user(username)
+    effect = link_decision_preview(actor=user, link_id=link_id, decision=decision)
+    _decide_shown(effect, yes, lambda token: link_decide(
+        actor=user, link_id=link_id, decision=decision, reason=reason, expect=token))
+
+
+@linkage.command()
+@click.argument("person_a", type=ROW_ID)
+@click.argument("person_b", type=ROW_ID)
+@click.option("--reason", required=True, help="Why they are not one person.")
+@click.option("--as", "username", required=True, help="The reviewer (a user name).")
+@click.option("--yes", is_flag=True, help="Apply without asking (the effect is still shown).")
+def separate(person_a: int, person_b: int, reason: str, username: str, yes: bool) -> None:
+    """Not a match: two person records of one identity are not one person, whether or not
+    they were ever scored as a pair (e.g. joined only by a shared national ID)."""
+    setup_django()
+    from spmis.linkage.services import pair_decide, pair_decision_preview
+
+    user = _user(username)
+    effect = pair_decision_preview(actor=user, person_a=person_a, person_b=person_b,
+                                   decision="NON_MATCH")
+    _decide_shown(effect, yes, lambda token: pair_decide(
+        actor=user, person_a=person_a, person_b=person_b, decision="NON_MATCH",
+        reason=reason, expect=token))
 
 
 @linkage.command()
