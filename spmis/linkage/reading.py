@@ -38,8 +38,11 @@ from spmis.linkage.engine import OPTIONAL, REQUIRED, LinkageError
 DATE_ORDERS = ("dmy", "mdy", "ymd")
 EXAMPLES = 3
 # Three numbers split by - / . or a space, maybe a time after them (spreadsheet exports).
-SPLIT = r"^(\d{1,4})[-/. ](\d{1,2})[-/. ](\d{1,4})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
-COMPACT = r"^(\d{4})(\d{2})(\d{2})$"
+# ASCII digits only: \d would take other scripts' digits too, which a cast cannot read.
+N = "[0-9]"
+SPLIT = (rf"^({N}{{1,4}})[-/. ]({N}{{1,2}})[-/. ]({N}{{1,4}})"
+         rf"(?:[ T]{N}{{1,2}}:{N}{{2}}(?::{N}{{2}}(?:\.{N}+)?)?)?$")
+COMPACT = rf"^({N}{{4}})({N}{{2}})({N}{{2}})$"
 # The engine's fields and the mapping draft's names for them (one list of names for both).
 DRAFT_FIELD = {"id": "person_ref", "given_name": "given_name", "surname": "family_name",
                "date_of_birth": "date_of_birth", "sex": "sex", "area": "area",
@@ -183,8 +186,12 @@ def read_dates(values: pl.Series, *, order: str | None, latest_year: int
     was decided and found."""
     if order is not None and order not in DATE_ORDERS:
         raise LinkageError(f"The date order is one of {', '.join(DATE_ORDERS)}, not {order!r}.")
-    parts = _parts(values.rename("text").to_frame(), year_first_short=order == "ymd")
-    both = parts.select("text", dmy=_iso(True, latest_year), mdy=_iso(False, latest_year))
+    # Each distinct value is parsed once (a file has far fewer birthdays than records).
+    text = values.rename("text").str.strip_chars().replace("", None).to_frame()
+    parts = _parts(text.unique(), year_first_short=order == "ymd")
+    both = text.join(
+        parts.select("text", dmy=_iso(True, latest_year), mdy=_iso(False, latest_year)),
+        on="text", how="left", nulls_equal=True, maintain_order="left")
     # Evidence: a value that is a date in one order only (day or month above 12).
     day_first = both.filter(pl.col("dmy").is_not_null() & pl.col("mdy").is_null()).height
     month_first = both.filter(pl.col("mdy").is_not_null() & pl.col("dmy").is_null()).height
@@ -203,9 +210,9 @@ def read_dates(values: pl.Series, *, order: str | None, latest_year: int
 
 def _parts(frame: pl.DataFrame, *, year_first_short: bool) -> pl.DataFrame:
     """Each value's three numbers ``a, b, c`` (as written) and whether the year is first."""
-    text = pl.col("text").str.strip_chars()
+    text = pl.col("text")
     split, compact = text.str.extract_groups(SPLIT), text.str.extract_groups(COMPACT)
-    frame = frame.with_columns(text.replace("", None)).with_columns(
+    frame = frame.with_columns(
         [pl.coalesce(split.struct.field(k), compact.struct.field(k)).alias(f"{name}_text")
          for k, name in (("1", "a"), ("2", "b"), ("3", "c"))])
     short = (pl.col("a_text").str.len_chars() <= 2) & (pl.col("c_text").str.len_chars() <= 2)
