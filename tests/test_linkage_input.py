@@ -156,6 +156,19 @@ def test_the_fields_own_name_wins_over_a_variant():
         "surname": "Surname", "date_of_birth": "date_of_birth"}
 
 
+@pytest.mark.parametrize("column,field", [  # the examples in docs/guide/linkage.md
+    ("GIVEN_NAME", "given_name"), ("Given Name", "given_name"),
+    ("given-name (as on ID)", "given_name"), ("Person ID", "id"), ("Forename", "given_name"),
+    ("Prénom", "given_name"), ("Nombre", "given_name"), ("Family name", "surname"),
+    ("Nom", "surname"), ("Apellido", "surname"), ("DOB", "date_of_birth"),
+    ("Date de naissance", "date_of_birth"), ("Gender", "sex"), ("Sexe", "sex"),
+    ("District", "area"), ("Commune", "area"), ("P-code", "area"), ("NIN", "national_id"),
+    ("National ID number", "national_id"), ("Cédula", "national_id"),
+])
+def test_the_guides_examples_of_column_names(column, field):
+    assert reading.match_header([column]) == {field: column}
+
+
 def test_accepted_names_include_the_usual_variants():
     for field, names in {"given_name": ("given name", "first name", "prenom", "nombre"),
                          "surname": ("last name", "family name", "apellido"),
