@@ -37,31 +37,63 @@ def indicators() -> None:
 
 @indicators.command("run")
 @click.option("--period", default=None, help="YYYY-MM (default: the latest complete month).")
-def run_command(period: str | None) -> None:
-    """Compute every indicator for a period across every disaggregation; print the run id."""
+@click.option("--from", "start", default=None, help="YYYY-MM: compute every month with data "
+              "from this one (a trend) ...")
+@click.option("--to", "end", default=None, help="... to this one, YYYY-MM (default: the "
+              "latest complete month).")
+def run_command(period: str | None, start: str | None, end: str | None) -> None:
+    """Compute every indicator for a period (or every month with data of a range) across
+    every disaggregation; print the run id (one a line)."""
     setup_django()
-    from spmis.indicators.services import indicators_run
+    from spmis.core import clock
+    from spmis.indicators.services import (
+        indicators_run,
+        indicators_run_range,
+        latest_complete_period,
+    )
 
+    if period is not None and (start is not None or end is not None):
+        raise click.UsageError("Give --period, or --from and --to, not both.")
+    if end is not None and start is None:
+        raise click.UsageError("--to goes with --from.")
     started = time.perf_counter()
-    done = indicators_run(actor=None, period=_period(period), progress=lambda step: click.echo(
-        f"[{time.perf_counter() - started:6.1f}s] {step}", err=True))
-    click.echo(done.pk)
-    click.echo(f"period {done.period:%Y-%m}: {done.counts['values']} values in "
-               f"{time.perf_counter() - started:.1f}s", err=True)
+
+    def say(step: str) -> None:
+        click.echo(f"[{time.perf_counter() - started:6.1f}s] {step}", err=True)
+
+    if start is None:
+        done = [indicators_run(actor=None, period=_period(period), progress=say)]
+    else:
+        first = _period(start)
+        last = _period(end) or latest_complete_period(clock.today())
+        assert first is not None
+        done = indicators_run_range(actor=None, start=first, end=last, progress=say)
+        if not done:
+            click.echo(f"No month from {first:%Y-%m} to {last:%Y-%m} has data (payments, "
+                       f"enrolments or submissions): nothing computed.", err=True)
+    for run in done:
+        click.echo(run.pk)
+        click.echo(f"period {run.period:%Y-%m}: {run.counts['values']} values", err=True)
+    click.echo(f"{len(done)} run(s) in {time.perf_counter() - started:.1f}s", err=True)
 
 
 @indicators.command("export")
 @click.option("--run", "run_ref", default="latest", show_default=True,
               help="A run id, or latest.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "sdmx-csv", "json"]),
-              default="csv", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(
+    ["csv", "sdmx-csv", "sdmx-csv2", "sdmx-structure", "json"]),
+    default="csv", show_default=True,
+    help="sdmx-csv: SDMX-CSV 1.0; sdmx-csv2: SDMX-CSV 2.0; sdmx-structure: the SDMX-ML 2.1 "
+         "structure message (code lists, concepts, DSD, dataflow) they are read against.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="A file (default: standard output).")
+              help="A file (default: standard output). With an SDMX-CSV format the "
+                   "structure is written beside it too, as <name>.structure.xml.")
 @click.option("--min-count", type=click.IntRange(min=0), default=0, show_default=True,
               help="For the public: suppress cells counting fewer persons than this (and "
                    "those that would give them away); 0 publishes every cell.")
 def export_command(run_ref: str, fmt: str, output: Path | None, min_count: int) -> None:
-    """Export a run's values (SDMX-CSV 1.0: DATAFLOW, dimensions, OBS_VALUE, attributes)."""
+    """Export a run's values (SDMX-CSV: the dataflow SPMIS:DF_SP_COVERAGE(1.0), dimensions,
+    OBS_VALUE, attributes; the structure with --format sdmx-structure)."""
     setup_django()
     from spmis.indicators.export import export
     from spmis.indicators.models import IndicatorRun
@@ -78,9 +110,13 @@ def export_command(run_ref: str, fmt: str, output: Path | None, min_count: int) 
     text = export(run, fmt, min_count=min_count)
     if output is None:
         click.echo(text, nl=False)
-    else:
-        output.write_text(text, encoding="utf-8")
-        click.echo(f"run {run.pk} written to {output}", err=True)
+        return
+    output.write_text(text, encoding="utf-8")
+    click.echo(f"run {run.pk} written to {output}", err=True)
+    if fmt in ("sdmx-csv", "sdmx-csv2"):
+        beside = output.with_name(f"{output.stem}.structure.xml")
+        beside.write_text(export(run, "sdmx-structure"), encoding="utf-8")
+        click.echo(f"its SDMX structure written to {beside}", err=True)
 
 
 @indicators.command("list")

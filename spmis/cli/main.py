@@ -154,19 +154,34 @@ def _ingest_office_files(directory: Path, *, link: bool = False) -> None:
         _demo_indicators()
 
 
+DEMO_TREND_MONTHS = 12
+
+
 def _demo_indicators() -> None:
-    """A poverty line, a national target and the latest period's indicators."""
+    """A poverty line, a national target and the indicators of the last twelve months (a
+    trend to set against the target)."""
     import datetime as dt
 
-    from spmis.indicators.services import benchmark_set, indicators_run, target_set
+    from spmis.core import clock
+    from spmis.core.periods import add_months
+    from spmis.indicators.services import (
+        benchmark_set,
+        indicators_run_range,
+        latest_complete_period,
+        target_set,
+    )
 
     benchmark_set(actor=None, code="POVERTY_LINE", name="National poverty line (synthetic)",
                   amount_minor=2000, currency="USD", valid_from=dt.date(2020, 1, 1))
     target_set(actor=None, indicator="COV_ANY", area_code=_country_code(), year=2030,
                value=60.0, source="National social protection strategy (synthetic)")
-    done = indicators_run(actor=None)
-    click.echo(f"indicators: run {done.pk} for {done.period:%Y-%m}, "
-               f"{done.counts['values']} values", err=True)
+    last = latest_complete_period(clock.today())
+    runs = indicators_run_range(
+        actor=None, start=add_months(last, -(DEMO_TREND_MONTHS - 1)), end=last,
+        progress=lambda step: click.echo(f"  indicators {step}", err=True))
+    click.echo(f"indicators: {len(runs)} runs, {runs[0].period:%Y-%m} to "
+               f"{runs[-1].period:%Y-%m}" if runs else "indicators: no month with data",
+               err=True)
 
 
 def _demo_survey(directory: Path) -> None:

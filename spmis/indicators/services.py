@@ -21,7 +21,7 @@ from spmis.core.bulk import bulk_insert
 from spmis.core.parameters import parameters_in_force
 from spmis.core.periods import add_months, month_start
 from spmis.indicators import engine, process, snapshot
-from spmis.indicators.catalogue import CODE, catalogue
+from spmis.indicators.catalogue import CODE, Indicator, catalogue
 from spmis.indicators.models import Benchmark, IndicatorRun, IndicatorValue, Target
 from spmis.intake.models import Submission, SubmissionStatus
 from spmis.linkage.models import LinkageRun
@@ -52,8 +52,11 @@ def indicators_run(*, actor: User | None, period: dt.date | None = None,
         counts = snapshot.snapshot_write(Path(tmp), period, year)
         say(f"computing {sum(1 for i in indicators if i.process is None)} indicators")
         values = engine.compute(Path(tmp), period, indicators, parameters.age_bands)
+        currency = payments_currency(Path(tmp) / "payments.parquet")
     say("reading process and quality indicators")
-    values = pl.concat([values, process.compute(period, clock.today(), indicators)])
+    values = pl.concat([values, process.compute(period, clock.today(), indicators)],
+                       how="diagonal_relaxed")
+    values = missing_notes(values, indicators, year)
     linkage = LinkageRun.objects.order_by("-id").first()
     lineage = {
         "submissions": list(Submission.objects.filter(
@@ -69,6 +72,8 @@ def indicators_run(*, actor: User | None, period: dt.date | None = None,
         "scheme_criteria": {
             s.code: asdict(scheme_criteria(s)) for s in Scheme.objects.order_by("code")},
         "snapshot_rows": counts,
+        # What amounts are in (ISO 4217, major units): the payments' most used currency.
+        "currency": currency,
     }
     with transaction.atomic():
         run = IndicatorRun.objects.create(period=period, started_at=started, actor=actor,
@@ -82,6 +87,102 @@ def indicators_run(*, actor: User | None, period: dt.date | None = None,
                      object_id=run.pk, detail={"period": f"{period:%Y-%m}", **run.counts})
     return run
 
+
+
+MAX_MONTHS = 240  # twenty years of months in one call
+
+
+def periods_with_data(start: dt.date, end: dt.date) -> list[dt.date]:
+    """The months from ``start`` to ``end`` (inclusive) with something to count: a payment
+    for the month, an enrolment in force during it, or a submission loaded for it."""
+    from spmis.core.errors import ValidationFailed
+    from spmis.payments.models import BenefitPayment
+    from spmis.schemes.models import Enrolment
+
+    start, end = month_start(start), month_start(end)
+    if end < start:
+        raise ValidationFailed(f"The range ends ({end:%Y-%m}) before it starts "
+                               f"({start:%Y-%m}).")
+    count = _months_between(start, end) + 1
+    if count > MAX_MONTHS:
+        raise ValidationFailed(f"At most {MAX_MONTHS} months at once; the range has {count}.")
+    months = [add_months(start, k) for k in range(count)]
+    paid = set(BenefitPayment.objects.filter(period__range=(start, end)).values_list(
+        "period", flat=True).distinct())
+    loaded = set(Submission.objects.filter(
+        period__range=(start, end),
+        status__in=[SubmissionStatus.LOADED, SubmissionStatus.PARTIAL]).values_list(
+        "period", flat=True).distinct())
+    # An enrolment open some day of the month (one indexed EXISTS a month, only for months
+    # with neither payments nor submissions).
+    enrolled = {m for m in months if m not in paid | loaded and Enrolment.objects.filter(
+        start_date__lte=add_months(m, 1) - dt.timedelta(days=1)).exclude(
+        end_date__lt=m).exists()}
+    return [m for m in months if m in paid or m in loaded or m in enrolled]
+
+
+def _months_between(start: dt.date, end: dt.date) -> int:
+    return (end.year - start.year) * 12 + end.month - start.month
+
+
+def indicators_run_range(*, actor: User | None, start: dt.date, end: dt.date,
+                         progress: Progress | None = None) -> list[IndicatorRun]:
+    """A run for every month from ``start`` to ``end`` with data (a trend), oldest first; each
+    month is its own run (set-based, audited, committed as it finishes)."""
+    say = progress or (lambda _: None)
+    months = periods_with_data(start, end)
+    say(f"{len(months)} month(s) with data from {month_start(start):%Y-%m} to "
+        f"{month_start(end):%Y-%m}")
+    def step(k: int, month: dt.date) -> Progress:
+        return lambda text: say(f"[{k}/{len(months)}] {month:%Y-%m}: {text}")
+
+    return [indicators_run(actor=actor, period=month, progress=step(k, month))
+            for k, month in enumerate(months, start=1)]
+
+
+def payments_currency(path: Path) -> str:
+    """The payments' most used currency, as the engine scales amounts ("" when none)."""
+    payments = pl.read_parquet(path, columns=["currency"])
+    found = payments.drop_nulls().group_by("currency").len().sort(
+        ["len", "currency"], descending=[True, False])
+    return str(found["currency"][0]) if found.height else ""
+
+
+def missing_notes(values: pl.DataFrame, indicators: list[Indicator],
+                  year: int | None) -> pl.DataFrame:
+    """``values`` with ``note`` filled where a value is missing (obs_status M) and the engine
+    gave no reason: the catalogue's (a denominator the registry cannot give), a benchmark not
+    in force, the population tables (no figure, no disability breakdown, a band across an age
+    edge) or, for process indicators, nothing expected."""
+    if "note" not in values.columns:
+        values = values.with_columns(note=pl.lit(None, pl.String))
+    kinds = pl.DataFrame({
+        "indicator": [i.code for i in indicators],
+        "_catalogue": [i.missing_denominator for i in indicators],
+        "_benchmark": [i.benchmark for i in indicators],
+        "_process": [i.process is not None for i in indicators],
+        "_registry": [i.admin_error is not None for i in indicators],
+        "_recipients": [i.statistic is not None for i in indicators]},
+        schema_overrides={"_catalogue": pl.String, "_benchmark": pl.String})
+    tables = f"the population tables of {year}" if year else "the population tables (none loaded)"
+    given = pl.col("note").fill_null("")
+    reason = (
+        pl.when(given != "").then(given)
+        .when(pl.col("_catalogue").is_not_null()).then(pl.col("_catalogue"))
+        .when(pl.col("_benchmark").is_not_null() & pl.col("_recipients")).then(
+            pl.lit("No ") + pl.col("_benchmark") + pl.lit(
+                " benchmark in force at the period's end (spmis indicators benchmark)."))
+        .when(pl.col("_recipients")).then(pl.lit("No recipient in the period."))
+        .when(pl.col("_process")).then(pl.lit("Nothing expected or recorded for the period."))
+        .when(pl.col("_registry")).then(pl.lit("No registered person meets the criteria."))
+        .when(pl.col("disability") != "_T").then(pl.lit(
+            f"No denominator by disability: {tables} have no disability breakdown."))
+        .otherwise(pl.lit(
+            f"No denominator: {tables} give no figure for this area, sex and ages (or one of "
+            "their age bands lies across the edge of the indicator's ages).")))
+    return values.join(kinds, on="indicator", how="left").with_columns(
+        note=pl.when(pl.col("obs_status") == "M").then(reason).otherwise(given)
+    ).drop("_catalogue", "_benchmark", "_process", "_registry", "_recipients")
 
 
 def benchmark_set(*, actor: User | None, code: str, name: str, amount_minor: int,
