@@ -320,3 +320,12 @@ def test_usage_errors_exit_2(tmp_path, args):
     source = write(tmp_path / "people.csv", PEOPLE)
     base = ["--input", str(source), "--output", str(tmp_path / "o.csv")] if args else []
     assert dedupe(*base, *args).exit_code == 2
+
+
+def test_title_rows_above_the_header_are_skipped_and_said_without_mapping_advice(tmp_path):
+    source = write(tmp_path / "people.csv", PEOPLE, tail="")
+    source.write_text("District register, March\n\n" + source.read_text())
+    records = reading.read_records(source)
+    assert records.frame.height == len(PEOPLE)
+    said = " ".join(records.notes)
+    assert "The column names were found on row 3" in said and "mapping" not in said
