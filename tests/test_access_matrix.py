@@ -126,6 +126,7 @@ def url_for(name: str, person: Person) -> str:
         "intake:submission-detail": [submission.pk], "api:submission-detail": [submission.pk],
         "intake:submission-errors": [submission.pk, "csv"],
         "linkage:linkage_review_pair": [person.link.pk],
+        "linkage:linkage_records": [person.link.person_l_id, person.link.person_r_id],
         "linkage:crosscheck-flag": [person.flag.pk],
         "registry:person-detail": [person.pk], "api:person-detail": [person.pk],
         "registry:household-detail": [person.household_id],

@@ -440,6 +440,7 @@ def world(small, make_user):
             "intake:submission-detail": [submission.pk], "api:submission-detail": [submission.pk],
             "intake:submission-errors": [submission.pk, "csv"],
             "linkage:linkage_review_pair": [link.pk], "linkage:crosscheck-flag": [flag.pk],
+            "linkage:linkage_records": [link.person_l_id, link.person_r_id],
             "registry:person-detail": [persons[0].pk], "api:person-detail": [persons[0].pk],
             "registry:household-detail": [household.pk],
             "api:household-detail": [household.pk],

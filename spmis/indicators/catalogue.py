@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from spmis.core.parameters import ParameterError, ParameterSet, parameters_in_force
+from spmis.core.parameters import GROUPS, ParameterError, ParameterSet, parameters_in_force
 
 CODE = re.compile(r"[A-Z][A-Z0-9_]{0,39}")  # also what keeps codes safe inside SQL text
 
@@ -26,6 +26,11 @@ FUNCTIONS = ("SICKNESS", "HEALTH", "DISABILITY", "OLD_AGE", "SURVIVORS", "FAMILY
 UNITS = ("PERCENT", "NUMBER", "CURRENCY")
 STATISTICS = ("median", "mean", "share_above", "median_ratio")
 ADMIN_ERRORS = ("exclusion", "inclusion")
+COVERAGES = ("enrolled", "receiving")
+# Benefit filters: flags of the scheme catalogue (social_assistance: a non-contributory
+# transfer to the poor or vulnerable; employment_injury: covers employment injury).
+BENEFIT_FILTERS = ("guarantee", "function", "cash", "contributory", "social_assistance",
+                   "employment_injury")
 PROCESSES = ("reporting_rate", "reporting_rate_on_time", "duplicate_record_rate",
              "open_flags", "overdue_flags", "payments_on_time")
 
@@ -59,6 +64,14 @@ class Indicator:
     # Administrative errors against schemes' declared eligibility criteria: exclusion
     # (eligible, not enrolled) or inclusion (enrolled, not eligible); always per scheme.
     admin_error: str | None = None
+    # What makes a person covered: "enrolled" (an enrolment in force at the period's end, or
+    # a payment for the period: the COV_* series) or "receiving" (paid in the period, or in
+    # the scheme's payment cycle covering it: the SDG 1.3.1 series).
+    coverage: str = "enrolled"
+    # SDG 1.3.1 vulnerable persons (population group VULNERABLE): the ages of the children,
+    # working-age and older groups; the first always counts, the second unless protected by a
+    # contributory scheme, the third unless receiving a contributory benefit.
+    vulnerable: tuple[tuple[int, int | None], ...] | None = None
 
 
 def load(text: str, parameters: ParameterSet | None = None) -> list[Indicator]:
@@ -90,10 +103,21 @@ def _indicator(item: dict[str, Any], parameters: ParameterSet) -> Indicator:
     if process is not None and process not in PROCESSES:
         raise ValueError(f"process must be one of {PROCESSES}")
     population = item.get("population", {"ages": [0, None]})
-    ages = parameters.ages_of(population["age_group"]) if "age_group" in population \
-        else population["ages"]
+    vulnerable = None
+    ages: tuple[int, int | None] | list[Any]
+    if population.get("group") == "VULNERABLE":
+        vulnerable = tuple(parameters.ages_of(g) for g in GROUPS)
+        ages = (0, None)
+    elif "group" in population:
+        raise ValueError("population.group must be VULNERABLE")
+    else:
+        ages = parameters.ages_of(population["age_group"]) if "age_group" in population \
+            else population["ages"]
+    coverage = item.get("coverage", "enrolled")
+    if coverage not in COVERAGES:
+        raise ValueError(f"coverage must be one of {COVERAGES}")
     benefits = {} if item.get("benefits", "any") == "any" else dict(item["benefits"])
-    unknown = set(benefits) - {"guarantee", "function", "cash", "contributory"}
+    unknown = set(benefits) - set(BENEFIT_FILTERS)
     if unknown:
         raise ValueError(f"unknown benefit filter(s) {sorted(unknown)}")
     if benefits.get("guarantee", GUARANTEES[0]) not in GUARANTEES:
@@ -125,7 +149,7 @@ def _indicator(item: dict[str, Any], parameters: ParameterSet) -> Indicator:
         unit=item["unit"], reference=item["reference"], sdmx=dict(item.get("sdmx", {})),
         statistic=statistic, benchmark=benchmark, process=process,
         by_scheme=bool(item.get("by_scheme", False)) or admin_error is not None,
-        admin_error=admin_error)
+        admin_error=admin_error, coverage=coverage, vulnerable=vulnerable)
 
 
 def catalogue(on: dt.date | None = None) -> tuple[Indicator, ...]:

@@ -39,12 +39,12 @@ from spmis.indicators.catalogue import Indicator
 TOTAL = "_T"
 SEVERE = 2  # Washington Group: "a lot of difficulty" or "cannot do at all"
 COLUMNS = ["indicator", "area_code", "area_level", "sex", "age_band", "disability", "scheme",
-           "numerator", "denominator", "value", "obs_status"]
+           "numerator", "denominator", "value", "obs_status", "note"]
 KEYS = COLUMNS[:7]
 MAX_SCHEMES = 127  # one bit each in a HUGEINT (BIGINT up to 63): a person's schemes
 
 
-def _age(dob: str, day: dt.date) -> str:
+def age_sql(dob: str, day: dt.date) -> str:
     """Completed years at ``day``, in integer arithmetic (no date formatting per row)."""
     return (f"({day.year} - year({dob}) - CASE WHEN month({dob}) * 100 + day({dob}) > "
             f"{day.month * 100 + day.day} THEN 1 ELSE 0 END)")
@@ -110,10 +110,60 @@ class _Target:
     scheme: str
     numerator: str  # condition on the finest cells
     denominator: str | None  # condition, when the registry is the denominator
+    # With a denominator from the population tables: registry persons to take out of it
+    # (condition), e.g. the working-age persons protected by a contributory scheme, who are
+    # not vulnerable.
+    less: str | None = None
 
 
 TABLES = ("persons", "enrolments", "payments", "schemes", "incompatible", "population",
           "benchmarks", "areas")
+# Columns a snapshot may lack (one written by an older version, or by hand), with what
+# their absence means.
+OPTIONAL = {
+    "persons": {"registered_on": "CAST(NULL AS DATE)"},
+    "schemes": {"social_assistance": "NOT contributory", "employment_injury": "FALSE",
+                "cycle_months": "1"},
+}
+
+
+REFERENCE_FIELDS = ("sex", "date_of_birth", "area_id", "disability_level", "annual_income_minor")
+
+
+def in_force(day: str, e: str = "") -> str:
+    """The one definition of an enrolment in force on ``day`` (SQL over the snapshot's
+    enrolments, alias ``e``): started by then, not suspended, and not ended before it. An
+    exit ends on its end date (set from the exit's submission when the record had none,
+    see snapshot); an exit with no end date at all is never in force."""
+    return (f"({e}status <> 'SUSPENDED' AND {e}start_date <= {day} "
+            f"AND coalesce({e}end_date >= {day}, {e}status <> 'EXITED'))")
+
+
+def receiving(start: str, b: str = "b", c: str = "c") -> str:
+    """A payment (alias ``b``, of scheme ``c``) that pays for the period starting ``start``:
+    one for the period itself, or for an earlier period whose payment cycle covers it (a
+    quarterly scheme's payment for April covers April to June: the period names the cycle's
+    first month)."""
+    return (f"({b}.period <= {start} AND {b}.period + to_months(CAST({c}.cycle_months AS "
+            f"INTEGER)) > {start})")
+
+
+def identities(day: str) -> str:
+    """Every person record with its identity's facts on ``day`` (SQL over the snapshot's
+    persons): ``reference`` marks the record whose demographics the identity takes (the one
+    with most of sex, date of birth, area, disability level and declared income filled in;
+    then the most recently registered; then the highest record id), ``dead`` whether any
+    record of the identity carries a death on or before ``day``."""
+    complete = " + ".join(f"CAST({c} IS NOT NULL AS INTEGER)" for c in REFERENCE_FIELDS)
+    return f"""
+        SELECT *, row_number() OVER (
+                   PARTITION BY identity
+                   ORDER BY {complete} DESC, registered_on DESC NULLS LAST,
+                            person_id DESC) = 1 AS reference,
+               coalesce(min(date_of_death) OVER (PARTITION BY identity) <= {day}, FALSE)
+                   AS dead
+        FROM persons"""
+
 POPULATION_ROW = 2  # the disability code of population rows (population has no disability)
 
 
@@ -126,10 +176,7 @@ def compute(snapshot: Path, period: dt.date, indicators: list[Indicator],
     vertical = [i for i in indicators if i.statistic is not None]
     period_end = add_months(period, 1) - dt.timedelta(days=1)
     bands = age_bands or parameters_in_force(period_end).age_bands
-    con = duckdb.connect()
-    for name in TABLES:
-        path = snapshot / f"{name}.parquet"
-        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
+    con = open_snapshot(snapshot)
     # Every area with each of its ancestors (itself included), for statistics that do not
     # add up (quantiles); counts are rolled up level by level (see _rollup).
     con.execute("""
@@ -146,9 +193,9 @@ def compute(snapshot: Path, period: dt.date, indicators: list[Indicator],
         SELECT identity, sex, age, {_age_class('age', cuts)} AS age_class,
                coalesce(disability_level >= {SEVERE}, FALSE) AS severe, disability_level,
                {_income_class(schemes)} AS income_class, area_id
-        FROM (SELECT *, {_age('date_of_birth', period_end)} AS age FROM persons
-              WHERE person_id = identity AND date_of_birth <= {day}
-                AND (date_of_death IS NULL OR date_of_death > {day}))""")
+        FROM (SELECT *, {age_sql('date_of_birth', period_end)} AS age
+              FROM ({identities(day)})
+              WHERE reference AND NOT dead AND date_of_birth <= {day})""")
     frames = []
     start = f"DATE '{period:%Y-%m-%d}'"
     if counted:
@@ -158,12 +205,26 @@ def compute(snapshot: Path, period: dt.date, indicators: list[Indicator],
     return pl.concat(frames).select(COLUMNS) if frames else pl.DataFrame(schema=COLUMNS)
 
 
+def open_snapshot(snapshot: Path) -> duckdb.DuckDBPyConnection:
+    """A connection with a view per snapshot table, optional columns filled in."""
+    con = duckdb.connect()
+    for name in TABLES:
+        path = snapshot / f"{name}.parquet"
+        con.execute(f"CREATE VIEW {name}_file AS SELECT * FROM read_parquet('{path}')")
+        have = {row[0] for row in con.execute(f"DESCRIBE {name}_file").fetchall()}
+        extra = "".join(f", {sql} AS {column}" for column, sql in OPTIONAL.get(name, {}).items()
+                        if column not in have)
+        con.execute(f"CREATE VIEW {name} AS SELECT *{extra} FROM {name}_file")
+    return con
+
+
 def _cuts(indicators: list[Indicator], schemes: list[_Scheme],
           bands: tuple[AgeBand, ...]) -> list[int]:
     """Ages where some population, age band or scheme's criterion starts: between two cuts,
     every person is in or out of each, so persons can be counted per age class."""
     cuts = {band.age_from for band in bands}
-    for low, high in [(i.age_from, i.age_to) for i in indicators] + [
+    groups = [(low, high) for i in indicators for low, high in i.vulnerable or ()]
+    for low, high in [(i.age_from, i.age_to) for i in indicators] + groups + [
             (s.age_from or 0, s.age_to) for s in schemes]:
         cuts.add(low)
         if high is not None:
@@ -235,24 +296,27 @@ def _counted(con: duckdb.DuckDBPyConnection, indicators: list[Indicator],
              schemes: list[_Scheme], cuts: list[int], age_bands: tuple[AgeBand, ...],
              day: str, start: str) -> pl.DataFrame:
     """Persons counted per indicator (coverage, administrative errors), per scheme and any."""
-    # Covered at the period's end: an enrolment in force, or a payment for the period; each
-    # identity gets the set of its schemes as bits (bit_or: duplicates do no harm).
+    # Each identity gets two sets of its schemes as bits (bit_or: duplicates do no harm):
+    # combo, covered at the period's end (an enrolment in force, or a payment for the
+    # period: COV_* and the administrative errors); paid, receiving a benefit in the period
+    # (a payment for it or for the payment cycle covering it: the SDG 1.3.1 series).
     con.execute(f"""
         CREATE TABLE combos AS
-        SELECT b.identity, bit_or(c.bit) AS combo
-        FROM (SELECT identity, scheme_id FROM enrolments
-              WHERE status <> 'SUSPENDED' AND start_date <= {day}
-                AND (end_date IS NULL OR end_date >= {day})
+        SELECT b.identity, bit_or(c.bit) FILTER (WHERE b.covered) AS combo,
+               bit_or(c.bit) FILTER (WHERE b.paid) AS paid
+        FROM (SELECT identity, scheme_id, TRUE AS covered, FALSE AS paid FROM enrolments e
+              WHERE {in_force(day, 'e.')}
               UNION ALL
-              SELECT identity, scheme_id FROM payments WHERE period = {start}) b
+              SELECT b.identity, b.scheme_id, b.period = {start}, {receiving(start)}
+              FROM payments b JOIN schemes c USING (scheme_id)) b
         JOIN bits c USING (scheme_id)
         GROUP BY b.identity""")
     # The one pass over the people: to the finest cells, keyed by everything a population
-    # filter or a scheme's criteria look at, and the set of schemes covering them.
+    # filter or a scheme's criteria look at, and the sets of schemes covering them.
     con.execute("""
         CREATE TABLE finest AS
         SELECT area_id, sex, age_class, severe, disability_level, income_class,
-               coalesce(k.combo, 0) AS combo, count(*) AS n
+               coalesce(k.combo, 0) AS combo, coalesce(k.paid, 0) AS paid, count(*) AS n
         FROM people p LEFT JOIN combos k USING (identity)
         GROUP BY ALL""")
     elig, inel = _eligibility(schemes, cuts, any(i.admin_error for i in indicators))
@@ -269,12 +333,13 @@ def _counted(con: duckdb.DuckDBPyConnection, indicators: list[Indicator],
     persons = ", ".join(
         f"CASE WHEN {t.numerator} THEN n ELSE 0 END AS n{k}, "
         + (f"CASE WHEN {t.denominator} THEN n END AS d{k}" if t.denominator
+           else f"CASE WHEN {t.less} THEN -n END AS d{k}" if t.less
            else f"CAST(NULL AS BIGINT) AS d{k}") for k, t in enumerate(targets))
     population = ", ".join(f"CAST(NULL AS BIGINT) AS n{k}, {_population_sum(t, cuts)} AS d{k}"
                            for k, t in enumerate(targets))
     projected = _frame(con, f"""
         SELECT area_id, sex, {band} AS band, CAST(severe AS INTEGER) AS disab, {persons}
-        FROM (SELECT area_id, sex, age_class, severe, combo, elig, inel,
+        FROM (SELECT area_id, sex, age_class, severe, combo, paid, elig, inel,
                      CAST(sum(n) AS BIGINT) AS n
               FROM (SELECT *, {elig} AS elig, {inel} AS inel FROM finest) GROUP BY ALL)
         UNION ALL
@@ -372,23 +437,30 @@ def _publish(rolled: pl.DataFrame, targets: list[_Target], areas: pl.DataFrame,
         "indicator": [t.indicator.code for t in targets],
         "scheme": [t.scheme for t in targets],
         "percent": [t.indicator.unit == "PERCENT" for t in targets],
-        "from_population": [t.denominator is None for t in targets]},
-        schema_overrides={"target": pl.Int64})
+        "from_population": [t.denominator is None for t in targets],
+        "missing": [t.indicator.missing_denominator for t in targets]},
+        schema_overrides={"target": pl.Int64, "missing": pl.String})
     # Sums of nothing are 0: no denominator is a zero one, or one the population tables
-    # cannot give for a disability (population rows carry POPULATION_ROW instead).
+    # cannot give for a disability (population rows carry POPULATION_ROW instead). A
+    # population-based series keeps its national total even with nobody in it, so every
+    # series is published (missing, with its reason, when there is no denominator).
     num, den = pl.col("numerator"), pl.col("denominator")
+    national = (pl.col("area_level") == 0) & pl.col("sex").is_null() \
+        & pl.col("band").is_null() & pl.col("disab").is_null() & pl.col("from_population")
+    by_disability = pl.col("from_population") & pl.col("disab").is_not_null()
     frame = (long.lazy()
-             .filter((num > 0) | (den > 0), pl.col("disab").ne_missing(POPULATION_ROW))
+             .filter(pl.col("disab").ne_missing(POPULATION_ROW))
              .join(meta.lazy(), on="target")
+             .join(areas.lazy().select("area_id", area_code="code", area_level="area_level"),
+                   on="area_id")
+             .filter((num > 0) | (den > 0) | national)
              .with_columns(band_key=pl.col("band").fill_null(-1))
              .join(straddled.lazy().with_columns(straddles=pl.lit(True)),
                    on=["target", "band_key", "area_id"], how="left")
-             .with_columns(denominator=pl.when((den == 0) | (pl.col("from_population")
-                                                             & pl.col("disab").is_not_null())
-                                               | pl.col("straddles").is_not_null())
-                           .then(None).otherwise(den))
-             .join(areas.lazy().select("area_id", area_code="code", area_level="area_level"),
-                   on="area_id"))
+             .with_columns(
+                 denominator=pl.when((den <= 0) | by_disability
+                                     | pl.col("straddles").is_not_null())
+                 .then(None).otherwise(den)))
     bands = {b: band.label for b, band in enumerate(age_bands)}
     return frame.select(
         "indicator", "area_code", "area_level", pl.col("sex").fill_null(TOTAL),
@@ -400,6 +472,9 @@ def _publish(rolled: pl.DataFrame, targets: list[_Target], areas: pl.DataFrame,
                                     .otherwise(num.cast(pl.Float64))).round(
             4, mode="half_away_from_zero"),  # as DuckDB and most readers round
         obs_status=pl.when(den.is_null()).then(pl.lit("M")).otherwise(pl.lit("A")),
+        # Why a value is missing, when the catalogue says; the run adds the other reasons
+        # (services.missing_notes: the population tables, a benchmark, ...).
+        note=pl.when(den.is_null()).then(pl.col("missing")),
     ).collect()
 
 
@@ -435,17 +510,51 @@ def _eligibility(schemes: list[_Scheme], cuts: list[int], needed: bool) -> tuple
     return f"({elig})", f"({inel})"
 
 
+def _bits(con: duckdb.DuckDBPyConnection, schemes: list[_Scheme], where: str) -> list[_Scheme]:
+    codes = {row[0] for row in con.execute(f"SELECT code FROM schemes c WHERE {where}")
+             .fetchall()}
+    return [s for s in schemes if s.code in codes]
+
+
+def _vulnerable(con: duckdb.DuckDBPyConnection, ind: Indicator, schemes: list[_Scheme],
+                cuts: list[int]) -> tuple[str, str]:
+    """SDG 1.3.1 vulnerable persons, and the registry persons who are not: every child; a
+    working-age person unless covered by a contributory scheme at the period's end; an older
+    person unless receiving a contributory benefit in the period. Returns (vulnerable, not
+    vulnerable) as conditions on the finest cells."""
+    assert ind.vulnerable is not None
+    contributory = _mask(sum(s.bit for s in _bits(con, schemes, "c.contributory")))
+    (_, child_to), (work_from, work_to), (old_from, old_to) = ind.vulnerable
+
+    def ages(low: int, high: int | None) -> str:
+        return _between("age_class", _class_of(cuts, low),
+                        None if high is None else _class_of(cuts, high))
+
+    protected = (f"({ages(work_from, work_to)} AND (combo & {contributory}) <> 0) OR "
+                 f"({ages(old_from, old_to)} AND (paid & {contributory}) <> 0)")
+    vulnerable = (f"({ages(0, child_to)} OR {ages(work_from, work_to)} OR "
+                  f"{ages(old_from, old_to)}) AND NOT ({protected})")
+    return f"({vulnerable})", f"({protected})"
+
+
 def _targets(con: duckdb.DuckDBPyConnection, ind: Indicator, schemes: list[_Scheme],
              cuts: list[int]) -> list[_Target]:
-    codes = {row[0] for row in con.execute(
-        f"SELECT code FROM schemes c WHERE {_benefit_filter(ind)}").fetchall()}
-    matching = [s for s in schemes if s.code in codes]
+    matching = _bits(con, schemes, _benefit_filter(ind))
     pop = _population_filter(ind, _ages(ind, cuts), "sex", "severe")
+    less = None
+    if ind.vulnerable is not None:
+        vulnerable, less = _vulnerable(con, ind, schemes, cuts)
+        pop = f"{pop} AND {vulnerable}"
     if ind.admin_error is None:
+        covering = "paid" if ind.coverage == "receiving" else "combo"
         every = [(TOTAL, sum(s.bit for s in matching))] if matching else []
         each = [(s.code, s.bit) for s in matching] if ind.by_scheme else []
-        return [_Target(ind, code, f"{pop} AND (combo & {_mask(bits)}) <> 0", None)
-                for code, bits in every + each]
+        if not every:
+            # No scheme of the kind: nobody is covered, and the series is still published
+            # (all nine SDG 1.3.1 series are always there, missing ones with their reason).
+            every = [(TOTAL, 0)]
+        return [_Target(ind, code, f"{pop} AND ({covering} & {_mask(bits)}) <> 0", None,
+                        less) for code, bits in every + each]
     assessed = [(s.code, s.bit) for s in matching if s.assessed]
     if not assessed:
         return []
@@ -546,13 +655,17 @@ def _statistics(con: duckdb.DuckDBPyConnection, benefits: str, pop: str,
     frame = _frame(con, sql)
     found = []
     for k, ind in enumerate(indicators):
+        # No benchmark in force: no value, and no numerator either (not "everyone"); the
+        # run says why (services.missing_notes).
         missing = ind.benchmark is not None and ind.benchmark not in benchmarks
         found.append(frame.select(
             "area_code", "area_level", "sex", "denominator",
             indicator=pl.lit(ind.code), age_band=pl.lit(TOTAL), disability=pl.lit(TOTAL),
-            scheme=pl.lit(TOTAL), numerator=pl.col(f"n{k}"),
+            scheme=pl.lit(TOTAL),
+            numerator=pl.lit(None, pl.Int64) if missing else pl.col(f"n{k}"),
             value=pl.lit(None, pl.Float64) if missing else pl.col(f"v{k}").cast(pl.Float64),
-            obs_status=pl.lit("M" if missing else "A")).select(COLUMNS))
+            obs_status=pl.lit("M" if missing else "A"),
+            note=pl.lit(None, pl.String)).select(COLUMNS))
     return pl.concat(found)
 
 

@@ -45,7 +45,7 @@ def compute(period: dt.date, today: dt.date, indicators: list[Indicator]) -> pl.
     schema = {"indicator": pl.String, "area_code": pl.String, "area_level": pl.Int64,
               "sex": pl.String, "age_band": pl.String, "disability": pl.String,
               "scheme": pl.String, "numerator": pl.Int64, "denominator": pl.Int64,
-              "value": pl.Float64, "obs_status": pl.String}
+              "value": pl.Float64, "obs_status": pl.String, "note": pl.String}
     return pl.DataFrame(rows, schema=schema).select(COLUMNS)
 
 
@@ -58,4 +58,5 @@ def _row(code: str, area: str, level: int, numerator: int, denominator: int | No
     return {"indicator": code, "area_code": area, "area_level": level, "sex": TOTAL,
             "age_band": TOTAL, "disability": TOTAL, "scheme": TOTAL, "numerator": numerator,
             "denominator": denominator, "value": value,
-            "obs_status": "A" if value is not None else "M"}
+            "obs_status": "A" if value is not None else "M",
+            "note": None}  # why a value is missing: services.missing_notes
