@@ -4,13 +4,16 @@ disaggregation, in DuckDB over a columnar snapshot (Parquet). Pure data work, no
 Snapshot tables (see :mod:`spmis.indicators.snapshot`):
 
 - ``persons``: person_id, identity, sex, date_of_birth, date_of_death, disability_level,
-  annual_income_minor, area_id
+  annual_income_minor, area_id, registered_on (optional)
 - ``areas``: area_id, code, level, path (``XY/XY01/XY0101/``: the area and its ancestors)
-- ``enrolments``: person_id, identity, scheme_id, status, start_date, end_date
+- ``enrolments``: person_id, identity, scheme_id, status, start_date, end_date (an exit's
+  set from its submission, see snapshot), end_date_source
 - ``payments``: person_id, identity, scheme_id, period, amount_minor, currency (optional;
-  amounts in one currency are summed, its ISO 4217 minor unit turns them into major units)
+  amounts in one currency are summed, its ISO 4217 minor unit turns them into major units):
+  the period's and the eleven months' before (a cycle may cover the period)
 - ``benchmarks``: code, amount_minor (those in force at the period's end)
-- ``schemes``: scheme_id, code, guarantee, function, cash, contributory, and the declared
+- ``schemes``: scheme_id, code, guarantee, function, cash, contributory, social_assistance,
+  employment_injury, cycle_months (optional: see OPTIONAL), and the declared
   criteria eligible_age_from, eligible_age_to, eligible_sex, eligible_disability_from,
   income_threshold_minor (yearly)
 - ``incompatible``: scheme_a, scheme_b (one may not receive both)
@@ -18,8 +21,10 @@ Snapshot tables (see :mod:`spmis.indicators.snapshot`):
   years of age, or bands from ``age`` to ``age_to`` (inclusive; null: open-ended). A band
   that straddles the edge of an age range gives that range no denominator (never a guessed one)
 
-Persons are counted once per identity, with the demographics of its first record; an area's
-figures include every area below it. Every total is the sum of its disjoint parts.
+Persons are counted once per identity, with the demographics of its reference record and dead
+if any of its records says so (``identities``); enrolments count when in force (``in_force``),
+payments when they pay for the period (``receiving``); an area's figures include every area
+below it. Every total is the sum of its disjoint parts.
 """
 
 from __future__ import annotations
