@@ -275,6 +275,7 @@ def test_the_records_page_decides_a_pair_never_scored(world, reviewer):
     identities_derive(run=world.run)
     client = logged_in(reviewer)
     url = f"/linkage/records/{a.pk}/{b.pk}/"
+    assert url in client.get(f"/persons/{a.pk}/").content.decode()  # the person page's panel
     assert client.get(url).status_code == 200
     shown = client.post(url, {"decision": "NON_MATCH", "reason": "two people"})
     assert shown.status_code == 200 and "will be cut" in shown.content.decode()
@@ -366,3 +367,32 @@ def test_not_a_match_on_any_pair_of_any_identity_separates_just_them(world, data
             link_decide(actor=None, link_id=decided.pk, decision="REOPEN")
             assert snapshot() == before
         transaction.set_rollback(True)
+
+
+# --- the review queue ---------------------------------------------------------------------
+
+
+def test_the_queue_puts_the_decisions_that_change_most_first(world, reviewer):
+    # Before: most probable first, whatever a decision would change.
+    p = people(world, 12)
+    for x, y in ((0, 1), (1, 2), (3, 4), (4, 5), (6, 7), (7, 8), (8, 9)):
+        link(world, p[x], p[y])
+    identities_derive(run=world.run)
+
+    def review(a: int, b: int, probability: float, weight: float) -> Link:
+        return factories.link(p[a], p[b], run=world.run, probability=probability,
+                              weight=weight, state=LinkState.REVIEW)
+
+    lone_sure = review(10, 11, 0.94, 4.0)  # joins two lone records, far from even odds
+    merge = review(2, 3, 0.6, 0.6)  # joins two identities of three records each
+    split = review(6, 9, 0.55, 0.3)  # inside an identity of four: "not a match" splits it
+    lone_even = review(0, 11, 0.52, 0.1)  # joins three and one... (four records)
+    order = [merge.pk, lone_even.pk, split.pk, lone_sure.pk]
+    html = logged_in(reviewer).get("/linkage/review/").content.decode()
+    shown = [int(x.split('"')[0]) for x in html.split('data-link="')[1:]]
+    assert shown == order  # each pair once
+    assert "split an identity of 4 records" in html and "join 6 records" in html
+    out = CliRunner().invoke(cli, ["linkage", "queue", "--as", reviewer.username])
+    assert out.exit_code == 0, out.output
+    assert [int(line.split("\t")[0]) for line in out.output.splitlines()] == order
+    assert out.output.splitlines()[2].endswith("split 4")

@@ -189,6 +189,24 @@ def separate(person_a: int, person_b: int, reason: str, username: str, yes: bool
 
 
 @linkage.command()
+@click.option("--as", "username", required=True, help="The reviewer (a user name).")
+@click.option("--state", default="REVIEW", show_default=True,
+              type=click.Choice(["AUTO", "REVIEW", "MATCH", "NON_MATCH", "UNSURE"]))
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
+def queue(username: str, state: str, limit: int) -> None:
+    """The pairs to review in the reviewer's areas, as the review page orders them: those
+    whose decision would change the most first, then the closest to even odds."""
+    setup_django()
+    from spmis.linkage.selectors import link_list_for_user
+
+    for link in link_list_for_user(user=_user(username), state=state)[:limit]:
+        would = "split" if getattr(link, "splits", False) else "join"
+        shown = "-" if link.match_probability is None else f"{link.match_probability:.3f}"
+        click.echo(f"{link.pk}\t{link.person_l_id}\t{link.person_r_id}\t{shown}\t{would} "
+                   f"{getattr(link, 'impact', 2)}")
+
+
+@linkage.command()
 @click.argument("link_id", type=ROW_ID)
 @click.option("--as", "username", required=True, help="The approver (a user name).")
 @click.option("--reject", is_flag=True, help="Reject the waiting decision instead.")

@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from spmis.access.models import User
 from spmis.access.services import permission_require
@@ -27,7 +27,17 @@ from spmis.core import clock
 from spmis.core.bulk import bulk_insert
 from spmis.core.errors import Conflict, NotFound, ValidationFailed
 from spmis.intake.models import Source, SourceKind
-from spmis.linkage.models import FlagReason, FlagState, PersonIdentity, VerificationFlag
+from spmis.linkage.graph import components_of
+from spmis.linkage.models import (
+    JOINING,
+    Cut,
+    FlagReason,
+    FlagState,
+    Link,
+    LinkState,
+    PersonIdentity,
+    VerificationFlag,
+)
 from spmis.linkage.selectors import REVIEW_PERMISSION, flag_in_scope
 from spmis.payments.models import BenefitPayment
 from spmis.registry.models import Person
@@ -75,7 +85,8 @@ def crosscheck_internal(*, actor: User | None) -> dict[str, int]:
         pl.col("person_id") != pl.col("evidence_id")).select(
         "person_id", "scheme_id", "evidence_id",
         reason_code=pl.lit(FlagReason.DUPLICATE_ENROLMENT.value),
-        detail=pl.struct(identity="identity").struct.json_encode())
+        detail=pl.struct(identity="identity").struct.json_encode(),
+        fact=pl.format("record {}", "evidence_id"))
     pairs = pl.DataFrame(list(IncompatibleSchemes.objects.values_list("scheme_a_id",
                                                                       "scheme_b_id")),
                          schema={"a": pl.Int64, "b": pl.Int64}, orient="row")
@@ -86,7 +97,8 @@ def crosscheck_internal(*, actor: User | None) -> dict[str, int]:
                                                     pl.col("a").min())
             .select("person_id", "scheme_id", "evidence_id",
                     reason_code=pl.lit(FlagReason.DOUBLE_DIPPING.value),
-                    detail=pl.struct(incompatible_with_scheme="a").struct.json_encode()))
+                    detail=pl.struct(incompatible_with_scheme="a").struct.json_encode(),
+                    fact=pl.format("scheme {}", "a")))
     with transaction.atomic():
         new = _raise(pl.concat([twice, both]), None)
         counts = {"active_enrolments": active.height, **_counted(new)}
@@ -96,23 +108,26 @@ def crosscheck_internal(*, actor: User | None) -> dict[str, int]:
 
 
 def _raise(findings: pl.DataFrame, registry: Source | None) -> pl.DataFrame:
-    """Insert the findings not already open as flags; returns what was inserted."""
-    open_flags = pl.DataFrame(
-        list(VerificationFlag.objects.filter(state=FlagState.OPEN).values_list(
-            "person_id", "reason_code", "scheme_id")),
-        schema={"person_id": pl.Int64, "reason_code": pl.String, "scheme_id": pl.Int64},
-        orient="row")
+    """Insert the findings not yet raised as flags; returns what was inserted. A flag's key
+    is its person, reason, scheme and fact (a date of death, an income year, the other
+    record): a flag open, dismissed or confirmed is not raised again for the same fact; a new
+    fact raises a new flag."""
+    key = ["person_id", "reason_code", "scheme_id", "fact"]
+    raised = pl.DataFrame(
+        list(VerificationFlag.objects.values_list(*key)),
+        schema={"person_id": pl.Int64, "reason_code": pl.String, "scheme_id": pl.Int64,
+                "fact": pl.String}, orient="row")
     if findings.height == 0:
         return findings.with_columns(reason_code=pl.lit("", pl.String)).head(0)
-    new = findings.join(open_flags, on=["person_id", "reason_code", "scheme_id"],
-                        how="anti", nulls_equal=True)
+    new = findings.unique(key, keep="first", maintain_order=True).join(
+        raised, on=key, how="anti", nulls_equal=True)
     now = clock.now()
     bulk_insert(VerificationFlag, new.select(
         "person_id", "scheme_id", "reason_code", "evidence_id",
         registry_id=pl.lit(registry.pk if registry else None, pl.Int64), detail="detail",
         raised_at=pl.lit(now), due_on=pl.lit(now.date() + dt.timedelta(days=DEADLINE_DAYS)),
         state=pl.lit(FlagState.OPEN.value), decided_by_id=pl.lit(None, pl.Int64),
-        decided_at=pl.lit(None, pl.Datetime("us", "UTC")), outcome=pl.lit("")))
+        decided_at=pl.lit(None, pl.Datetime("us", "UTC")), outcome=pl.lit(""), fact="fact"))
     return new
 
 
@@ -126,29 +141,74 @@ def _facts(registry: Source) -> pl.DataFrame:
     """The registry's records that say something: a death, or a yearly income."""
     rows = Person.objects.filter(source=registry).exclude(
         date_of_death__isnull=True, annual_income_minor__isnull=True).values_list(
-        "id", "national_id", "date_of_death", "annual_income_minor")
+        "id", "national_id", "date_of_death", "annual_income_minor",
+        "changed_by_submission__period", "created_by_submission__period", "registered_on")
     return pl.DataFrame(list(rows), orient="row", schema={
         "evidence_id": pl.Int64, "national_id": pl.String, "date_of_death": pl.Date,
-        "annual_income_minor": pl.Int64})
+        "annual_income_minor": pl.Int64, "changed": pl.Date, "created": pl.Date,
+        "registered": pl.Date}).select(
+        "evidence_id", "national_id", "date_of_death", "annual_income_minor",
+        # The year the income is for: of the file that last brought it.
+        income_year=pl.coalesce("changed", "created", "registered").dt.year())
 
 
 def _matched_records(facts: pl.DataFrame, registry: Source) -> pl.DataFrame:
-    """Other sources' records of the same persons: same identity (linkage) or national ID."""
+    """Other sources' records of the same persons, never on a weak link: the registry's
+    record and the other are in one identity (linkage) and joined by at most one automatic
+    link, the rest of the way by shared national IDs and matches a reviewer confirmed; or
+    they carry the same national ID (a pair a reviewer refused excepted). So the living twin
+    linked to the dead one's record is not taken for them through it."""
     identity = pl.DataFrame(list(PersonIdentity.objects.values_list("person_id", "identity")),
                             schema={"person_id": pl.Int64, "identity": pl.Int64}, orient="row")
-    others = pl.DataFrame(
-        list(Person.objects.exclude(source=registry).values_list("id", "national_id")),
-        schema={"person_id": pl.Int64, "national_id": pl.String}, orient="row")
-    carried = ["person_id", "evidence_id", "date_of_death", "annual_income_minor"]
+    persons = pl.DataFrame(
+        list(Person.objects.values_list("id", "national_id", "source_id")),
+        schema={"person_id": pl.Int64, "national_id": pl.String, "source_id": pl.Int64},
+        orient="row")
+    others = persons.filter(pl.col("source_id") != registry.pk).select(
+        "person_id", "national_id")
+    strong = _strong_groups(persons)
+    links = _pairs(Link.objects.filter(Q(state__in=JOINING) | Q(
+        state=LinkState.UNSURE, prior_state__in=JOINING)))
+    # Strong groups one automatic link apart (both ways), and each group itself.
+    near = pl.concat([links, links.select(a="b", b="a")]).join(
+        strong.rename({"person_id": "a", "group": "ga"}), on="a").join(
+        strong.rename({"person_id": "b", "group": "gb"}), on="b").select("ga", "gb")
+    near = pl.concat([near, strong.select(ga="group", gb="group")]).unique()
+    carried = ["person_id", "evidence_id", "date_of_death", "annual_income_minor",
+               "income_year"]
     by_identity = (facts.join(identity.rename({"person_id": "evidence_id"}), on="evidence_id")
-                   .join(identity, on="identity")
+                   .join(strong.rename({"person_id": "evidence_id", "group": "ga"}),
+                         on="evidence_id")
+                   .join(near, on="ga")
+                   .join(strong.rename({"group": "gb"}), on="gb")
+                   .join(identity, on=["person_id", "identity"])
                    .join(others.select("person_id"), on="person_id")
                    .select(*carried, how=pl.lit("identity")))
+    refused = pl.concat([_pairs(Link.objects.filter(Q(state=LinkState.NON_MATCH) | Q(
+        state=LinkState.UNSURE, prior_state=LinkState.NON_MATCH))), _pairs(Cut.objects.all())])
     by_id = (facts.filter(pl.col("national_id").is_not_null())
              .join(others, on="national_id")
+             .with_columns(a=pl.min_horizontal("person_id", "evidence_id"),
+                           b=pl.max_horizontal("person_id", "evidence_id"))
+             .join(refused, on=["a", "b"], how="anti")
              .select(*carried, how=pl.lit("national_id")))
     return pl.concat([by_identity, by_id]).unique(["person_id"], keep="first",
                                                   maintain_order=True)
+
+
+def _pairs(links: QuerySet[Any]) -> pl.DataFrame:
+    return pl.DataFrame(list(links.values_list("person_l_id", "person_r_id")),
+                        schema={"a": pl.Int64, "b": pl.Int64}, orient="row")
+
+
+def _strong_groups(persons: pl.DataFrame) -> pl.DataFrame:
+    """Records held together by shared national IDs and confirmed matches: (person, group)."""
+    by_id = persons.filter(pl.col("national_id").is_not_null()).with_columns(
+        first=pl.col("person_id").min().over("national_id")).select(a="first", b="person_id")
+    confirmed = _pairs(Link.objects.filter(Q(state=LinkState.MATCH) | Q(
+        state=LinkState.UNSURE, prior_state=LinkState.MATCH)))
+    labels = components_of(persons["person_id"], pl.concat([by_id, confirmed]))
+    return pl.DataFrame({"person_id": persons["person_id"], "group": labels})
 
 
 def _for_persons(rows: QuerySet[Any], ids: list[int], *fields: str) -> list[tuple[Any, ...]]:
@@ -174,7 +234,7 @@ def _paid_after_death(matched: pl.DataFrame) -> pl.DataFrame:
         "person_id", "scheme_id", "evidence_id",
         reason_code=pl.lit(FlagReason.DECEASED_PAID.value),
         detail=_detail(periods_paid_after_death="periods", amount_minor="amount_minor",
-                       first_period=pl.col("first").dt.strftime("%Y-%m")))
+                       first_period=pl.col("first").dt.strftime("%Y-%m")), fact=_death())
 
 
 def _enrolled_after_death(matched: pl.DataFrame) -> pl.DataFrame:
@@ -185,7 +245,8 @@ def _enrolled_after_death(matched: pl.DataFrame) -> pl.DataFrame:
         schema={"person_id": pl.Int64, "scheme_id": pl.Int64}, orient="row")
     return active.join(matched, on="person_id").select(
         "person_id", "scheme_id", "evidence_id",
-        reason_code=pl.lit(FlagReason.DECEASED_ENROLLED.value), detail=_detail())
+        reason_code=pl.lit(FlagReason.DECEASED_ENROLLED.value), detail=_detail(),
+        fact=_death())
 
 
 def _income_above_threshold(matched: pl.DataFrame) -> pl.DataFrame:
@@ -203,8 +264,13 @@ def _income_above_threshold(matched: pl.DataFrame) -> pl.DataFrame:
             .select("person_id", "scheme_id", "evidence_id",
                     reason_code=pl.lit(FlagReason.INCOME_ABOVE_THRESHOLD.value),
                     detail=pl.struct(annual_income_minor="annual_income_minor",
-                                     threshold_minor="threshold",
-                                     matched_by="how").struct.json_encode()))
+                                     threshold_minor="threshold", income_year="income_year",
+                                     matched_by="how").struct.json_encode(),
+                    fact=pl.format("income {}", "income_year")))
+
+
+def _death() -> pl.Expr:
+    return pl.format("death {}", pl.col("date_of_death").dt.strftime("%Y-%m-%d"))
 
 
 def _detail(**extra: str | pl.Expr) -> pl.Expr:

@@ -1,14 +1,20 @@
-"""The small graph of one identity: which records its joins (links, shared national IDs) hold
-together, and the smallest set of joins to cut so that two of its records part.
+"""Graphs of records and their joins (links, shared national IDs): the components of the whole
+registry (set-wise, sparse), and, on the small graph of one identity, which records its joins
+hold together and the smallest set of joins to cut so that two of its records part.
 
-Pure functions on a handful of records (one or two identities); the services load the graph
-and store what is decided. Pairs are ``(lower id, higher id)``.
+Pure functions; the services load the graphs and store what is decided. Pairs are ``(lower
+id, higher id)``.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Mapping
+
+import numpy as np
+import polars as pl
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 Pair = tuple[int, int]
 
@@ -95,3 +101,15 @@ def _reachable(residual: dict[int, dict[int, int]], source: int,
                     return before
                 queue.append(other)
     return before
+
+
+def components_of(ids: pl.Series, edges: pl.DataFrame) -> np.ndarray:
+    """Component label of each id (sparse graph, C speed: no loop over persons)."""
+    index = pl.DataFrame({"id": ids, "i": np.arange(ids.len())})
+    e = edges.join(index.rename({"id": "a", "i": "ia"}), on="a").join(
+        index.rename({"id": "b", "i": "ib"}), on="b")
+    n = ids.len()
+    graph = coo_matrix((np.ones(e.height), (e["ia"].to_numpy(), e["ib"].to_numpy())),
+                       shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    return labels

@@ -7,18 +7,40 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+)
+from django.db.models.functions import Abs, Coalesce
 
 from spmis.access.models import User
 from spmis.access.policy import Permission
-from spmis.access.selectors import scope_for_user
+from spmis.access.selectors import scope_for_user, user_has_permission
 from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core import clock
 from spmis.core.errors import NotFound
 from spmis.geography.selectors import area_get, area_ids_within
-from spmis.linkage.models import FlagReason, FlagState, Link, LinkState, VerificationFlag
+from spmis.linkage.models import (
+    FlagReason,
+    FlagState,
+    Link,
+    LinkState,
+    PersonIdentity,
+    VerificationFlag,
+)
 from spmis.registry.selectors import persons_in_scope, persons_in_scope_for
 
 REVIEW_PERMISSION = Permission.REGISTER_PERSONS
@@ -32,12 +54,33 @@ def _links_in_scope(user: User) -> QuerySet[Link]:
 
 
 def link_list_for_user(*, user: User, state: str = LinkState.REVIEW) -> QuerySet[Link]:
-    """Pairs in ``state`` whose two records the user may review, most probable first."""
+    """Pairs in ``state`` whose two records the user may review, in the order a reviewer
+    should take them: the pairs whose decision would change the most first (``impact``: the
+    records of the two identities a match would join, or of the one identity "not a match"
+    would split, ``splits`` telling which), then the nearest the decision boundary (match
+    weight 0, probability one half), then by id. Each pair once."""
     if state not in LinkState.values:
         raise NotFound(f"No link state {state!r}.")
     audit_record(actor=user, action=AuditAction.LINKAGE_REVIEW_LIST, object_type="link",
                  detail={"state": state})
-    return _links_in_scope(user).filter(state=state).order_by("-match_probability", "id")
+    return _links_in_scope(user).filter(state=state).annotate(
+        identity_l=_identity("person_l"), identity_r=_identity("person_r")).annotate(
+        size_l=Coalesce(_size("identity_l"), 1), size_r=Coalesce(_size("identity_r"), 1),
+        splits=ExpressionWrapper(Q(identity_l=F("identity_r")), output_field=BooleanField()),
+    ).annotate(impact=Case(When(splits=True, then=F("size_l")),
+                           default=F("size_l") + F("size_r"))).order_by(
+        F("impact").desc(), Abs("match_weight").asc(nulls_last=True), "id")
+
+
+def _identity(person: str) -> Subquery:
+    return Subquery(PersonIdentity.objects.filter(person_id=OuterRef(person)).values(
+        "identity")[:1], output_field=BigIntegerField())
+
+
+def _size(identity: str) -> Subquery:
+    return Subquery(PersonIdentity.objects.filter(identity=OuterRef(identity)).order_by()
+                    .values("identity").annotate(n=Count("person_id")).values("n")[:1],
+                    output_field=IntegerField())
 
 
 def link_get_for_user(*, user: User, link_id: int) -> Link:
@@ -56,6 +99,55 @@ def link_get_for_user(*, user: User, link_id: int) -> Link:
 def link_in_scope(*, user: User, link_id: int) -> bool:
     """Whether the user may decide on the pair (both records in scope); nothing logged."""
     return _links_in_scope(user).filter(pk=link_id).exists()
+
+
+def records_in_scope(*, user: User, ids: set[int]) -> set[int]:
+    """Which of these person records the user may review (ids only; nothing logged)."""
+    persons = persons_in_scope_for(user=user, permission=REVIEW_PERMISSION)
+    return set(persons.filter(pk__in=sorted(ids)).values_list("pk", flat=True))
+
+
+def record_pair_for_user(*, user: User, person_a: int, person_b: int) -> tuple[Any, Any]:
+    """Two person records side by side for a decision on them (lower id first), if both are
+    in the user's scope for reviewing; each read is logged. Else (logged) not found."""
+    low, high = sorted((person_a, person_b))
+    found = {p.pk: p for p in persons_in_scope_for(user=user, permission=REVIEW_PERMISSION)
+             .filter(pk__in=[low, high]).select_related("area", "source")}
+    if low == high or len(found) != 2:
+        audit_record(actor=user, action=AuditAction.LINKAGE_VIEW_REFUSED,
+                     object_type="person", object_id=f"{low}-{high}", detail={})
+        raise NotFound("No such pair of records.")
+    for person in found.values():
+        audit_record(actor=user, action=AuditAction.PERSON_VIEW, object_type="person",
+                     object_id=person.pk, area_code=person.area.code,
+                     purpose=f"linkage decision on records {low} and {high}")
+    return found[low], found[high]
+
+
+@dataclass(frozen=True)
+class IdentityPanel:
+    """The other records of a person's identity that the reader may review (source and id
+    only: opening one is a read of it), and how many more lie outside the reader's areas."""
+
+    others: list[tuple[int, str, str]]  # (record id, source code, record id in source)
+    outside: int
+
+
+def identity_records_for_user(*, user: User, person_id: int) -> IdentityPanel | None:
+    """For the person page; None when the person is alone in their identity or the reader
+    may not review linkage."""
+    identity = PersonIdentity.objects.filter(person_id=person_id).values_list(
+        "identity", flat=True).first()
+    if identity is None or not user_has_permission(user=user, permission=REVIEW_PERMISSION):
+        return None
+    members = PersonIdentity.objects.filter(identity=identity).exclude(person_id=person_id)
+    inside = persons_in_scope_for(user=user, permission=REVIEW_PERMISSION).filter(
+        pk__in=members.values("person_id"))
+    others = list(inside.order_by("id").values_list("id", "source__code", "source_ref"))
+    total = members.count()
+    if total == 0:
+        return None
+    return IdentityPanel(others=others, outside=total - len(others))
 
 
 def flag_in_scope(*, user: User, flag_id: int) -> bool:

@@ -8,13 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import polars as pl
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from spmis.access.models import ApprovalStatus, Role, User
 from spmis.access.services import approval_decide, approval_request, permission_require
@@ -25,7 +22,7 @@ from spmis.core.bulk import bulk_insert
 from spmis.core.errors import Conflict, NotFound, ValidationFailed
 from spmis.intake.models import Source
 from spmis.linkage import engine
-from spmis.linkage.graph import Pair, components, groups, min_cut, pair
+from spmis.linkage.graph import Pair, components, components_of, groups, min_cut, pair
 from spmis.linkage.models import (
     JOINING,
     Cut,
@@ -206,7 +203,7 @@ def identities_derive(*, run: LinkageRun | None = None,
     pairwise = pairwise.join(pairwise.rename({"a": "b"}), on="v").filter(
         pl.col("a") < pl.col("b")).select("a", "b")
     edges = pl.concat([star, pairwise, links]).join(refused, on=["a", "b"], how="anti")
-    labels = _components(persons["id"], edges)
+    labels = components_of(persons["id"], edges)
     frame = pl.DataFrame({"person_id": persons["id"], "label": labels}).with_columns(
         identity=pl.col("person_id").min().over("label"))
     _write_identities(frame.select("person_id", "identity"), run)
@@ -259,18 +256,6 @@ def _write_identities(new: pl.DataFrame, run: LinkageRun | None) -> None:
     if run is not None:
         kept = kept.with_columns(run_id=pl.lit(run.pk, pl.Int64))
     bulk_insert(PersonIdentity, kept)
-
-
-def _components(ids: pl.Series, edges: pl.DataFrame) -> np.ndarray:
-    """Component label of each id (sparse graph, C speed: no loop over persons)."""
-    index = pl.DataFrame({"id": ids, "i": np.arange(ids.len())})
-    e = edges.join(index.rename({"id": "a", "i": "ia"}), on="a").join(
-        index.rename({"id": "b", "i": "ib"}), on="b")
-    n = ids.len()
-    graph = coo_matrix((np.ones(e.height), (e["ia"].to_numpy(), e["ib"].to_numpy())),
-                       shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
-    return labels
 
 
 MAX_IDENTITY = 2_000  # records: a larger "identity" is a national ID many records share

@@ -12,6 +12,8 @@ app_name = "linkage"
 urlpatterns = [
     path("linkage/review/", views.review_list, name="linkage_review"),
     path("linkage/review/<int:link_id>/", views.review_pair, name="linkage_review_pair"),
+    path("linkage/records/<int:person_a>/<int:person_b>/", views.review_records,
+         name="linkage_records"),
     path("crosscheck/flags/", crosscheck_views.flag_list, name="crosscheck-flags"),
     path("crosscheck/flags/<int:flag_id>/", crosscheck_views.flag_detail,
          name="crosscheck-flag"),
@@ -19,6 +21,7 @@ urlpatterns = [
 route_policy = {
     "linkage:linkage_review": RoutePolicy("scoped", P.REGISTER_PERSONS),
     "linkage:linkage_review_pair": RoutePolicy("object", P.REGISTER_PERSONS),
+    "linkage:linkage_records": RoutePolicy("object", P.REGISTER_PERSONS),
     "linkage:crosscheck-flags": RoutePolicy("scoped", P.REGISTER_PERSONS),
     "linkage:crosscheck-flag": RoutePolicy("object", P.REGISTER_PERSONS),
 }

@@ -6,6 +6,7 @@ Both records of a pair must be inside the reviewer's scope; otherwise the pair i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,10 +25,17 @@ from spmis.access.doors import authenticated, require_permission
 from spmis.access.models import User
 from spmis.access.policy import Permission
 from spmis.core.doors import or_404
-from spmis.core.errors import ApplicationError, NotFound
+from spmis.core.errors import ApplicationError, Conflict, NotFound
 from spmis.linkage import selectors as linkage
-from spmis.linkage.models import Link, LinkState
-from spmis.linkage.services import link_decide, link_explain
+from spmis.linkage.models import CutKind, Link, LinkState
+from spmis.linkage.services import (
+    DecisionEffect,
+    link_decide,
+    link_decision_preview,
+    link_explain,
+    pair_decide,
+    pair_decision_preview,
+)
 
 PAGE_SIZE = 50
 
@@ -57,29 +65,140 @@ def review_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @csrf_protect
 def review_pair(request: HttpRequest, link_id: int) -> HttpResponse:
-    """One pair and the decision form. Like every object page, a user without the permission
-    has an empty scope and gets the same 404 as for a pair outside their areas."""
+    """One pair and the decision form. A decision that separates records is shown first (the
+    joins it cuts, the identities that result) and applied only when confirmed, as shown.
+    Like every object page, a user without the permission has an empty scope and gets the
+    same 404 as for a pair outside their areas."""
     user = authenticated(request)
     link = or_404(linkage.link_get_for_user, user=user, link_id=link_id)
     back = _state(request.POST.get("back", "") or request.GET.get("back", ""))
     form = {"decision": "", "reason": ""}
+    effect = None
     if request.method == "POST":
         form = {k: request.POST.get(k, "").strip() for k in form}
         try:
-            link_decide(actor=user, link_id=link.pk, decision=form["decision"],
-                        reason=form["reason"])
+            effect, decided = _decide_shown(request, lambda: link_decision_preview(
+                actor=user, link_id=link.pk, decision=form["decision"]),
+                lambda token: link_decide(actor=user, link_id=link.pk,
+                                          decision=form["decision"], reason=form["reason"],
+                                          expect=token))
         except NotFound as exc:  # gone since the page was read
             raise Http404(exc.message) from exc
-        except ApplicationError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Pair %(n)d: decision recorded.") % {"n": link.pk})
+        if decided is not None:
             return HttpResponseRedirect(f"{reverse('linkage:linkage_review')}?state={back}",
                                         status=303)
-    status = 400 if request.method == "POST" else 200
+    status = 400 if request.method == "POST" and effect is None else 200
     return render(request, "linkage/linkage_pair.html", {
         **_pair_context(user, link), "form": form, "back": back,
+        "effect": _effect_view(user, effect),
     }, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@csrf_protect
+def review_records(request: HttpRequest, person_a: int, person_b: int) -> HttpResponse:
+    """Two records of one identity, whether or not they were scored as a pair (joined
+    through other records, or by a shared national ID): side by side, and "not a match" on
+    them, shown before it is applied. A scored pair's page is linked for its weights."""
+    user = authenticated(request)
+    low, high = or_404(linkage.record_pair_for_user, user=user, person_a=person_a,
+                       person_b=person_b)
+    scored = Link.objects.filter(person_l=low, person_r=high).values_list(
+        "pk", flat=True).first()
+    form = {"decision": LinkState.NON_MATCH.value, "reason": ""}
+    effect = None
+    if request.method == "POST":
+        form["reason"] = request.POST.get("reason", "").strip()
+        try:
+            effect, decided = _decide_shown(request, lambda: pair_decision_preview(
+                actor=user, person_a=low.pk, person_b=high.pk, decision=LinkState.NON_MATCH),
+                lambda token: pair_decide(actor=user, person_a=low.pk, person_b=high.pk,
+                                          decision=LinkState.NON_MATCH,
+                                          reason=form["reason"], expect=token))
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        if decided is not None:
+            return HttpResponseRedirect(reverse("linkage:linkage_review"), status=303)
+    status = 400 if request.method == "POST" and effect is None else 200
+    return render(request, "linkage/linkage_records.html", {
+        "low": low, "high": high, "form": form, "effect": _effect_view(user, effect),
+        "scored": scored,
+    }, status=status)
+
+
+def _decide_shown(request: HttpRequest, preview: Callable[[], DecisionEffect],
+                  decide: Callable[[str], Link]) -> tuple[DecisionEffect | None, Link | None]:
+    """Without ``effect`` in the form: the effect, and the decision applied at once unless it
+    separates records (then it is only shown). With it: applied if still the same. Returns
+    (the effect to show, the decided link)."""
+    shown = request.POST.get("effect", "").strip()
+    try:
+        effect = preview()
+        if not shown and effect.separates:
+            return effect, None
+        decided = decide(shown or effect.token)
+    except Conflict as exc:
+        messages.error(request, exc.message)
+        try:
+            return preview(), None
+        except ApplicationError:
+            return None, None
+    except NotFound:
+        raise
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return None, None
+    if decided.pending_state:
+        messages.success(request, _("Pair %(n)d: the decision waits for an approver.")
+                         % {"n": decided.pk})
+    else:
+        messages.success(request, _("Pair %(n)d: decision recorded.") % {"n": decided.pk}
+                         + (" " + _("Records now in %(k)d identities.") % {
+                             "k": len(effect.after)} if effect.changes else ""))
+    return effect, decided
+
+
+@dataclass(frozen=True)
+class EffectView:
+    """A decision's effect as the page shows it: record ids outside the reader's areas are
+    counted, not named."""
+
+    effect: DecisionEffect
+    cuts: list[tuple[str, str, str, str]]  # (record, record, kind, how it joined)
+    before: list[tuple[str, int]]
+    after: list[tuple[str, int]]
+
+
+def _effect_view(user: User, effect: DecisionEffect | None) -> EffectView | None:
+    if effect is None:
+        return None
+    every = {n for group in effect.before for n in group}
+    seen = linkage.records_in_scope(user=user, ids=every)
+
+    def name(n: int) -> str:
+        return str(n) if n in seen else "…"
+
+    def shown(groups: tuple[tuple[int, ...], ...]) -> list[tuple[str, int]]:
+        return [(", ".join(name(n) for n in group if n in seen)
+                 + (" " + _("and %(k)d outside your areas") % {"k": len(group) - sum(
+                     n in seen for n in group)} if any(n not in seen for n in group) else ""),
+                 len(group)) for group in groups]
+
+    kinds = dict(CutKind.choices)
+    return EffectView(effect=effect, before=shown(effect.before), after=shown(effect.after),
+                      cuts=[(name(c.person_l), name(c.person_r), str(kinds[c.kind]),
+                             f"{c.state} {c.probability:.3f}" if c.probability is not None
+                             else c.state) for c in effect.cuts])
+
+
+def person_identity(user: User, person: Any) -> tuple[str, dict[str, Any]] | None:
+    """The person page's panel (registered in LinkageConfig.ready): the other records of the
+    person's identity, each with a way to say it is not the same person."""
+    panel = linkage.identity_records_for_user(user=user, person_id=person.pk)
+    if panel is None:
+        return None
+    return "linkage/_person_identity.html", {"panel": panel, "person": person}
 
 
 @dataclass(frozen=True)
