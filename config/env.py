@@ -21,8 +21,9 @@ SETTINGS_HELP = {
     "SPMIS_AUDIT_CHECKPOINT_MINUTES": "How often `spmis serve` signs an audit checkpoint; 0 turns"
     " it off (then cron `spmis audit checkpoint`); default 60.",
     "SPMIS_AUDIT_ORIGIN": "Name of this audit log in its signed checkpoints; default spmis/audit.",
-    "SPMIS_LINKAGE_CHECKER": "1 makes every match / not-a-match review decision wait for an"
-                             " approver (maker-checker); default 0.",
+    "SPMIS_LINKAGE_CHECKER": "1 makes every review decision that changes identities (match,"
+                             " not a match, a reopen that undoes one) wait for an approver"
+                             " (maker-checker); default 0.",
     "SPMIS_PARAMETERS_FILE": "The country's effective-dated parameters (age groups of the R202"
                              " guarantees, age bands) as YAML; default: the file shipped in"
                              " spmis/core/parameters.yaml.",
