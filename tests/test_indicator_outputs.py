@@ -263,3 +263,55 @@ def test_each_month_counts_its_own_payments(small):
     # missing one).
     assert june.select("NUMERATOR", "OBS_STATUS").rows() == [("3", "A")]
     assert may.height == 0 or may["OBS_STATUS"].to_list() == ["M"]
+
+
+# --- 8. The page: a period picker, the series, months without a run -----------------------
+
+
+def _page(client, query: str = "") -> str:
+    response = client.get("/indicators/" + query)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_page_shows_the_period_asked_for_and_offers_every_period(small, make_user):
+    from tests.helpers import logged_in
+
+    april = indicators_run(actor=None, period=dt.date(2026, 4, 1))
+    june = indicators_run(actor=None, period=PERIOD)
+    client = logged_in(make_user("STATISTICIAN"))
+    latest = _page(client)
+    assert f"run {june.pk}" in latest and "June 2026" in latest
+    asked = _page(client, "?period=2026-04")
+    # Before: ?period= was ignored and the latest run shown without a word.
+    assert f"run {april.pk}" in asked and "April 2026" in asked
+    assert f"run {june.pk}" not in asked
+    assert '<option value="2026-04" selected>' in asked and '<option value="2026-06">' in asked
+    # Links down the areas and across indicators keep the period.
+    assert "period=2026-04" in asked.split('data-testid="drill-down"')[1]
+    # May was not computed: the series says so between April and June.
+    series = asked.split('data-testid="series"')[1].split("</table>")[0]
+    assert series.index("2026-04") < series.index("2026-05") < series.index("2026-06")
+    assert series.count('data-testid="no-run-in-series"') == 1
+
+
+def test_a_period_without_a_run_says_so(small, make_user):
+    from tests.helpers import logged_in
+
+    indicators_run(actor=None, period=PERIOD)
+    html = _page(logged_in(make_user("STATISTICIAN")), "?period=2026-03")
+    assert 'data-testid="no-run-for-period"' in html and "March 2026" in html
+    assert "spmis indicators run --period 2026-03" in html
+    assert 'data-testid="card-COV_ANY"' not in html  # no figures of another month
+    assert 'data-testid="series"' in html  # the months that have been computed
+
+
+def test_a_bad_period_says_so_and_shows_the_latest(small, make_user):
+    from tests.helpers import logged_in
+
+    june = indicators_run(actor=None, period=PERIOD)
+    client = logged_in(make_user("STATISTICIAN"))
+    for bad in ("2026-13", "June", "1850-01"):
+        html = _page(client, f"?period={bad}")
+        assert "Type the period as YYYY-MM" in html and "Showing the latest" in html, bad
+        assert f"run {june.pk}" in html

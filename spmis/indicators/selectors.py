@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from spmis.access.models import User
 from spmis.access.policy import Permission
 from spmis.access.selectors import scope_for_user, scope_top_areas
+from spmis.core.periods import add_months
 from spmis.geography.models import Area
 from spmis.indicators.catalogue import Indicator, catalogue
 from spmis.indicators.models import IndicatorRun, IndicatorValue, Target
@@ -109,15 +110,23 @@ def values_for(*, run: IndicatorRun, indicator: str, area_codes: list[str] | Non
     return list(rows.order_by("area_level", "area_code"))
 
 
+def run_periods() -> list[dt.date]:
+    """The periods with a finished run, newest first (what a period picker offers)."""
+    return list(IndicatorRun.objects.filter(finished_at__isnull=False).order_by(
+        "-period").values_list("period", flat=True).distinct())
+
+
 @dataclass(frozen=True)
 class SeriesPoint:
     period: str
     value: float | None
+    computed: bool = True  # False: no run for this month (a gap in the series)
 
 
 def series(*, indicator: str, area_code: str, sex: str = "_T",
            scheme: str = "_T") -> list[SeriesPoint]:
-    """The indicator's value in the latest run of each period, oldest first."""
+    """The indicator's value in the latest run of each month from the first period computed
+    to the last, oldest first; a month without a run is a point that says so."""
     latest: dict[str, int] = {}
     for run_id, period in IndicatorRun.objects.filter(finished_at__isnull=False).order_by(
             "period", "id").values_list("id", "period"):
@@ -125,7 +134,17 @@ def series(*, indicator: str, area_code: str, sex: str = "_T",
     values = dict(IndicatorValue.objects.filter(
         run_id__in=latest.values(), indicator=indicator, area_code=area_code, sex=sex,
         age_band="_T", disability="_T", scheme=scheme).values_list("run_id", "value"))
-    return [SeriesPoint(period, values.get(run_id)) for period, run_id in latest.items()]
+    if not latest:
+        return []
+    first, last = (dt.date.fromisoformat(f"{p}-01") for p in (min(latest), max(latest)))
+    months = (last.year - first.year) * 12 + last.month - first.month + 1
+    points = []
+    for k in range(months):
+        label = f"{add_months(first, k):%Y-%m}"
+        found = latest.get(label)
+        points.append(SeriesPoint(label, values.get(found) if found else None,
+                                  found is not None))
+    return points
 
 
 def targets_for(*, indicator: str, area_code: str) -> list[Target]:

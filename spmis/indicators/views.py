@@ -9,12 +9,15 @@ scope (any other area is not found) and, scheme by scheme, only the schemes of t
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from spmis.access.doors import require_permission
@@ -26,7 +29,8 @@ from spmis.access.selectors import (
     scope_top_areas,
 )
 from spmis.core.doors import or_404
-from spmis.core.errors import NotFound
+from spmis.core.errors import ApplicationError, NotFound
+from spmis.core.periods import period_param
 from spmis.geography.models import Area
 from spmis.indicators import selectors as indicators
 from spmis.indicators.catalogue import Indicator, catalogue
@@ -47,13 +51,13 @@ def _indicator(*, code: str) -> Indicator:
 
 
 def _drill_down(run: IndicatorRun, indicator: Indicator, area: Area,
-                scheme: str) -> list[Line]:
+                scheme: str, period: dt.date | None) -> list[Line]:
     """The child areas by value, lowest first; no denominator and no data last."""
     children = list(Area.objects.filter(parent=area).order_by("name"))
     found = indicators.values_by_sex(run=run, indicators=[indicator.code],
                                      area_codes=[c.code for c in children], scheme=scheme)
     rows = [Line(indicator, *by_sex(found, indicator, child.code), area=child,
-                 link=_link(child.code, indicator.code, scheme))
+                 link=_link(child.code, indicator.code, scheme, period))
             for child in children]
 
     def key(row: Line) -> tuple[int, float, str]:
@@ -64,9 +68,14 @@ def _drill_down(run: IndicatorRun, indicator: Indicator, area: Area,
     return sorted(rows, key=key)
 
 
-def _link(area_code: str, indicator_code: str, scheme: str) -> str:
+def _link(area_code: str, indicator_code: str, scheme: str,
+          period: dt.date | None = None) -> str:
     query = {"area": area_code, "indicator": indicator_code}
-    return "?" + urlencode({**query, "scheme": scheme} if scheme != TOTAL else query)
+    if scheme != TOTAL:
+        query["scheme"] = scheme
+    if period is not None:
+        query["period"] = f"{period:%Y-%m}"
+    return "?" + urlencode(query)
 
 
 def _scheme_in_scope(*, code: str, schemes: list[Scheme]) -> str:
@@ -76,24 +85,26 @@ def _scheme_in_scope(*, code: str, schemes: list[Scheme]) -> str:
 
 
 def _by_scheme(run: IndicatorRun, indicator: Indicator, area: Area,
-               schemes: list[Scheme]) -> list[Line]:
+               schemes: list[Scheme], period: dt.date | None) -> list[Line]:
     """The indicator for each scheme in scope that has figures, largest first."""
     found = indicators.values_by_scheme(run=run, indicator=indicator.code,
                                         area_code=area.code, schemes=[s.code for s in schemes])
     lines = [Line(indicator, Figure.of(found.get((s.code, TOTAL)), indicator.unit),
                   Figure.of(found.get((s.code, "F")), indicator.unit),
                   Figure.of(found.get((s.code, "M")), indicator.unit),
-                  scheme=s, link=_link(area.code, indicator.code, s.code))
+                  scheme=s, link=_link(area.code, indicator.code, s.code, period))
              for s in schemes if (s.code, TOTAL) in found]
     return sorted(lines, key=lambda line: -(line.total.value or 0))
 
 
 def _series(indicator: Indicator, area: Area, scheme: str) -> dict[str, Any]:
-    points = {sex: {p.period: p.value for p in indicators.series(
-        indicator=indicator.code, area_code=area.code, sex=sex, scheme=scheme)}
-        for sex in ("_T", "F", "M")}
+    found = {sex: indicators.series(indicator=indicator.code, area_code=area.code, sex=sex,
+                                    scheme=scheme) for sex in ("_T", "F", "M")}
+    points = {sex: {p.period: p.value for p in found[sex]} for sex in found}
+    computed = {p.period for p in found["_T"] if p.computed}  # the other months: no run
     targets = indicators.targets_for(indicator=indicator.code, area_code=area.code)
-    rows = [{"period": period, "total": display(value, indicator.unit),
+    rows = [{"period": period, "computed": period in computed,
+             "total": display(value, indicator.unit),
              "women": display(points["F"].get(period), indicator.unit),
              "men": display(points["M"].get(period), indicator.unit)}
             for period, value in points["_T"].items()]
@@ -129,16 +140,26 @@ def indicator_dashboard(request: HttpRequest) -> HttpResponse:
     schemes = scheme_list_in_scope(scope=scope)
     scheme = or_404(_scheme_in_scope, code=request.GET.get("scheme", "").strip() or TOTAL,
                     schemes=schemes)
-    run = indicators.run_latest()
+    try:
+        period = period_param(request.GET.get("period", ""))
+    except ApplicationError as exc:
+        messages.error(request, exc.message + " " + _("Showing the latest period computed."))
+        period = None
+    periods = indicators.run_periods()
+    run = indicators.run_latest(period=period)
     context: dict[str, Any] = {
-        "run": run, "area": area, "indicator": indicator,
+        "run": run, "area": area, "indicator": indicator, "period": period,
+        "periods": periods, "period_without_run": period is not None and run is None,
         "scheme": next((s for s in schemes if s.code == scheme), None),
-        "all_schemes_link": _link(area.code, indicator.code, TOTAL),
+        "all_schemes_link": _link(area.code, indicator.code, TOTAL, period),
         "catalogue": catalogue(), "breadcrumbs": scope_area_trail(scope=scope, area=area),
         "other_tops": [t for t in tops if t.pk != area.pk] if len(tops) > 1 else [],
     }
+    if run is None and periods:
+        # A month without a run: no figures to show, but the series says which months have.
+        context["series"] = _series(indicator, area, scheme)
     if run is not None:
-        children = _drill_down(run, indicator, area, scheme)
+        children = _drill_down(run, indicator, area, scheme, period)
         sdg = [i.code for i in catalogue() if i.code.startswith(SDG_PREFIX)]
         context.update({
             "cards": indicators.lines_for(run=run, codes=list(HEADLINE), area_code=area.code),
@@ -147,7 +168,7 @@ def indicator_dashboard(request: HttpRequest) -> HttpResponse:
                      "values": [_round(r.total.value) for r in children],
                      "percent": indicator.unit == "PERCENT"},
             "series": _series(indicator, area, scheme),
-            "by_scheme": _by_scheme(run, indicator, area, schemes),
+            "by_scheme": _by_scheme(run, indicator, area, schemes, period),
             "sdg": indicators.lines_for(run=run, codes=sdg, area_code=area.code),
         })
     return render(request, "indicators/indicators.html", context)

@@ -51,3 +51,28 @@ def test_following_one_scheme_down_the_areas(log_in, make_user, live_server):
     expect(page.locator("[data-testid=scheme-filter]")).to_be_visible()
     page.get_by_role("link", name="Any scheme").click()
     expect(page.locator("[data-testid=scheme-filter]")).to_have_count(0)
+
+
+def test_choosing_a_period_shows_its_run_and_the_series_says_which_months_lack_one(
+        log_in, make_user, live_server):
+    april = indicators_run(actor=None, period=dt.date(2026, 4, 1))
+    indicators_run(actor=None, period=dt.date(2026, 6, 1))
+    page = log_in(make_user("STATISTICIAN"))
+    page.goto(live_server.url + "/indicators/")
+    expect(page.locator("[data-testid=run]")).to_contain_text("June 2026")
+    picker = page.locator("[data-testid=period-form]")
+    picker.get_by_label("Period").select_option("2026-04")
+    picker.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile(r"period=2026-04"))
+    expect(page.locator("[data-testid=run]")).to_contain_text(f"April 2026 · run {april.pk}")
+    expect(page.locator("[data-testid=no-run-in-series]")).to_have_count(1)  # May
+    assert page.evaluate("() => Chart.getChart('series-chart').data.labels.join(',')") \
+        == "2026-04,2026-05,2026-06"
+    # Down an area, the period stays.
+    page.locator("[data-testid=drill-down] tbody tr a").first.click()
+    expect(page).to_have_url(re.compile(r"period=2026-04"))
+    expect(page.locator("[data-testid=run]")).to_contain_text("April 2026")
+    page.goto(live_server.url + "/indicators/?period=2026-02")
+    expect(page.locator("[data-testid=no-run-for-period]")).to_contain_text("February 2026")
+    page.goto(live_server.url + "/indicators/?period=26-2")
+    expect(page.locator("[data-testid=messages]")).to_contain_text("YYYY-MM")
