@@ -72,7 +72,7 @@ def reviewer(world, make_user):
 
 @pytest.fixture
 def chain(world):
-    """A–B–C joined by automatic links (B–C the weaker), A–C waiting for review."""
+    """A-B-C joined by automatic links (B-C the weaker), A-C waiting for review."""
     a, b, c = people(world, 3)
     link(world, a, b, probability=0.99)
     link(world, b, c, probability=0.96)
@@ -83,7 +83,7 @@ def chain(world):
 
 
 def test_not_a_match_on_the_ends_of_a_chain_separates_them(chain, reviewer):
-    # Before: the A–C link became NON_MATCH and A and C stayed one identity (A–B–C).
+    # Before: the A-C link became NON_MATCH and A and C stayed one identity (A-B-C).
     effect = link_decision_preview(actor=reviewer, link_id=chain.ac.pk, decision="NON_MATCH")
     assert [(c.person_l, c.person_r) for c in effect.cuts] == [(chain.b.pk, chain.c.pk)]
     assert effect.after == ((chain.a.pk, chain.b.pk), (chain.c.pk,))
@@ -131,7 +131,7 @@ def test_records_joined_only_by_a_shared_national_id_can_be_separated(world, rev
     assert len(set(identity(a, b, c))) == 1
     effect = pair_decision_preview(actor=reviewer, person_a=a.pk, person_b=b.pk,
                                    decision="NON_MATCH")
-    # The ID joins the three pairwise: a–b goes with the decision, and one more must go.
+    # The ID joins the three pairwise: a-b goes with the decision, and one more must go.
     assert [(x.person_l, x.person_r, x.kind) for x in effect.cuts] == [
         (a.pk, b.pk, "NATIONAL_ID"), (a.pk, c.pk, "NATIONAL_ID")]
     pair_decide(actor=reviewer, person_a=a.pk, person_b=b.pk, decision="NON_MATCH",
@@ -386,7 +386,7 @@ def test_the_queue_puts_the_decisions_that_change_most_first(world, reviewer):
     lone_sure = review(10, 11, 0.94, 4.0)  # joins two lone records, far from even odds
     merge = review(2, 3, 0.6, 0.6)  # joins two identities of three records each
     split = review(6, 9, 0.55, 0.3)  # inside an identity of four: "not a match" splits it
-    lone_even = review(0, 11, 0.52, 0.1)  # joins three and one... (four records)
+    lone_even = review(0, 11, 0.52, 0.1)  # joins an identity of three and one record
     order = [merge.pk, lone_even.pk, split.pk, lone_sure.pk]
     html = logged_in(reviewer).get("/linkage/review/").content.decode()
     shown = [int(x.split('"')[0]) for x in html.split('data-link="')[1:]]
