@@ -12,19 +12,27 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
+from spmis.linkage import comparisons, names
+
 REQUIRED = ("id", "given_name", "surname", "date_of_birth", "sex", "area")
 OPTIONAL = ("national_id", "address")
 DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d")
 MIN_RECORDS = 2
-# EM needs enough pairs inside its blocks to say anything; below this we keep u-only weights.
+# EM needs enough pairs inside its blocks to say anything; below this the default m values stay.
 EM_MIN_RECORDS = 50
+# An ID carried by more than this many differently named people is shared (a household's,
+# an office's), not a person's: it is counted as missing.
+SHARED_ID_NAMES = 3
+# Extra placeholder IDs (comma-separated), added to names.PLACEHOLDER_IDS.
+PLACEHOLDER_ENV = "SPMIS_LINKAGE_PLACEHOLDER_IDS"
 Progress = Callable[[str], None]
 
 
@@ -38,10 +46,31 @@ class Prepared:
     has_national_id: bool
     has_address: bool
     invalid_dates: int
+    # Records whose national ID was a placeholder, IDs shared by several people and the
+    # records carrying them: all counted as missing.
+    placeholder_ids: int = 0
+    shared_ids: int = 0
+    shared_id_records: int = 0
+
+    def counts(self) -> dict[str, int]:
+        return {"invalid_dates": self.invalid_dates, "placeholder_ids": self.placeholder_ids,
+                "shared_ids": self.shared_ids, "shared_id_records": self.shared_id_records}
 
 
-def prepare(records: pl.DataFrame) -> Prepared:
-    """Check and standardise records: lower-case trimmed text, ISO dates, phonetic keys."""
+def placeholder_ids(extra: Iterable[str] = ()) -> frozenset[str]:
+    """The national-ID values read as "no ID": the built-in list, ``SPMIS_LINKAGE_PLACEHOLDER_
+    IDS`` from the environment and ``extra``, cleaned as IDs are."""
+    listed = [*names.PLACEHOLDER_IDS, *os.environ.get(PLACEHOLDER_ENV, "").split(","), *extra]
+    return frozenset(_id_text(v) for v in listed if _id_text(v))
+
+
+def _id_text(value: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"[^0-9a-z]", " ", value.lower())).strip()
+
+
+def prepare(records: pl.DataFrame, *, placeholders: Iterable[str] = ()) -> Prepared:
+    """Check and standardise records: lower-case trimmed text without accents, ISO dates,
+    nicknames read as their full name, phonetic keys, placeholder and shared IDs removed."""
     missing = [c for c in REQUIRED if c not in records.columns]
     if missing:
         raise LinkageError(f"Missing column(s): {', '.join(missing)}. The records need "
@@ -55,28 +84,86 @@ def prepare(records: pl.DataFrame) -> Prepared:
     frame = frame.with_columns([_clean(c) for c in present if c not in ("id", "date_of_birth")])
     if frame.select(pl.col("given_name").is_null() & pl.col("surname").is_null()).to_series().all():
         raise LinkageError("Every record has empty names: there is nothing to compare.")
+    frame = _dates(frame).with_columns(_name_keys())
+    invalid = frame.filter(pl.col("date_of_birth").is_null()).height - records.select(
+        pl.col("date_of_birth").cast(pl.String).str.strip_chars().replace("", None)
+        .is_null().sum()).item()
+    counts = {"placeholder_ids": 0, "shared_ids": 0, "shared_id_records": 0}
+    if "national_id" in frame.columns:
+        frame, counts = _usable_ids(frame, placeholder_ids(placeholders))
+    has_nid = "national_id" in frame.columns and frame["national_id"].null_count() < frame.height
+    has_address = "address" in frame.columns and frame["address"].null_count() < frame.height
+    return Prepared(frame.rename({"id": "unique_id"}), has_nid, has_address, invalid, **counts)
+
+
+def _dates(frame: pl.DataFrame) -> pl.DataFrame:
     dob = pl.coalesce([pl.col("date_of_birth").str.strip_chars()
                        .str.to_date(f, strict=False) for f in DATE_FORMATS])
-    frame = frame.with_columns(dob=dob).with_columns(
+    return frame.with_columns(dob=dob).with_columns(
         date_of_birth=pl.col("dob").dt.strftime("%Y-%m-%d"),
         # Day and month swapped (only possible when the day is 12 or less).
         dob_swapped=pl.when(pl.col("dob").dt.day() <= 12).then(
             pl.date(pl.col("dob").dt.year(), pl.col("dob").dt.day(), pl.col("dob").dt.month())
             .dt.strftime("%Y-%m-%d")),
-        given_ph=phonetic(pl.col("given_name")),
-        surname_ph=phonetic(pl.col("surname")),
-    )
-    invalid = frame.filter(pl.col("dob").is_null()).height - records.select(
-        pl.col("date_of_birth").cast(pl.String).str.strip_chars().replace("", None)
-        .is_null().sum()).item()
-    has_nid = "national_id" in frame.columns and frame["national_id"].null_count() < frame.height
-    has_address = "address" in frame.columns and frame["address"].null_count() < frame.height
-    return Prepared(frame.drop("dob").rename({"id": "unique_id"}), has_nid, has_address,
-                    invalid)
+        dob_year=pl.col("dob").dt.year().cast(pl.Int32),
+    ).drop("dob")
+
+
+def _name_keys() -> list[pl.Expr]:
+    """First and last word of each name, the given name's canonical form (nicknames read as
+    the full name), phonetic keys and a key that is the same when the names are swapped."""
+    given_first = pl.col("given_name").str.split(" ").list.first()
+    canon = given_first.replace(names.nickname_table())
+    surname_first = pl.col("surname").str.split(" ").list.first()
+    given_ph, surname_ph = phonetic(canon), phonetic(surname_first)
+    return [
+        given_first.alias("given_first"),
+        pl.col("given_name").str.split(" ").list.last().alias("given_last"),
+        canon.alias("given_canon"),
+        surname_first.alias("surname_first"),
+        pl.col("surname").str.split(" ").list.last().alias("surname_last"),
+        given_ph.alias("given_ph"),
+        surname_ph.alias("surname_ph"),
+        pl.when(given_ph.is_not_null() & surname_ph.is_not_null()).then(
+            pl.min_horizontal(given_ph, surname_ph) + pl.max_horizontal(given_ph, surname_ph))
+        .alias("name_key"),
+    ]
+
+
+def _usable_ids(frame: pl.DataFrame, placeholders: frozenset[str]
+                ) -> tuple[pl.DataFrame, dict[str, int]]:
+    """National IDs that name one person: placeholders (a listed value, one repeated
+    character) and IDs carried by more than ``SHARED_ID_NAMES`` differently named people are
+    set to missing and counted."""
+    nid = pl.col("national_id").str.replace_all(" ", "")
+    placeholder = (pl.col("national_id").is_in(list(placeholders))
+                   | (nid.str.strip_chars(nid.str.slice(0, 1)) == ""))
+    frame = frame.with_columns(placeholder=placeholder.fill_null(False))
+    n_placeholder = int(frame["placeholder"].sum())
+    frame = frame.with_columns(
+        national_id=pl.when(~pl.col("placeholder")).then(nid)).drop("placeholder")
+    people = (frame.filter(pl.col("national_id").is_not_null())
+              .group_by("national_id").agg(pl.col("given_ph", "date_of_birth").n_unique()))
+    # Different given names and different birth dates: not one person's variants.
+    shared = people.filter(pl.col("given_ph") > SHARED_ID_NAMES,
+                           pl.col("date_of_birth") > SHARED_ID_NAMES)["national_id"]
+    is_shared = pl.col("national_id").is_in(shared.implode())
+    n_records = frame.select(is_shared.sum()).item()
+    frame = frame.with_columns(national_id=pl.when(~is_shared).then(pl.col("national_id")))
+    return frame, {"placeholder_ids": n_placeholder, "shared_ids": shared.len(),
+                   "shared_id_records": int(n_records)}
+
+
+# Letters that do not decompose into a base letter and an accent.
+_LETTERS = {"đ": "d", "ð": "d", "ł": "l", "ø": "o", "ß": "ss", "æ": "ae", "œ": "oe",
+            "\u0131": "i", "þ": "th"}  # dotless i
 
 
 def _clean(column: str) -> pl.Expr:
-    text = (pl.col(column).str.to_lowercase().str.replace_all(r"[^\p{L}\p{N} ]", " ")
+    text = (pl.col(column).str.to_lowercase().str.normalize("NFKD")
+            .str.replace_all(r"\p{Mn}", "")
+            .str.replace_many(list(_LETTERS), list(_LETTERS.values()))
+            .str.replace_all(r"[^\p{L}\p{N} ]", " ")
             .str.replace_all(r"\s+", " ").str.strip_chars())
     return pl.when(text != "").then(text).alias(column)
 
@@ -96,82 +183,6 @@ def phonetic(name: pl.Expr) -> pl.Expr:
     return pl.when(letters != "").then(key.str.pad_end(4, "0"))
 
 
-def settings(prepared: Prepared) -> dict[str, Any]:
-    """The model's comparisons and blocking rules (a splink settings document)."""
-    import splink.comparison_library as cl
-    from splink import SettingsCreator, block_on
-
-    comparisons = [_name("given_name", "given_ph"), _name("surname", "surname_ph"), _dob(),
-                   cl.ExactMatch("sex"), cl.ExactMatch("area")]
-    rules: list[Any] = [
-        block_on("given_name", "surname"), block_on("date_of_birth", "surname_ph"),
-        block_on("date_of_birth", "given_ph"), block_on("date_of_birth", "area"),
-        block_on("surname_ph", "given_ph", "area")]
-    if prepared.has_national_id:
-        comparisons.insert(0, _national_id())
-        rules.insert(0, block_on("national_id"))
-    if prepared.has_address:
-        comparisons.append(cl.LevenshteinAtThresholds("address", [1, 4]))
-        rules.append(block_on("address", "area"))
-    creator = SettingsCreator(
-        link_type="dedupe_only", comparisons=comparisons,
-        blocking_rules_to_generate_predictions=rules,
-        retain_intermediate_calculation_columns=True, retain_matching_columns=True)
-    return creator.create_settings_dict(sql_dialect_str="duckdb")
-
-
-def _name(column: str, phonetic_column: str) -> Any:
-    import splink.comparison_level_library as cll
-    from splink.comparison_library import CustomComparison
-
-    return CustomComparison(
-        output_column_name=column,
-        comparison_levels=[
-            cll.NullLevel(column),
-            cll.ExactMatchLevel(column).configure(tf_adjustment_column=column),
-            cll.JaroWinklerLevel(column, 0.92),
-            cll.JaroWinklerLevel(column, 0.85),
-            cll.ExactMatchLevel(phonetic_column).configure(label_for_charts="sounds alike"),
-            cll.JaroWinklerLevel(column, 0.7),
-            cll.ElseLevel(),
-        ])
-
-
-def _dob() -> Any:
-    import splink.comparison_level_library as cll
-    from splink.comparison_library import CustomComparison
-
-    return CustomComparison(
-        output_column_name="date_of_birth",
-        comparison_levels=[
-            cll.NullLevel("date_of_birth"),
-            cll.ExactMatchLevel("date_of_birth"),
-            cll.CustomLevel('"date_of_birth_l" = "dob_swapped_r"',
-                            label_for_charts="day and month swapped"),
-            cll.LevenshteinLevel("date_of_birth", 1),
-            cll.CustomLevel('substr("date_of_birth_l", 1, 4) = substr("date_of_birth_r", 1, 4)',
-                            label_for_charts="same year"),
-            cll.ElseLevel(),
-        ])
-
-
-def _national_id() -> Any:
-    import splink.comparison_level_library as cll
-    from splink.comparison_library import CustomComparison
-
-    return CustomComparison(
-        output_column_name="national_id",
-        # m is fixed, not estimated: where registries share IDs, EM otherwise learns that an ID
-        # never differs within a person, and one typo then vetoes a match.
-        comparison_levels=[
-            cll.NullLevel("national_id"),
-            cll.ExactMatchLevel("national_id").configure(m_probability=0.96,
-                                                         fix_m_probability=True),
-            cll.DamerauLevenshteinLevel("national_id", 1).configure(m_probability=0.02,
-                                                                    fix_m_probability=True),
-            cll.ElseLevel().configure(m_probability=0.02, fix_m_probability=True)])
-
-
 SPARK_EXTRA = "pip install 'spmis[spark]'"
 
 
@@ -179,6 +190,7 @@ def _linker(prepared: Prepared, model: dict[str, Any], spark: Any = None) -> Any
     """A splink linker on DuckDB, or on Spark when given a SparkSession."""
     from splink import DuckDBAPI, Linker
 
+    model = {key: value for key, value in model.items() if key != SPMIS}
     if spark is None:
         db: Any = DuckDBAPI()
         table = db.register(prepared.frame.to_arrow())
@@ -241,50 +253,40 @@ def for_dialect(model: dict[str, Any], dialect: str) -> dict[str, Any]:
 MIN_LABELS = 20  # confirmed matches needed before they may re-estimate m
 
 
+def settings(prepared: Prepared) -> dict[str, Any]:
+    """The model's comparisons and blocking rules (a splink settings document)."""
+    from splink import SettingsCreator
+
+    flags = {"has_national_id": prepared.has_national_id, "has_address": prepared.has_address}
+    creator = SettingsCreator(
+        link_type="dedupe_only", comparisons=comparisons.comparisons(**flags),
+        blocking_rules_to_generate_predictions=comparisons.blocking_rules(prepared.frame,
+                                                                          **flags),
+        retain_intermediate_calculation_columns=True, retain_matching_columns=True)
+    return creator.create_settings_dict(sql_dialect_str="duckdb")
+
+
 def train(prepared: Prepared, *, seed: int = 1, progress: Progress | None = None,
           matches: pl.DataFrame | None = None) -> dict[str, Any]:
     """Estimate the model on these records; returns the trained splink settings (JSON).
 
-    ``matches`` (``id_l, id_r``: pairs reviewers confirmed) re-estimate m after EM when
-    there are at least ``MIN_LABELS`` of them: the reviewers' labels teach the model."""
-    from splink import block_on
-
+    u is measured by random sampling, the prior from deterministic rules, m by expectation
+    maximisation where the file has the signal for it (else the documented defaults stay,
+    and ``progress`` and the model's ``spmis.m`` say so). ``matches`` (``id_l, id_r``: pairs
+    reviewers confirmed) re-estimate m when there are at least ``MIN_LABELS`` of them."""
     say = progress or (lambda _: None)
+    if prepared.placeholder_ids or prepared.shared_ids:
+        say(f"national IDs read as missing: {prepared.placeholder_ids} placeholder(s), "
+            f"{prepared.shared_ids} ID(s) shared by several people on "
+            f"{prepared.shared_id_records} record(s)")
     spec = settings(prepared)
-    rules = [block_on("national_id")] if prepared.has_national_id else []
-    rules.append(block_on("given_name", "surname", "date_of_birth"))
     say("estimating the prior")
-    prior = 0.5  # when even perfect recall cannot explain the exact matches (all duplicates)
-    for recall in (0.8, 1.0):
-        probe = _linker(prepared, spec)
-        try:
-            probe.training.estimate_probability_two_random_records_match(rules, recall=recall)
-        except ValueError:
-            continue
-        prior = probe.misc.save_model_to_json()["probability_two_random_records_match"]
-        break
-    # No deterministic match at all (a file without duplicates) must not mean "impossible".
-    floor = 1.0 / max(prepared.frame.height, 2) ** 2
-    spec["probability_two_random_records_match"] = min(max(float(prior), floor), 0.5)
+    spec["probability_two_random_records_match"] = prior = _prior(prepared, spec)
     linker = _linker(prepared, spec)
     say("estimating u by random sampling")
     pairs = min(5e6, prepared.frame.height * 50.0)
     linker.training.estimate_u_using_random_sampling(max_pairs=pairs, seed=seed)
-    if prepared.frame.height >= EM_MIN_RECORDS:
-        # Within one national ID nearly every pair is a match: the cleanest place to learn
-        # how names, dates and areas differ within a person. Names then teach the rest.
-        em_rules = ([block_on("national_id"), block_on("given_name", "surname")]
-                    if prepared.has_national_id else
-                    [block_on("date_of_birth"), block_on("surname_ph", "given_ph")])
-        for rule in em_rules:
-            say("expectation maximisation")
-            try:
-                linker.training.estimate_parameters_using_expectation_maximisation(
-                    rule, record_sample_proportion=1.0)
-            except (ValueError, ZeroDivisionError) as exc:
-                # Too few matches inside the blocks to estimate m (e.g. no duplicates at all):
-                # the comparisons keep their starting m values.
-                say(f"expectation maximisation skipped: {str(exc)[:120]}")
+    learnt = _em(prepared, linker, say)
     if matches is not None and matches.height >= MIN_LABELS:
         say(f"estimating m from {matches.height} confirmed matches")
         labels = linker.table_management.register_table(
@@ -292,23 +294,140 @@ def train(prepared: Prepared, *, seed: int = 1, progress: Progress | None = None
                            unique_id_r=pl.col("id_r").cast(pl.String)).to_arrow(),
             "spmis_confirmed_matches", overwrite=True)
         linker.training.estimate_m_from_pairwise_labels(labels)
-    model: dict[str, Any] = linker.misc.save_model_to_json()
-    return _guarded(model, spec["probability_two_random_records_match"])
+        learnt.append("confirmed matches")
+    model: dict[str, Any] = _guarded(linker.misc.save_model_to_json(), prior, pairs)
+    model[SPMIS] = {"m": f"estimated ({', '.join(learnt)})" if learnt else "defaults",
+                    "lookalikes": lookalike_odds(prepared, _id_differs(model)),
+                    **prepared.counts()}
+    if not learnt:
+        say("m: the default values (the file gives expectation maximisation nothing to "
+            "learn from)")
+    return model
+
+
+SPMIS = "spmis"  # our part of the model document (splink ignores it)
+
+
+def _prior(prepared: Prepared, spec: dict[str, Any]) -> float:
+    """The share of pairs that match, from deterministic rules; floored so that a file
+    without duplicates is not "impossible", capped at even odds."""
+    from splink import block_on
+
+    rules = [block_on("national_id")] if prepared.has_national_id else []
+    rules.append(block_on("given_name", "surname", "date_of_birth"))
+    prior = 0.5  # when even perfect recall cannot explain the exact matches (all duplicates)
+    for recall in (0.8, 1.0):
+        probe = _linker(prepared, spec)
+        try:
+            probe.training.estimate_probability_two_random_records_match(rules, recall=recall)
+        except Exception:  # splink raises several kinds; the floor stands in
+            continue
+        prior = probe.misc.save_model_to_json()["probability_two_random_records_match"]
+        break
+    floor = 1.0 / max(prepared.frame.height, 2) ** 2
+    return min(max(float(prior), floor), 0.5)
+
+
+def _em(prepared: Prepared, linker: Any, say: Progress) -> list[str]:
+    """Expectation maximisation on two blocks; returns the blocks it learnt from."""
+    from splink import block_on
+
+    if prepared.frame.height < EM_MIN_RECORDS:
+        return []
+    # Within one national ID nearly every pair is a match: the cleanest place to learn
+    # how names, dates and areas differ within a person. Names then teach the rest.
+    rules = ([("national ID", block_on("national_id")),
+              ("names", block_on("given_name", "surname"))] if prepared.has_national_id else
+             [("date of birth", block_on("date_of_birth")),
+              ("names", block_on("surname_ph", "given_ph"))])
+    learnt = []
+    for name, rule in rules:
+        say(f"expectation maximisation on pairs with the same {name}")
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, record_sample_proportion=1.0)
+        except Exception:  # no pairs, no matches, no convergence
+            # The comparisons keep the m values they had (the defaults at first).
+            say(f"expectation maximisation on the same {name} skipped: too few pairs "
+                "to learn from")
+            continue
+        learnt.append(f"EM on the same {name}")
+    return learnt
 
 
 M_FLOOR = 1e-4
+# One person's records with two different valid IDs: rare, never impossible, never usual.
+ID_M_BOUNDS = {"typo": (0.02, 0.2), "different": (0.001, 0.1)}
+# Within one person these still differ now and then (people move, sex is mistyped): EM on a
+# registry that rarely shows it must not turn the disagreement into a veto.
+DISAGREE_M_FLOOR = {"area": 0.05, "address": 0.05, "sex": 0.01}
 
 
-def _guarded(model: dict[str, Any], prior: float) -> dict[str, Any]:
+def _guarded(model: dict[str, Any], prior: float, sampled: float) -> dict[str, Any]:
     """Keep the prior estimated from deterministic rules (EM inside one block may drag it to
-    nothing), and floor every m so that no single disagreement (a typo, a wrongly recorded
-    sex) can veto a match by itself: an m of 0 is a weight of minus infinity."""
+    nothing); give a level random sampling never saw half a count of u; floor m so that no
+    single disagreement can veto a match (an m of 0 is a weight of minus infinity); keep
+    every level's weight between its comparison's full disagreement and full agreement (a
+    near miss never weighs less than a total disagreement)."""
     model["probability_two_random_records_match"] = prior
     for comparison in model["comparisons"]:
-        for level in comparison["comparison_levels"]:
-            if level.get("m_probability") is not None:
-                level["m_probability"] = max(float(level["m_probability"]), M_FLOOR)
+        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        floor = DISAGREE_M_FLOOR.get(comparison["output_column_name"], M_FLOOR)
+        for level in levels:
+            if not isinstance(level.get("u_probability"), float | int) or \
+                    level["u_probability"] <= 0:
+                level["u_probability"] = 0.5 / sampled
+            level["m_probability"] = max(float(level.get("m_probability") or 0), M_FLOOR)
+        levels[-1]["m_probability"] = max(levels[-1]["m_probability"], floor)
+        if comparison["output_column_name"] == "national_id":
+            for level in levels[1:]:
+                low, high = ID_M_BOUNDS[level["label_for_charts"]]
+                level["m_probability"] = min(max(level["m_probability"], low), high)
+        top, bottom = (lv["m_probability"] / lv["u_probability"] for lv in (levels[0],
+                                                                            levels[-1]))
+        for level in levels[1:-1]:
+            ratio = level["m_probability"] / level["u_probability"]
+            level["m_probability"] = min(max(ratio, bottom), top) * level["u_probability"]
     return model
+
+
+def _id_differs(model: dict[str, Any]) -> float:
+    """How often one person's two records carry IDs that are not the same (the model's m)."""
+    for comparison in model["comparisons"]:
+        if comparison["output_column_name"] == "national_id":
+            return sum(float(lv["m_probability"]) for lv in comparison["comparison_levels"][2:])
+    return 0.0
+
+
+def lookalike_odds(prepared: Prepared, id_differs: float = 0.0) -> dict[str, float]:
+    """Log2 odds that two records looking like two members of one household are one person,
+    learnt from such pairs where both records carry a usable national ID: their share with
+    different IDs is q * ``id_differs`` + (1 - q) (one person's records differ that often;
+    two people's always), solved for q, with one pseudo-pair of each kind (even odds when
+    the file cannot tell)."""
+    people = prepared.frame
+    if "national_id" not in people.columns:
+        return {"family": 0.0, "generation": 0.0}
+    people = people.filter(pl.col("national_id").is_not_null()).select(
+        "unique_id", "national_id", "given_canon", "given_ph", "surname_first", "area",
+        "date_of_birth", "dob_year")
+    pairs = people.join(people, on=["surname_first", "area"], suffix="_r").filter(
+        pl.col("unique_id") < pl.col("unique_id_r"))
+    family = pairs.filter(pl.col("date_of_birth") == pl.col("date_of_birth_r"),
+                          pl.col("given_ph") != pl.col("given_ph_r"),
+                          pl.col("given_canon") != pl.col("given_canon_r"))
+    generation = pairs.filter(
+        pl.col("given_canon") == pl.col("given_canon_r"),
+        (pl.col("dob_year") - pl.col("dob_year_r")).abs() >= comparisons.GENERATION_YEARS)
+    return {"family": _log_odds(family, id_differs),
+            "generation": _log_odds(generation, id_differs)}
+
+
+def _log_odds(pairs: pl.DataFrame, id_differs: float) -> float:
+    differ = pairs.filter(pl.col("national_id") != pl.col("national_id_r")).height
+    share = (differ + 1) / (pairs.height + 2)
+    q = min(max((1 - share) / (1 - min(id_differs, 0.5)), 0.01), 0.99)
+    return round(math.log2(q / (1 - q)), 3)
 
 
 def score(prepared: Prepared, model: dict[str, Any], *, threshold: float = 0.01,
@@ -322,18 +441,46 @@ def score(prepared: Prepared, model: dict[str, Any], *, threshold: float = 0.01,
         pl.from_arrow(predictions.as_pyarrow_table())
     assert isinstance(frame, pl.DataFrame)
     names = [c[3:] for c in frame.columns if c.startswith("mw_") and not c.startswith("mw_tf_")]
-    weight_of = [
-        (name, pl.col(f"mw_{name}").cast(pl.Float64)
-         + (pl.col(f"mw_tf_adj_{name}").cast(pl.Float64).fill_null(0.0)
-            if f"mw_tf_adj_{name}" in frame.columns else pl.lit(0.0)))
-        for name in names]
-    return frame.select(
+    weight_of = {
+        name: pl.col(f"mw_{name}").cast(pl.Float64)
+        + (pl.col(f"mw_tf_adj_{name}").cast(pl.Float64).fill_null(0.0)
+           if f"mw_tf_adj_{name}" in frame.columns else pl.lit(0.0))
+        for name in names}
+    frame = frame.with_columns(match_weight=pl.col("match_weight").cast(pl.Float64),
+                               **{f"w_{name}": expr for name, expr in weight_of.items()})
+    frame = _lookalikes(frame, model, names)
+    return frame.filter(pl.col("match_probability") >= threshold).select(
         id_l="unique_id_l", id_r="unique_id_r",
-        match_probability=pl.col("match_probability").cast(pl.Float64),
-        match_weight=pl.col("match_weight").cast(pl.Float64),
-        weights=pl.struct([expr.round(3).alias(name) for name, expr in weight_of])
-        .struct.json_encode(),
+        match_probability="match_probability", match_weight="match_weight",
+        weights=pl.struct([pl.col(f"w_{name}").round(3).alias(name)
+                           for name in [*names, LOOKALIKE]]).struct.json_encode(),
     )
+
+
+LOOKALIKE = "household_lookalike"
+
+
+def _lookalikes(frame: pl.DataFrame, model: dict[str, Any], names: list[str]) -> pl.DataFrame:
+    """Pairs that look like two members of one household -- same surname, given names
+    entirely different (siblings, twins), or same names and births a generation apart
+    (parent and child) -- score at most the file's odds for such pairs plus what tells two
+    people apart (national ID, sex): their shared surname, address, area and date say only
+    that they are family. The difference is the ``household_lookalike`` weight."""
+    odds = model.get(SPMIS, {}).get("lookalikes", {"family": 0.0, "generation": 0.0})
+    level = comparisons.level_values(model)
+    same_surname = pl.col("gamma_surname") >= level["surname"]["sounds alike"]
+    family = same_surname & (pl.col("gamma_given_name") == 0)
+    generation = (same_surname & (pl.col("gamma_given_name")
+                                  >= level["given_name"]["similar spelling"])
+                  & (pl.col("gamma_date_of_birth") == 0))
+    telling = sum((pl.col(f"w_{n}") for n in ("national_id", "sex") if n in names),
+                  pl.lit(0.0))
+    cap = (pl.when(family).then(pl.lit(odds["family"]))
+           .when(generation).then(pl.lit(odds["generation"])) + telling)
+    capped = pl.min_horizontal(pl.col("match_weight"), cap).fill_null(pl.col("match_weight"))
+    return frame.with_columns(match_weight=capped,
+                              **{f"w_{LOOKALIKE}": capped - pl.col("match_weight")}).with_columns(
+        match_probability=1 - 1 / (1 + pl.lit(2.0).pow(pl.col("match_weight"))))
 
 
 def prior_weight(model: dict[str, Any]) -> float:
@@ -343,6 +490,9 @@ def prior_weight(model: dict[str, Any]) -> float:
 
 
 def model_summary(model: dict[str, Any]) -> str:
+    """The comparisons, the prior, where m came from (EM or the defaults), the household
+    look-alike odds and the counts of IDs read as missing."""
     names = [c.get("output_column_name", "?") for c in model.get("comparisons", [])]
     return json.dumps({"comparisons": names,
-                       "prior": model.get("probability_two_random_records_match")})
+                       "prior": model.get("probability_two_random_records_match"),
+                       **model.get(SPMIS, {})})
