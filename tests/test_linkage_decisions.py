@@ -285,6 +285,11 @@ def test_the_records_page_decides_a_pair_never_scored(world, reviewer):
                              "effect": token})
     assert done.status_code == 303
     assert len(set(identity(a, b))) == 2
+    decided = Link.objects.get(person_l=a, person_r=b)
+    page = client.get(f"/linkage/review/{decided.pk}/?back=NON_MATCH")
+    assert page.status_code == 200 and "never scored" in page.content.decode()
+    out = CliRunner().invoke(cli, ["linkage", "explain", "--pair", str(a.pk), str(b.pk)])
+    assert out.exit_code != 0 and "never scored" in out.output
 
 
 # --- properties ---------------------------------------------------------------------------

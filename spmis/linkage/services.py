@@ -695,6 +695,9 @@ def link_explain(*, person_a: int, person_b: int) -> dict[str, Any]:
         raise NotFound(f"Records {low} and {high} were not scored as a candidate pair: no "
                        "blocking rule brought them together, or they scored below the lower "
                        "threshold.")
+    if link.match_probability is None:
+        raise NotFound(f"Records {low} and {high} were never scored as a pair: a reviewer "
+                       f"decided them ({link.state}) as records of one identity.")
     model = link.run.model
     return {"person_l": low, "person_r": high, "state": link.state,
             "match_probability": link.match_probability, "match_weight": link.match_weight,

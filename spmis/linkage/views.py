@@ -241,7 +241,8 @@ def _pair_context(user: User, link: Link) -> dict[str, Any]:
     context: dict[str, Any] = {"link": link, "weights_hidden": "weights" in hidden,
                                "reason_hidden": "reason" in hidden,
                                "decided_by_hidden": "decided_by" in hidden}
-    if not context["weights_hidden"]:
+    context["scored"] = link.match_probability is not None
+    if not context["weights_hidden"] and context["scored"]:
         explained = link_explain(person_a=link.person_l_id, person_b=link.person_r_id)
         context["explained"] = explained
         context["steps"] = waterfall(prior=explained["prior_weight"],
