@@ -142,7 +142,7 @@ def url_for(name: str, person: Person) -> str:
         url += f"?national_id={person.national_id}"
     if name in ("api:enrolment-list", "api:payment-list"):
         url += f"?person={person.pk}"
-    if name in ("intake:submission-list", "api:submission-list"):
+    if name in ("intake:submission-list", "api:submission-list", "intake:upload-columns"):
         url += f"?source={submission.source.code}"
     return url
 
@@ -188,6 +188,8 @@ def reveals(name: str, person: Person, body: str) -> bool:
         return f'"person":{person.pk},' in body
     if name.startswith("linkage:crosscheck"):  # the flag's link (list) or its form (detail)
         return f"/crosscheck/flags/{person.flag.pk}/" in body
+    if name == "intake:upload-columns":  # what the source expects, named by its code
+        return person.submission.source.code in body
     if name == "api:household-detail":
         return f'"id":{person.household_id},' in body
     if name == "indicators:indicators":  # the person's district as the area shown or linked

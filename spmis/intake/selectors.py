@@ -193,3 +193,37 @@ def submission_get_for_user(*, user: User, submission_id: int) -> Submission:
     if submission is None:
         raise NotFound(f"No submission {submission_id}.")
     return submission
+
+
+@dataclass(frozen=True)
+class ExpectedColumn:
+    """One column a source's mapping reads: what it becomes and what it must hold."""
+
+    column: str
+    field: str
+    required: bool
+    values: str  # the accepted codes, the date format, the number unit ("" if free text)
+
+
+def expected_columns(*, source: Source) -> list[ExpectedColumn]:
+    """The columns the source's latest mapping reads, in the mapping's order ([] when it has
+    no mapping yet)."""
+    from spmis.intake.mapping import REQUIRED, MappingError, load_mapping
+
+    latest = source.mappings.order_by("-version").first()
+    if latest is None:
+        return []
+    try:
+        spec = load_mapping(latest.text)
+    except MappingError:
+        return []
+    found = []
+    for f in (*spec.fields, *spec.extensions):
+        if f.codes is not None:
+            values = ", ".join(code for code, _v in f.codes if code)
+        else:
+            values = f.date_format or (f"amounts in {f.unit} units" if f.unit else "")
+        required = f.target in REQUIRED or f.target == "given_name"
+        found += [ExpectedColumn(column=c, field=f.target, required=required, values=values)
+                  for c in f.columns]
+    return found

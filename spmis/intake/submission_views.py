@@ -171,7 +171,26 @@ def submission_upload(request: HttpRequest) -> HttpResponse:
     status = 400 if request.method == "POST" and not htmx and not draft else 200
     return render(request, "intake/upload.html",
                   {"sources": sources, "form": form, "max_mb": MAX_MB, "draft": draft,
+                   "expected": _expected(sources.filter(code=form["source"]).first()
+                                         if form["source"] else None),
                    "today": timezone.localdate()}, status=status)
+
+
+@require_GET
+@login_required
+def upload_columns(request: HttpRequest) -> HttpResponse:
+    """The columns the chosen source's mapping expects (the upload page asks on change)."""
+    user = require_permission(request, Permission.SUBMIT_DATA)
+    code = request.GET.get("source", "").strip()
+    source = intake.source_list_for_user(user=user, permission=Permission.SUBMIT_DATA).filter(
+        code=code).first() if code else None
+    return render(request, "intake/_expected_columns.html", _expected(source))
+
+
+def _expected(source: Source | None) -> dict[str, Any]:
+    """The expected-columns panel's context: nothing unless one of the user's sources."""
+    return {"source": source,
+            "columns": intake.expected_columns(source=source) if source else []}
 
 
 def _draft(request: HttpRequest, source: Source | None) -> str:

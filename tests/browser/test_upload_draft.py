@@ -28,3 +28,19 @@ def test_a_mapping_is_drafted_from_the_chosen_file(log_in, make_user, live_serve
     expect(draft).to_contain_text("header_row: 3")
     expect(page).to_have_url(re.compile(r"/intake/upload/$"))
     assert not Submission.objects.exists()
+
+
+def test_choosing_a_source_shows_its_columns(log_in, make_user, live_server):
+    from spmis.intake.selectors import expected_columns
+    from spmis.intake.selectors import source_list_for_user
+    from spmis.access.policy import Permission
+
+    user = make_user("DATA_COLLECTOR")
+    source = next(s for s in source_list_for_user(user=user, permission=Permission.SUBMIT_DATA)
+                  if expected_columns(source=s))
+    page = log_in(user)
+    page.goto(f"{live_server.url}/intake/upload/")
+    expect(page.locator("#expected table")).to_have_count(0)
+    page.select_option("#source", source.code)
+    first = expected_columns(source=source)[0].column
+    expect(page.locator("#expected table")).to_contain_text(first)

@@ -45,3 +45,17 @@ def test_a_draft_needs_one_of_your_sources_and_a_readable_file(places, make_user
     assert "Choose one of your sources" in draft(client, source="NGO_AWAY").content.decode()
     empty = draft(client, data=b"", name="empty.csv").content.decode()
     assert "Draft mapping" not in empty and "empty" in empty.lower()
+
+
+def test_the_upload_page_shows_what_the_chosen_source_expects(places, make_user):
+    client = logged_in(make_user("DATA_COLLECTOR", area=places["home"].code))
+    page = client.get("/intake/upload/").content.decode()
+    assert '<option value="" selected>' in page  # no source chosen for the user
+    columns = client.get("/intake/upload/columns/?source=NGO_HOME").content.decode()
+    for column in ("Code bénéficiaire", "Naissance", "Montant"):
+        assert f"<code>{column}</code>" in columns
+    assert "%d/%m/%Y" in columns and "CM, EN, EP" in columns
+    assert "Code bénéficiaire;Ménage;NIN" in columns  # an example header line
+    # Another district's source answers like a source without a mapping: nothing shown of it.
+    theirs = client.get("/intake/upload/columns/?source=NGO_AWAY").content.decode()
+    assert "Naissance" not in theirs
