@@ -8,7 +8,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from spmis.access.policy import Permission
 from spmis.intake.models import Submission
+from spmis.intake.selectors import expected_columns, source_list_for_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("country")]
 
@@ -31,10 +33,6 @@ def test_a_mapping_is_drafted_from_the_chosen_file(log_in, make_user, live_serve
 
 
 def test_choosing_a_source_shows_its_columns(log_in, make_user, live_server):
-    from spmis.intake.selectors import expected_columns
-    from spmis.intake.selectors import source_list_for_user
-    from spmis.access.policy import Permission
-
     user = make_user("DATA_COLLECTOR")
     source = next(s for s in source_list_for_user(user=user, permission=Permission.SUBMIT_DATA)
                   if expected_columns(source=s))
