@@ -315,3 +315,27 @@ def test_a_bad_period_says_so_and_shows_the_latest(small, make_user):
         html = _page(client, f"?period={bad}")
         assert "Type the period as YYYY-MM" in html and "Showing the latest" in html, bad
         assert f"run {june.pk}" in html
+
+
+# --- 10. The benchmark ----------------------------------------------------------------------
+
+
+def test_the_benchmark_takes_its_period_from_the_country_and_counts_persons(tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, str(root / "bench" / "indicators.py"), "--persons", "3000",
+         "--as-of", "2025-03-31", "--keep", str(tmp_path)],
+        capture_output=True, text=True, check=True, timeout=600)
+    import json
+
+    result = json.loads(done.stdout)
+    assert result["period"] == "2025-03"  # before: June 2026 whatever the country
+    payments = pl.read_parquet(tmp_path / "payments.parquet")
+    assert payments["period"].max() == dt.date(2025, 3, 1)
+    # Some persons are recorded twice; the yardstick counts them once, as the engine does,
+    # in every cell.
+    assert result["records"] > result["persons"] == 3000
+    assert result["cov_any_cells_compared"] > 100 and result["cov_any_cells_that_differ"] == 0
