@@ -339,3 +339,18 @@ def test_the_benchmark_takes_its_period_from_the_country_and_counts_persons(tmp_
     # in every cell.
     assert result["records"] > result["persons"] == 3000
     assert result["cov_any_cells_compared"] > 100 and result["cov_any_cells_that_differ"] == 0
+
+
+def test_the_page_gives_the_same_reason_as_the_export(small, make_user):
+    from django.utils.html import escape
+
+    from tests.helpers import logged_in
+
+    run = indicators_run(actor=None, period=PERIOD)
+    html = _page(logged_in(make_user("STATISTICIAN")))
+    sdg = html.split('data-testid="sdg"')[1].split("</table>")[0]
+    frame = sdmx_frame(run)
+    for code in ("SOC_CONTIG_DISAB", "SOC_CONTIG_INJ"):
+        row = national(frame, code)
+        assert row["OBS_STATUS"] == "M"
+        assert escape(row["COMMENT_OBS"]) in sdg, code

@@ -41,6 +41,7 @@ class Figure:
     numerator: int | None
     denominator: int | None
     missing: bool  # obs_status M: no denominator, so no rate
+    note: str = ""  # why it is missing (what the export's COMMENT_OBS says)
 
     @classmethod
     def of(cls, row: IndicatorValue | None, unit: str) -> Figure:
@@ -48,7 +49,7 @@ class Figure:
             return cls(None, "—", None, None, False)
         missing = row.obs_status == "M" or row.value is None
         return cls(None if missing else row.value, "" if missing else display(row.value, unit),
-                   row.numerator, row.denominator, missing)
+                   row.numerator, row.denominator, missing, row.note if missing else "")
 
 
 @dataclass(frozen=True)
