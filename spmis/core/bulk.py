@@ -320,26 +320,30 @@ def withdraw_sourced(model: type[models.Model], *, submission_id: int,
 
 def _restore(model: type[models.Model], before: pl.DataFrame) -> int:
     """One UPDATE … FROM a temporary table of (id, before JSON), each column read back from
-    the JSON with its own type. Every image of one table from one upsert has the same keys."""
+    the JSON with its own type (PostgreSQL: the whole image as a row of the table at once).
+    Every image of one table from one upsert has the same keys."""
     columns = list(json.loads(before["before"][0]))
     _check_columns(model, columns)
     table = model._meta.db_table
     tmp = f"tmp_{table}"
-    by_column = {f.column: f for f in model._meta.concrete_fields}
-    if connection.vendor == "postgresql":
-        value = {c: f"CAST(\"{tmp}\".\"before\"::json ->> '{c}' AS "
-                    f"{by_column[c].db_type(connection)})" for c in columns}
-        text = "text"
+    if connection.vendor == "postgresql":  # each image parsed once, into the table's types
+        text = "jsonb"
+        source = (f'(SELECT "{tmp}"."id" AS "_id", (jsonb_populate_record(NULL::"{table}", '
+                  f'"{tmp}"."before")).* FROM "{tmp}") AS "_image"')
+        value = {c: f'"_image"."{c}"' for c in columns}
+        match = '"_image"."_id"'
     else:
-        value = {c: f"json_extract(\"{tmp}\".\"before\", '$.\"{c}\"')" for c in columns}
         text = "TEXT"
+        source = f'"{tmp}"'
+        value = {c: f"json_extract(\"{tmp}\".\"before\", '$.\"{c}\"')" for c in columns}
+        match = f'"{tmp}"."id"'
     with connection.cursor() as cursor:
         cursor.execute(f'DROP TABLE IF EXISTS "{tmp}"')
         cursor.execute(f'CREATE TEMP TABLE "{tmp}" ("id" bigint PRIMARY KEY, "before" {text})')
         _insert_rows(cursor, tmp, ["id", "before"], before.select("id", "before"))
         sets = ", ".join(f'"{c}" = {value[c]}' for c in columns)
-        cursor.execute(f'UPDATE "{table}" SET {sets} FROM "{tmp}" '
-                       f'WHERE "{table}"."id" = "{tmp}"."id"')
+        cursor.execute(f'UPDATE "{table}" SET {sets} FROM {source} '
+                       f'WHERE "{table}"."id" = {match}')
         restored = cursor.rowcount
         cursor.execute(f'DROP TABLE "{tmp}"')
     return restored
