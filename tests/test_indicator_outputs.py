@@ -220,6 +220,34 @@ def _bytes(text: str):
     return io.BytesIO(text.encode())
 
 
+def test_a_trend_in_one_sdmx_file_read_by_both_libraries(small, tmp_path):
+    import sdmx
+    from pysdmx.io import get_datasets
+
+    runner = CliRunner()
+    assert runner.invoke(cli, ["indicators", "run", "--from", "2026-04", "--to",
+                               "2026-06"]).exit_code == 0
+    indicators_run(actor=None, period=PERIOD)  # June again: the latest run of it counts
+    out = tmp_path / "trend.csv"
+    done = runner.invoke(cli, ["indicators", "export", "--from", "2026-04", "--to", "2026-06",
+                               "--format", "sdmx-csv2", "--output", str(out)])
+    assert done.exit_code == 0, done.output
+    latest = IndicatorRun.objects.filter(period=PERIOD).order_by("-id")[0]
+    assert f"{latest.pk} (2026-04 to 2026-06)" in done.stderr
+    structure = tmp_path / "trend.structure.xml"
+    [dataset] = get_datasets(out, structure)
+    assert sorted(set(dataset.data["TIME_PERIOD"].astype(str))) == [
+        "2026-04", "2026-05", "2026-06"]
+    message = sdmx.read_sdmx(structure)
+    data = sdmx.read_sdmx(out, structure=message.structure["DSD_SP_COVERAGE"])
+    assert len(data.data[0].obs) == len(dataset.data)
+    csv = runner.invoke(cli, ["indicators", "export", "--from", "2026-04", "--format", "csv"])
+    assert csv.exit_code != 0 and "sdmx-csv" in csv.output  # one period a file in CSV
+    none = runner.invoke(cli, ["indicators", "export", "--from", "2001-01", "--to", "2001-02",
+                               "--format", "sdmx-csv"])
+    assert none.exit_code != 0 and "No indicator run" in none.output
+
+
 # --- 8. A trend ---------------------------------------------------------------------------
 
 

@@ -91,31 +91,61 @@ def run_command(period: str | None, start: str | None, end: str | None) -> None:
 @click.option("--min-count", type=click.IntRange(min=0), default=0, show_default=True,
               help="For the public: suppress cells counting fewer persons than this (and "
                    "those that would give them away); 0 publishes every cell.")
-def export_command(run_ref: str, fmt: str, output: Path | None, min_count: int) -> None:
+@click.option("--from", "start", default=None, help="YYYY-MM: instead of one run, the "
+              "latest run of every period from this one (a trend; SDMX formats) ...")
+@click.option("--to", "end", default=None, help="... to this one, YYYY-MM (default: the "
+              "latest period computed).")
+def export_command(run_ref: str, fmt: str, output: Path | None, min_count: int,
+                   start: str | None, end: str | None) -> None:
     """Export a run's values (SDMX-CSV: the dataflow SPMIS:DF_SP_COVERAGE(1.0), dimensions,
-    OBS_VALUE, attributes; the structure with --format sdmx-structure)."""
+    OBS_VALUE, attributes; the structure with --format sdmx-structure), or with --from/--to
+    the latest run of each period of a range in one SDMX file."""
     setup_django()
-    from spmis.indicators.export import export
+    from spmis.indicators.export import SDMX_FORMATS, export_runs
     from spmis.indicators.models import IndicatorRun
+    from spmis.indicators.selectors import runs_by_period
 
     runs = IndicatorRun.objects.filter(finished_at__isnull=False)
-    if run_ref == "latest":
-        run = runs.order_by("-id").first()
-    elif run_ref.isdecimal() and int(run_ref) <= MAX_ID:
-        run = runs.filter(pk=int(run_ref)).first()
+    if start is not None:
+        if run_ref != "latest":
+            raise click.UsageError("Give --run, or --from and --to, not both.")
+        if fmt not in SDMX_FORMATS:
+            raise click.UsageError(f"Several periods go in one file in {', '.join(SDMX_FORMATS)}"
+                                   " only.")
+        first = _period(start)
+        last = _period(end) or (runs.order_by("-period").values_list("period", flat=True)
+                                .first())
+        assert first is not None
+        chosen = runs_by_period(start=first, end=last) if last else []
+        if not chosen:
+            raise click.ClickException(f"No indicator run for any period from {start} to "
+                                       f"{end or 'the latest'}: `spmis indicators run --from "
+                                       f"... --to ...` makes them.")
+    elif end is not None:
+        raise click.UsageError("--to goes with --from.")
     else:
-        raise click.BadParameter("--run takes a run id or 'latest'.")
-    if run is None:
-        raise click.ClickException("No such indicator run: `spmis indicators run` makes one.")
-    text = export(run, fmt, min_count=min_count)
+        if run_ref == "latest":
+            run = runs.order_by("-id").first()
+        elif run_ref.isdecimal() and int(run_ref) <= MAX_ID:
+            run = runs.filter(pk=int(run_ref)).first()
+        else:
+            raise click.BadParameter("--run takes a run id or 'latest'.")
+        if run is None:
+            raise click.ClickException(
+                "No such indicator run: `spmis indicators run` makes one.")
+        chosen = [run]
+    text = export_runs(chosen, fmt, min_count=min_count)
+    what = (f"run {chosen[0].pk}" if len(chosen) == 1 else
+            f"runs {', '.join(str(r.pk) for r in chosen)} ({chosen[0].period:%Y-%m} to "
+            f"{chosen[-1].period:%Y-%m})")
     if output is None:
         click.echo(text, nl=False)
         return
     output.write_text(text, encoding="utf-8")
-    click.echo(f"run {run.pk} written to {output}", err=True)
+    click.echo(f"{what} written to {output}", err=True)
     if fmt in ("sdmx-csv", "sdmx-csv2"):
         beside = output.with_name(f"{output.stem}.structure.xml")
-        beside.write_text(export(run, "sdmx-structure"), encoding="utf-8")
+        beside.write_text(export_runs(chosen, "sdmx-structure"), encoding="utf-8")
         click.echo(f"its SDMX structure written to {beside}", err=True)
 
 

@@ -121,27 +121,41 @@ def unit_measure(indicator: Indicator, currency: str) -> str:
     return UNIT_CODES.get(indicator.unit, indicator.unit)
 
 
+SDMX_FORMATS = ("sdmx-csv", "sdmx-csv2", "sdmx-structure")
+
+
 def export(run: IndicatorRun, fmt: str, min_count: int = 0) -> str:
     """A run's values; with ``min_count`` k >= 2, made safe for the public: cells counting
     1 to k - 1 persons, and those that would give them away, suppressed (CONF_STATUS).
     ``sdmx-structure`` is the SDMX-ML 2.1 structure message the SDMX files are read against."""
+    return export_runs([run], fmt, min_count)
+
+
+def export_runs(runs: list[IndicatorRun], fmt: str, min_count: int = 0) -> str:
+    """Several runs (a trend: one a period) in one file, each period its TIME_PERIOD; SDMX
+    formats only, a single run in any format."""
     if fmt not in FORMATS:
         raise ValueError(f"Format must be one of {', '.join(FORMATS)}.")
     if min_count < 0:
         raise ValueError("The minimum count cannot be negative.")
+    if not runs:
+        raise ValueError("No run to export.")
+    if len(runs) > 1 and fmt not in SDMX_FORMATS:
+        raise ValueError(f"Several periods go in one file in {', '.join(SDMX_FORMATS)} only.")
     if fmt == "sdmx-structure":
-        return structure([run])
+        return structure(runs)
     parents = dict(Area.objects.values_list("code", "parent__code"))
-    frame = suppress(run_values(run), parents, min_count,
-                     {i.code for i in catalogue(_period_end(run)) if i.process is None})
+    frames = {run.pk: suppress(run_values(run), parents, min_count, {
+        i.code for i in catalogue(_period_end(run)) if i.process is None}) for run in runs}
+    run = runs[0]
     if fmt == "csv":
-        return frame.write_csv()
+        return frames[run.pk].write_csv()
     if fmt == "json":
         return json.dumps({"run": run.pk, "period": f"{run.period:%Y-%m}",
                            "lineage": run.lineage, "minimum_count": min_count,
                            "currency": run_currency(run),
-                           "values": frame.to_dicts()}, indent=1)
-    table = sdmx_table(run, frame)
+                           "values": frames[run.pk].to_dicts()}, indent=1)
+    table = pl.concat([sdmx_table(r, frames[r.pk]) for r in runs])
     if fmt == "sdmx-csv":
         return table.select(pl.lit(DATAFLOW).alias("DATAFLOW"), pl.all()).write_csv()
     return table.select(pl.lit("dataflow").alias("STRUCTURE"),

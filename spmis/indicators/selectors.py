@@ -111,6 +111,15 @@ def values_for(*, run: IndicatorRun, indicator: str, area_codes: list[str] | Non
     return list(rows.order_by("area_level", "area_code"))
 
 
+def runs_by_period(*, start: dt.date, end: dt.date) -> list[IndicatorRun]:
+    """The latest finished run of each period from ``start`` to ``end``, oldest first."""
+    latest: dict[dt.date, IndicatorRun] = {}
+    for run in IndicatorRun.objects.filter(finished_at__isnull=False, period__gte=start,
+                                           period__lte=end).order_by("period", "id"):
+        latest[run.period] = run
+    return list(latest.values())
+
+
 def run_periods() -> list[dt.date]:
     """The periods with a finished run, newest first (what a period picker offers)."""
     return list(IndicatorRun.objects.filter(finished_at__isnull=False).order_by(
