@@ -48,11 +48,14 @@ def given_name() -> Any:
         (_custom('"given_canon_l" = "given_canon_r"', "same name or nickname"), 0.05),
         (cll.JaroWinklerLevel("given_name", 0.92).configure(
             label_for_charts="similar spelling"), 0.06),
-        (_custom('"given_ph_l" = "given_ph_r"', "sounds alike"), 0.03),
-        (_custom('"given_last_l" = "given_last_r" OR "given_first_l" = "given_last_r" '
-                 'OR "given_last_l" = "given_first_r"', "a given name in common"), 0.02),
+        (_sounds_alike("given_name", "given_ph"), 0.03),
+        # One given name is a word of the other (Maria Jose and Maria; Van An and An).
+        (_custom('"given_name_l" = "given_first_r" OR "given_name_l" = "given_last_r" '
+                 'OR "given_name_r" = "given_first_l" OR "given_name_r" = "given_last_l"',
+                 "a given name in common"), 0.02),
         (_swapped(), 0.02),
-        (cll.JaroWinklerLevel("given_name", 0.7), 0.02),
+        (cll.JaroWinklerLevel("given_name", 0.7).configure(
+            label_for_charts="looks a little alike"), 0.02),
         (cll.ElseLevel(), 0.02),
     ])
 
@@ -67,16 +70,28 @@ def surname() -> Any:
         (_custom('"surname_first_l" = "surname_first_r" OR "surname_last_l" = "surname_last_r" '
                  'OR "surname_first_l" = "surname_last_r" '
                  'OR "surname_last_l" = "surname_first_r"', "a surname in common"), 0.07),
-        (_custom('"surname_ph_l" = "surname_ph_r"', "sounds alike"), 0.03),
+        (_sounds_alike("surname", "surname_ph"), 0.03),
         (_swapped(), 0.02),
-        (cll.JaroWinklerLevel("surname", 0.7), 0.02),
+        (cll.JaroWinklerLevel("surname", 0.7).configure(
+            label_for_charts="looks a little alike"), 0.02),
         (cll.ElseLevel(), 0.03),
     ])
 
 
+def _sounds_alike(column: str, key: str) -> Any:
+    # Short names (Thu, Thao; Lan, Linh) share a phonetic key without sounding alike: the
+    # spelling must also be close.
+    return _custom(f'"{key}_l" = "{key}_r" AND {JW}("{column}_l", "{column}_r") >= 0.8',
+                   "sounds alike")
+
+
 def _swapped() -> Any:
-    # Either cross pair is enough: a swap often comes with a typo or a dropped name.
-    return _custom('"given_ph_l" = "surname_ph_r" OR "surname_ph_l" = "given_ph_r"',
+    # One cross pair the same, the other close: a swap often comes with a typo. One cross
+    # pair alone is a family (a parent's name given to a child).
+    return _custom(f'({JW}("given_name_l", "surname_r") >= 0.95 AND '
+                   f'{JW}("surname_l", "given_name_r") >= 0.85) OR '
+                   f'({JW}("surname_l", "given_name_r") >= 0.95 AND '
+                   f'{JW}("given_name_l", "surname_r") >= 0.85)',
                    "given name and surname swapped")
 
 
@@ -88,11 +103,11 @@ def date_of_birth() -> Any:
             'OR (abs("dob_year_l" - "dob_year_r") = 1 '
             'AND substr("date_of_birth_l", 6, 5) = substr("date_of_birth_r", 6, 5))')
     return _levels("date_of_birth", [
-        (cll.ExactMatchLevel("date_of_birth"), 0.85),
-        (_custom(near, "near miss: one digit, day and month swapped, one year off"), 0.08),
+        (cll.ExactMatchLevel("date_of_birth"), 0.875),
+        (_custom(near, "near miss: one digit, day and month swapped, one year off"), 0.1),
         (_custom(f'abs("dob_year_l" - "dob_year_r") < {GENERATION_YEARS}',
-                 f"under {GENERATION_YEARS} years apart"), 0.05),
-        (cll.ElseLevel().configure(label_for_charts="a generation apart"), 0.02),
+                 f"under {GENERATION_YEARS} years apart"), 0.02),
+        (cll.ElseLevel().configure(label_for_charts="a generation apart"), 0.005),
     ])
 
 

@@ -110,15 +110,17 @@ def _dates(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _name_keys() -> list[pl.Expr]:
-    """First and last word of each name, the given name's canonical form (nicknames read as
-    the full name), phonetic keys and a key that is the same when the names are swapped."""
-    given_first = pl.col("given_name").str.split(" ").list.first()
-    canon = given_first.replace(names.nickname_table())
+    """First and last word of each name, the given name's canonical form (each word's
+    nickname read as the full name), phonetic keys and a key that is the same when the names
+    are swapped."""
+    words = pl.col("given_name").str.split(" ")
+    table = names.nickname_table()
+    canon = words.list.eval(pl.element().replace(table)).list.join(" ")
     surname_first = pl.col("surname").str.split(" ").list.first()
     given_ph, surname_ph = phonetic(canon), phonetic(surname_first)
     return [
-        given_first.alias("given_first"),
-        pl.col("given_name").str.split(" ").list.last().alias("given_last"),
+        words.list.first().alias("given_first"),
+        words.list.last().alias("given_last"),
         canon.alias("given_canon"),
         surname_first.alias("surname_first"),
         pl.col("surname").str.split(" ").list.last().alias("surname_last"),
@@ -286,17 +288,20 @@ def train(prepared: Prepared, *, seed: int = 1, progress: Progress | None = None
     say("estimating u by random sampling")
     pairs = min(5e6, prepared.frame.height * 50.0)
     linker.training.estimate_u_using_random_sampling(max_pairs=pairs, seed=seed)
-    learnt = _em(prepared, linker, say)
+    model, learnt = _em(prepared, linker.misc.save_model_to_json(), say)
     if matches is not None and matches.height >= MIN_LABELS:
         say(f"estimating m from {matches.height} confirmed matches")
+        linker = _linker(prepared, model)
         labels = linker.table_management.register_table(
             matches.select(unique_id_l=pl.col("id_l").cast(pl.String),
                            unique_id_r=pl.col("id_r").cast(pl.String)).to_arrow(),
             "spmis_confirmed_matches", overwrite=True)
         linker.training.estimate_m_from_pairwise_labels(labels)
+        model = linker.misc.save_model_to_json()
         learnt.append("confirmed matches")
-    model: dict[str, Any] = _guarded(linker.misc.save_model_to_json(), prior, pairs)
-    model[SPMIS] = {"m": f"estimated ({', '.join(learnt)})" if learnt else "defaults",
+    model = _guarded(model, prior, pairs)
+    model[SPMIS] = {"m": f"estimated by EM on the same {', '.join(learnt)}" if learnt else
+                    "defaults",
                     "lookalikes": lookalike_odds(prepared, _id_differs(model)),
                     **prepared.counts()}
     if not learnt:
@@ -328,36 +333,51 @@ def _prior(prepared: Prepared, spec: dict[str, Any]) -> float:
     return min(max(float(prior), floor), 0.5)
 
 
-def _em(prepared: Prepared, linker: Any, say: Progress) -> list[str]:
-    """Expectation maximisation on two blocks; returns the blocks it learnt from."""
+def _em(prepared: Prepared, model: dict[str, Any], say: Progress
+        ) -> tuple[dict[str, Any], list[str]]:
+    """m by expectation maximisation; returns the model and the blocks it learnt from.
+
+    With national IDs: within one ID nearly every pair is a match, the cleanest place to
+    learn how names, dates and places differ within a person; pairs with the same names
+    teach only how often one person's IDs differ (among them, parents and children of one
+    name would teach the rest wrong). Without IDs: pairs with the same date of birth, then
+    the same-sounding names, averaged."""
     from splink import block_on
 
     if prepared.frame.height < EM_MIN_RECORDS:
-        return []
-    # Within one national ID nearly every pair is a match: the cleanest place to learn
-    # how names, dates and areas differ within a person. Names then teach the rest.
-    rules = ([("national ID", block_on("national_id")),
-              ("names", block_on("given_name", "surname"))] if prepared.has_national_id else
-             [("date of birth", block_on("date_of_birth")),
-              ("names", block_on("surname_ph", "given_ph"))])
-    learnt = []
-    for name, rule in rules:
-        say(f"expectation maximisation on pairs with the same {name}")
-        try:
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                rule, record_sample_proportion=1.0)
-        except Exception:  # no pairs, no matches, no convergence
-            # The comparisons keep the m values they had (the defaults at first).
-            say(f"expectation maximisation on the same {name} skipped: too few pairs "
-                "to learn from")
-            continue
-        learnt.append(f"EM on the same {name}")
-    return learnt
+        return model, []
+    if not prepared.has_national_id:
+        linker = _linker(prepared, model)
+        learnt = [name for name, rule in (("date of birth", block_on("date_of_birth")),
+                                          ("names", block_on("surname_ph", "given_ph")))
+                  if _em_on(linker, name, rule, say)]
+        return linker.misc.save_model_to_json(), learnt
+    by_id, by_names = _linker(prepared, model), _linker(prepared, model)
+    learnt = [name for name, linker, rule in (
+        ("national ID", by_id, block_on("national_id")),
+        ("names", by_names, block_on("given_name", "surname"))) if _em_on(linker, name, rule, say)]
+    trained = by_id.misc.save_model_to_json()
+    ids = by_names.misc.save_model_to_json()["comparisons"][0]
+    trained["comparisons"] = [ids, *trained["comparisons"][1:]]
+    return trained, learnt
+
+
+def _em_on(linker: Any, name: str, rule: Any, say: Progress) -> bool:
+    say(f"expectation maximisation on pairs with the same {name}")
+    try:
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            rule, record_sample_proportion=1.0)
+    except Exception:  # no pairs, no matches, no convergence
+        # The comparisons keep the m values they had (the defaults at first).
+        say(f"expectation maximisation on the same {name} skipped: too few pairs to learn "
+            "from")
+        return False
+    return True
 
 
 M_FLOOR = 1e-4
 # One person's records with two different valid IDs: rare, never impossible, never usual.
-ID_M_BOUNDS = {"typo": (0.02, 0.2), "different": (0.001, 0.1)}
+ID_M_BOUNDS = {"typo": (0.02, 0.2), "different": (0.001, 0.05)}
 # Within one person these still differ now and then (people move, sex is mistyped): EM on a
 # registry that rarely shows it must not turn the disagreement into a veto.
 DISAGREE_M_FLOOR = {"area": 0.05, "address": 0.05, "sex": 0.01}
@@ -468,10 +488,15 @@ def _lookalikes(frame: pl.DataFrame, model: dict[str, Any], names: list[str]) ->
     that they are family. The difference is the ``household_lookalike`` weight."""
     odds = model.get(SPMIS, {}).get("lookalikes", {"family": 0.0, "generation": 0.0})
     level = comparisons.level_values(model)
-    same_surname = pl.col("gamma_surname") >= level["surname"]["sounds alike"]
-    family = same_surname & (pl.col("gamma_given_name") == 0)
+    # One family name, in the surname or across the fields (a swapped record of a sibling).
+    same_surname = ((pl.col("gamma_surname") >= level["surname"]["looks a little alike"])
+                    | (pl.col("given_ph_l") == pl.col("surname_ph_r"))
+                    | (pl.col("surname_ph_l") == pl.col("given_ph_r"))).fill_null(False)
+    # Given names that are not one name (below "sounds alike", not swapped): two people.
+    family = same_surname & (pl.col("gamma_given_name").is_between(
+        0, level["given_name"]["looks a little alike"]))
     generation = (same_surname & (pl.col("gamma_given_name")
-                                  >= level["given_name"]["similar spelling"])
+                                  >= level["given_name"]["sounds alike"])
                   & (pl.col("gamma_date_of_birth") == 0))
     telling = sum((pl.col(f"w_{n}") for n in ("national_id", "sex") if n in names),
                   pl.lit(0.0))
