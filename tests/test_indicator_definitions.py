@@ -5,10 +5,13 @@ recomputation (DuckDB SQL over the de-identified export) on random small countri
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import duckdb
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, Phase, example, given, settings
+from hypothesis import strategies as st
 
 from spmis.core.periods import add_months
 from spmis.geography.models import Area
@@ -287,3 +290,314 @@ def test_no_benchmark_means_no_numerator_and_a_reason(tiny):
     by_disability = cell(frame, "COV_ANY", disability="NOT_SEVERE")
     assert by_disability["denominator"] is None and "disability" in by_disability["note"]
     assert cell(frame, "SOC_CONTIG_DISAB")["note"].startswith("Needs the number")
+
+
+# --- Every indicator x disaggregation, recomputed independently from the export ------------
+
+SCHEMES = (  # code, guarantee, function, cash, contributory, flags and criteria
+    ("CHILD", "CHILDREN", "FAMILY_CHILD", True, False,
+     {"social_assistance": True, "eligible_age_to": 17, "income_threshold_minor": 5000}),
+    ("SOCPEN", "OLD_AGE", "OLD_AGE", True, False,
+     {"social_assistance": True, "eligible_age_from": 65}),
+    ("CPEN", "OLD_AGE", "OLD_AGE", True, True, {"periodicity": "QUARTERLY"}),
+    ("DISAB", "WORKING_AGE", "DISABILITY", True, False,
+     {"social_assistance": True, "eligible_disability_from": 2}),
+    ("WORKS", "WORKING_AGE", "UNEMPLOYMENT", True, False,
+     {"social_assistance": True, "periodicity": "SEASONAL"}),
+    ("MATERN", "WORKING_AGE", "MATERNITY", True, True, {"eligible_sex": "F"}),
+    ("INJURY", "WORKING_AGE", "EMPLOYMENT_INJURY", True, True,
+     {"covers_employment_injury": True, "periodicity": "ANNUAL"}),
+    ("HEALTH", "HEALTH", "HEALTH", False, True, {}),
+)
+COMMUNES = ("C1", "C2", "C3")
+_example = itertools.count()
+END = add_months(PERIOD, 1) - dt.timedelta(days=1)
+
+records = st.fixed_dictionaries({
+    "sex": st.sampled_from("MF"),
+    "age": st.one_of(st.sampled_from([4, 17, 18, 40, 64, 65, 80]), st.integers(0, 90)),
+    "commune": st.sampled_from(COMMUNES), "disability": st.sampled_from([None, 0, 1, 2, 3]),
+    "income": st.sampled_from([None, 1000, 9000]),
+    "died": st.sampled_from([None, -400, -1, 0, 20]),  # days from the period's end
+    "registered": st.integers(0, 3),  # years before the period
+    "same_as": st.integers(0, 30),  # > own index: its own identity
+    "enrolments": st.lists(st.tuples(
+        st.sampled_from(range(len(SCHEMES))),
+        st.sampled_from(["ACTIVE", "SUSPENDED", "EXITED"]),
+        st.sampled_from([-700, -40, -5, 0, 3]),  # start, days from the period's end
+        st.sampled_from([None, 0, 1, 30, 800]),  # days from start to end
+        st.sampled_from([None, -1, 0, 1])), max_size=2),  # exit submitted: months from PERIOD
+    "payments": st.lists(st.tuples(
+        st.sampled_from(range(len(SCHEMES))), st.sampled_from([0, 0, -1, -2, -3, -11]),
+        st.sampled_from([500, 1500, 2000, 4000])), max_size=2),
+})
+countries = st.fixed_dictionaries({
+    "records": st.lists(records, min_size=1, max_size=10),
+    "population": st.lists(st.tuples(st.sampled_from(COMMUNES), st.sampled_from("MF"),
+                                     st.sampled_from([4, 17, 18, 40, 64, 65, 80]),
+                                     st.integers(0, 6)), max_size=12),
+    "poverty_line": st.sampled_from([None, 1500, 3000]),
+    "incompatible": st.booleans(),
+})
+
+
+def _build(country: dict, source: Source) -> None:
+    """The country through the factories (the synthetic generator is not used here)."""
+    from spmis.indicators.services import benchmark_set
+    from spmis.schemes.models import IncompatibleSchemes
+
+    factories.area_levels(("Country", "Region", "Commune"))
+    top = factories.area("XY")
+    regions = factories.area("R1", parent=top), factories.area("R2", parent=top)
+    communes = {code: factories.area(code, parent=regions[k > 0])
+                for k, code in enumerate(COMMUNES)}
+    cells = {(c, s, a): n for c, s, a, n in country["population"]}  # one row per cell
+    for (commune, sex, age), n in cells.items():
+        factories.population(communes[commune], year=2026, sex=sex, age_from=age, age_to=age,
+                             population=n)
+    schemes = [factories.scheme(code, guarantee=g, function=f, cash=cash, contributory=contrib,
+                                **fields)
+               for code, g, f, cash, contrib, fields in SCHEMES]
+    if country["incompatible"]:
+        IncompatibleSchemes.objects.create(scheme_a=schemes[1], scheme_b=schemes[2], reason="x")
+    if country["poverty_line"]:
+        benchmark_set(actor=None, code="POVERTY_LINE", name="Poverty line",
+                      amount_minor=country["poverty_line"], currency="USD",
+                      valid_from=dt.date(2020, 1, 1))
+    identities: list[int] = []
+    for k, rec in enumerate(country["records"]):
+        born = END.replace(year=END.year - rec["age"]) - dt.timedelta(days=k % 3)
+        died = None if rec["died"] is None else END + dt.timedelta(days=rec["died"])
+        record = factories.person(
+            area=communes[rec["commune"]], source=source, sex=rec["sex"], born=born,
+            died=died if died is None or died >= born else born,
+            disability_level=rec["disability"], annual_income_minor=rec["income"],
+            registered_on=dt.date(2026 - rec["registered"], 1, 1))
+        # Linked to an earlier record's identity (named by its lowest record id), or its own.
+        identities.append(identities[rec["same_as"]] if rec["same_as"] < k else record.pk)
+        PersonIdentity.objects.create(person=record, identity=identities[-1])
+        for scheme, status, start, length, exit_month in rec["enrolments"]:
+            begins = END + dt.timedelta(days=start)
+            lineage = None if exit_month is None else factories.submission(
+                source, period=add_months(PERIOD, exit_month))
+            factories.enrolment(record, schemes[scheme], source=source, status=status,
+                                start=begins, changed_by_submission=lineage,
+                                end_date=None if length is None
+                                else begins + dt.timedelta(days=length))
+        for scheme, months, amount in rec["payments"]:
+            factories.payment(record, schemes[scheme], period=add_months(PERIOD, months),
+                              amount_minor=amount, source=source)
+
+
+RECOMPUTE_VIEWS = """
+    -- Alive: no record of the identity dies by the period's end (recomputed, not read).
+    CREATE TABLE people AS
+    SELECT p.identity, p.sex, p.age_at_period_end AS age, p.area_path,
+           coalesce(p.disability_level >= 2, FALSE) AS severe, p.disability_level,
+           p.annual_income_minor AS income
+    FROM persons p
+    WHERE p.reference_record AND p.born_by_period_end
+      AND p.identity NOT IN (SELECT identity FROM persons WHERE record_died_by_period_end);
+    CREATE TABLE held AS  -- enrolled at the period's end, from status and dates
+    SELECT identity, scheme_id FROM enrolments
+    WHERE status <> 'SUSPENDED' AND start_date <= $end
+      AND (end_date >= $end OR (end_date IS NULL AND status <> 'EXITED'));
+    CREATE TABLE paid AS  -- paid for the month, or for a cycle that covers it
+    SELECT b.identity, b.scheme_id, b.period = $start AS this_month, b.amount_minor
+    FROM payments b JOIN schemes s USING (scheme_id)
+    WHERE b.period <= $start
+      AND b.period > $start - to_months(CAST(s.cycle_months AS INTEGER));
+"""
+
+
+def _expected(con: duckdb.DuckDBPyConnection, ind, bands) -> pl.DataFrame:
+    """One indicator's cells, recomputed by plain SQL: every area x sex x age band x
+    disability (x scheme), counts of living identities and the population."""
+    filters = " AND ".join([f"s.{key} = {value!r}" if isinstance(value, str) else
+                            f"s.{key} = {str(value).upper()}"
+                            for key, value in ind.benefits.items()] or ["TRUE"])
+    matching = con.execute(f"SELECT scheme_id, code FROM schemes s WHERE {filters} "
+                           "ORDER BY scheme_id").fetchall()
+    targets = [("_T", [m[0] for m in matching])] + (
+        [(code, [sid]) for sid, code in matching] if ind.by_scheme else [])
+    band_sql = "CASE " + " ".join(
+        f"WHEN age <= {b.age_to} THEN '{b.label}'" for b in bands if b.age_to is not None) \
+        + f" ELSE '{bands[-1].label}' END"
+    high = 999 if ind.age_to is None else ind.age_to
+    who = f"age BETWEEN {ind.age_from} AND {high}" + (
+        f" AND sex = '{ind.sex}'" if ind.sex else "") + (
+        " AND severe" if ind.severe_disability else "")
+    contributory = "SELECT scheme_id FROM schemes WHERE contributory"
+    protected = "FALSE"
+    if ind.vulnerable:  # children always vulnerable; these two unless protected
+        (w0, w1), (o0, _) = ind.vulnerable[1], ind.vulnerable[2]
+        protected = (
+            f"(age BETWEEN {w0} AND {w1} AND identity IN (SELECT identity FROM held "
+            f"WHERE scheme_id IN ({contributory}) UNION SELECT identity FROM paid "
+            f"WHERE this_month AND scheme_id IN ({contributory}))) OR "
+            f"(age >= {o0} AND identity IN (SELECT identity FROM paid "
+            f"WHERE scheme_id IN ({contributory})))")
+    frames = []
+    for code, ids in targets:
+        listed = ", ".join(map(str, ids)) or "NULL"
+        if ind.coverage == "receiving":
+            covered = f"SELECT identity FROM paid WHERE scheme_id IN ({listed})"
+        else:
+            covered = (f"SELECT identity FROM held WHERE scheme_id IN ({listed}) UNION "
+                       f"SELECT identity FROM paid WHERE this_month AND scheme_id IN ({listed})")
+        frames.append(con.sql(f"""
+            WITH cells AS (
+                SELECT a.code AS area_code, a.level AS area_level, a.path, x.sex, b.band, d.dis
+                FROM areas a, (VALUES ('M'), ('F'), ('_T')) x(sex),
+                     (SELECT DISTINCT {band_sql} AS band FROM range(0, 120) r(age)
+                      UNION SELECT '_T') b,
+                     (VALUES ('SEVERE'), ('NOT_SEVERE'), ('_T')) d(dis)),
+            persons_in AS (
+                SELECT *, {band_sql} AS band,
+                       CASE WHEN severe THEN 'SEVERE' ELSE 'NOT_SEVERE' END AS dis,
+                       identity IN ({covered}) AS covered, ({protected}) AS protected
+                FROM people WHERE {who}),
+            pop AS (SELECT p.*, {band_sql.replace('age', 'p.age')} AS band
+                    FROM population p)
+            SELECT c.area_code, c.area_level, c.sex, c.band AS age_band, c.dis AS disability,
+                   '{code}' AS scheme,
+                   (SELECT count(*) FROM persons_in p
+                    WHERE p.area_path LIKE c.path || '%' AND c.sex IN ('_T', p.sex)
+                      AND c.band IN ('_T', p.band) AND c.dis IN ('_T', p.dis)
+                      AND p.covered AND NOT p.protected) AS numerator,
+                   (SELECT coalesce(sum(population), 0) FROM pop p
+                    WHERE p.area_path LIKE c.path || '%' AND c.sex IN ('_T', p.sex)
+                      AND c.band IN ('_T', p.band)
+                      AND p.age BETWEEN {ind.age_from} AND {high}
+                      {f"AND p.sex = '{ind.sex}'" if ind.sex else ""})
+                   - (SELECT count(*) FROM persons_in p
+                      WHERE p.area_path LIKE c.path || '%' AND c.sex IN ('_T', p.sex)
+                        AND c.band IN ('_T', p.band) AND p.protected) AS population
+            FROM cells c""").pl())
+    found = pl.concat(frames)
+    missing = ind.missing_denominator is not None
+    return found.with_columns(denominator=pl.when(
+        pl.lit(missing) | (pl.col("disability") != "_T") | (pl.col("population") <= 0))
+        .then(None).otherwise(pl.col("population"))).filter(
+        (pl.col("numerator") > 0) | (pl.col("denominator") > 0)
+        | ((pl.col("area_level") == 0) & (pl.col("sex") == "_T") & (pl.col("age_band") == "_T")
+           & (pl.col("disability") == "_T"))).select(
+        "area_code", "sex", "age_band", "disability", "scheme", "numerator", "denominator")
+
+
+def _record(sex: str, age: int, commune: str, *, disability: int | None = 0,
+            died: int | None = None, same_as: int = 99, enrolments: tuple = (),
+            payments: tuple = ()) -> dict:
+    return {"sex": sex, "age": age, "commune": commune, "disability": disability,
+            "income": 1000, "died": died, "registered": 1, "same_as": same_as,
+            "enrolments": list(enrolments), "payments": list(payments)}
+
+
+# One country where every scheme, status and kind of person appears (0 CHILD, 1 SOCPEN,
+# 2 CPEN quarterly, 3 DISAB, 4 WORKS, 5 MATERN, 6 INJURY annual, 7 HEALTH).
+EVERYTHING = {
+    "records": [
+        _record("F", 10, "C1", enrolments=[(0, "ACTIVE", -700, None, None)],
+                payments=[(0, 0, 1500)]),
+        _record("M", 30, "C2", enrolments=[(4, "ACTIVE", -40, None, None),
+                                           (6, "ACTIVE", -700, None, None)],
+                payments=[(6, -11, 4000)]),
+        _record("F", 30, "C3", disability=3, enrolments=[(3, "ACTIVE", -5, 800, None)],
+                payments=[(3, 0, 2000), (5, 0, 4000)]),
+        _record("F", 70, "C1", enrolments=[(1, "ACTIVE", -700, None, None),
+                                           (2, "EXITED", -700, None, 1)],
+                payments=[(2, -1, 4000), (1, 0, 1500)]),
+        _record("M", 80, "C2", disability=None, same_as=3),  # the same woman, less complete
+        _record("M", 40, "C3", died=-1, same_as=1),  # the man's other record: dead
+        _record("F", 12, "C2", enrolments=[(0, "EXITED", -700, None, 0),
+                                           (7, "EXITED", -700, None, None),
+                                           (7, "SUSPENDED", -700, None, None)]),
+        _record("F", 40, "C1", enrolments=[(7, "ACTIVE", -700, None, None),
+                                           (5, "ACTIVE", -40, None, None),
+                                           (6, "ACTIVE", -700, None, None)],
+                payments=[(4, 0, 4000)]),
+    ],
+    "population": [("C1", "F", 10, 4), ("C1", "F", 70, 2), ("C2", "M", 30, 3),
+                   ("C3", "F", 30, 2), ("C2", "F", 12, 2), ("C1", "F", 40, 3)],
+    "poverty_line": 3000, "incompatible": True,
+}
+
+
+# No shrinking: each example loads a country and runs the engine (about a second), and the
+# examples are small enough to read as they fail.
+@settings(max_examples=12, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                                 HealthCheck.data_too_large])
+@given(country=countries)
+@example(country=EVERYTHING)
+def test_the_engine_equals_an_independent_recomputation_from_the_export(db, tmp_path,
+                                                                       country):
+    from django.db import transaction
+
+    from spmis.core.parameters import parameters_in_force
+    from spmis.indicators import engine
+    from spmis.indicators.catalogue import catalogue
+    from spmis.indicators.snapshot import population_year, snapshot_write
+
+    with transaction.atomic():
+        _build(country, factories.source(f"S{next(_example)}"))
+        here = tmp_path / f"x{next(_example)}"
+        snapshot_write(here / "snapshot", PERIOD, population_year(PERIOD))
+        bands = parameters_in_force(END).age_bands
+        indicators = [i for i in catalogue(END) if i.process is None]
+        got = engine.compute(here / "snapshot", PERIOD, indicators, bands)
+        export_deidentified(here / "export", PERIOD, "parquet")
+        transaction.set_rollback(True)
+    con = duckdb.connect()
+    for name in ("persons", "enrolments", "payments", "population", "schemes", "areas"):
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM "
+                    f"read_parquet('{here / 'export' / name}.parquet')")
+    con.execute(RECOMPUTE_VIEWS.replace("$end", f"DATE '{END}'")
+                .replace("$start", f"DATE '{PERIOD}'"))
+    keys = ["area_code", "sex", "age_band", "disability", "scheme"]
+    for ind in indicators:
+        if ind.statistic is not None or ind.admin_error is not None:
+            continue
+        expected = _expected(con, ind, bands).sort(keys)
+        engine_rows = got.filter(indicator=ind.code).select(
+            *keys, "numerator", "denominator").sort(keys)
+        assert engine_rows.to_dicts() == expected.to_dicts(), ind.code
+    _check_vertical(con, got, country["poverty_line"])
+
+
+def _check_vertical(con: duckdb.DuckDBPyConnection, got: pl.DataFrame,
+                    line: int | None) -> None:
+    """Cash received for the month per recipient (summed across cash schemes), per area x
+    sex: median, mean, share reaching the poverty line, median over it."""
+    expected = con.sql(f"""
+        WITH received AS (
+            SELECT p.identity, p.sex, p.area_path, sum(b.amount_minor) AS total
+            FROM people p JOIN paid b USING (identity) JOIN schemes s USING (scheme_id)
+            WHERE b.this_month AND s.cash GROUP BY ALL)
+        SELECT a.code AS area_code, x.sex, count(*) AS n,
+               quantile_cont(total, 0.5) / 100 AS median,
+               avg(total) / 100 AS mean,
+               count(*) FILTER (WHERE total >= {line or 0}) AS above,
+               100.0 * quantile_cont(total, 0.5) / {line or 1} AS ratio
+        FROM areas a, (VALUES ('M'), ('F'), ('_T')) x(sex), received r
+        WHERE r.area_path LIKE a.path || '%' AND x.sex IN ('_T', r.sex)
+        GROUP BY ALL""").pl()
+    for row in expected.iter_rows(named=True):
+        cells = got.filter(area_code=row["area_code"], sex=row["sex"], age_band="_T",
+                           disability="_T", scheme="_T")
+        values = {r["indicator"]: r for r in cells.iter_rows(named=True)
+                  if r["indicator"].startswith("VERT_")}
+        assert values["VERT_MEDIAN_BENEFIT"]["value"] == pytest.approx(row["median"])
+        assert values["VERT_MEAN_BENEFIT"]["value"] == pytest.approx(row["mean"], abs=1e-4)
+        assert values["VERT_MEDIAN_BENEFIT"]["numerator"] == row["n"]
+        above = values["VERT_ABOVE_POVERTY_LINE"]
+        if line is None:
+            assert (above["numerator"], above["value"], above["obs_status"]) == (None, None, "M")
+        else:
+            assert above["numerator"] == row["above"]
+            assert above["value"] == pytest.approx(100 * row["above"] / row["n"], abs=1e-4)
+            assert values["VERT_MEDIAN_TO_POVERTY_LINE"]["value"] == pytest.approx(
+                row["ratio"], abs=1e-4)
+    vertical = got.filter(pl.col("indicator") == "VERT_MEDIAN_BENEFIT")
+    assert vertical.height == expected.height
+

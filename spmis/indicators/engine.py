@@ -342,6 +342,8 @@ def _counted(con: duckdb.DuckDBPyConnection, indicators: list[Indicator],
            else f"CAST(NULL AS BIGINT) AS d{k}") for k, t in enumerate(targets))
     population = ", ".join(f"CAST(NULL AS BIGINT) AS n{k}, {_population_sum(t, cuts)} AS d{k}"
                            for k, t in enumerate(targets))
+    zeros = ", ".join(f"CAST(0 AS BIGINT) AS n{k}, CAST(0 AS BIGINT) AS d{k}"
+                      for k in range(len(targets)))
     projected = _frame(con, f"""
         SELECT area_id, sex, {band} AS band, CAST(severe AS INTEGER) AS disab, {persons}
         FROM (SELECT area_id, sex, age_class, severe, combo, paid, elig, inel,
@@ -351,7 +353,9 @@ def _counted(con: duckdb.DuckDBPyConnection, indicators: list[Indicator],
         SELECT area_id, sex, {band} AS band, {POPULATION_ROW} AS disab, {population}
         FROM (SELECT area_id, sex, {_age_class('age', cuts)} AS age_class,
                      CAST(sum(population) AS BIGINT) AS population
-              FROM population GROUP BY ALL)""")
+              FROM population GROUP BY ALL)
+        UNION ALL  -- nothing, in each country: every series keeps its national total
+        SELECT area_id, 'F', 0, {POPULATION_ROW}, {zeros} FROM areas WHERE level = 0""")
     # The wide sums run in Polars: DuckDB's hash aggregation is several times slower with
     # this many aggregates.
     measures = [f"{m}{k}" for k in range(len(targets)) for m in "nd"]
