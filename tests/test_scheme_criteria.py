@@ -65,3 +65,13 @@ def test_the_scheme_page_shows_the_criteria(pension, make_user):
     Scheme.objects.filter(pk=pension.pk).update(eligible_age_from=65, eligible_disability_from=2)
     page = client.get("/schemes/PENSION/").content.decode()
     assert "ages 65\N{EN DASH}" in page and "disability level at least 2" in page
+
+
+def test_the_scheme_page_says_whether_it_is_social_assistance_and_covers_injury(pension,
+                                                                               make_user):
+    factories.area_levels(["Country"])
+    factories.area("XY", name="Country")
+    Scheme.objects.filter(pk=pension.pk).update(social_assistance=True)
+    page = logged_in(make_user("STATISTICIAN")).get("/schemes/PENSION/").content.decode()
+    assert "Social assistance</dt><dd>yes" in page
+    assert "Covers employment injury</dt><dd>no" in page
