@@ -75,3 +75,16 @@ def test_the_scheme_page_says_whether_it_is_social_assistance_and_covers_injury(
     page = logged_in(make_user("STATISTICIAN")).get("/schemes/PENSION/").content.decode()
     assert "Social assistance</dt><dd>yes" in page
     assert "Covers employment injury</dt><dd>no" in page
+
+
+def test_the_scheme_page_reports_exits_without_an_end_date(pension, make_user):
+    factories.area_levels(["Country"])
+    area = factories.area("XY", name="Country")
+    source = factories.source("NSR")
+    exit_file = factories.submission(source)
+    for lineage in (exit_file, exit_file, None):
+        factories.enrolment(factories.person(area=area, source=source), pension, source=source,
+                            status="EXITED", changed_by_submission=lineage)
+    page = logged_in(make_user("STATISTICIAN")).get("/schemes/PENSION/").content.decode()
+    assert "2 exited enrolments have no end date" in page
+    assert "1 have no end date and no submission either" in page

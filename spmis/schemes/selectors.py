@@ -3,7 +3,7 @@ the indicator engine's (spmis.indicators.selectors), never counted here."""
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from spmis.access.models import User
 from spmis.access.policy import Permission
@@ -12,7 +12,7 @@ from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core.errors import NotFound
 from spmis.registry.models import Person
-from spmis.schemes.models import Enrolment, Scheme
+from spmis.schemes.models import Enrolment, EnrolmentStatus, Scheme
 
 
 def scheme_list() -> QuerySet[Scheme]:
@@ -41,6 +41,19 @@ def scheme_enrolment_counts(*, user: User, scheme: Scheme) -> dict[str, int]:
         .annotate(n=Count("id"))
     )
     return {r["status"]: r["n"] for r in rows}
+
+
+def scheme_exits_without_end_date(*, user: User, scheme: Scheme) -> dict[str, int]:
+    """The registry's check on exits (in the user's areas): EXITED enrolments with no end
+    date. Indicators end them on the first day of their exit's submission period
+    (``by_submission``) or, with no lineage, never count them (``no_lineage``); see
+    indicators.engine.in_force."""
+    scope = scope_for_user(user=user, permission=Permission.VIEW_COVERAGE)
+    return Enrolment.objects.filter(
+        scope.record_q("person__area"), scheme=scheme, status=EnrolmentStatus.EXITED,
+        end_date__isnull=True).aggregate(
+        by_submission=Count("id", filter=Q(changed_by_submission__isnull=False)),
+        no_lineage=Count("id", filter=Q(changed_by_submission__isnull=True)))
 
 
 def enrolment_list_for_user(*, user: User, person: Person | None = None) -> QuerySet[Enrolment]:

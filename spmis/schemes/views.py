@@ -26,9 +26,11 @@ def scheme_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def scheme_detail(request: HttpRequest, code: str) -> HttpResponse:
     scheme = or_404(schemes.scheme_get, code=code)
-    counts = schemes.scheme_enrolment_counts(user=authenticated(request), scheme=scheme)
+    user = authenticated(request)
+    counts = schemes.scheme_enrolment_counts(user=user, scheme=scheme)
     return render(request, "schemes/scheme.html", {
         "scheme": scheme, "counts": counts, "total": sum(counts.values()),
+        "exits": schemes.scheme_exits_without_end_date(user=user, scheme=scheme),
     })
 
 
