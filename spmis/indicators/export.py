@@ -229,9 +229,12 @@ def codelists(runs: Iterable[IndicatorRun]) -> dict[str, tuple[str, dict[str, st
     indicators: dict[str, str] = {}
     ages = {TOTAL: "All ages"}
     units = dict(UNIT_NAMES)
+    soc = dict(SOC_NAMES)
     for run in runs:
         end = _period_end(run)
         indicators.update({i.code: i.name for i in catalogue(end)})
+        soc.update({i.sdmx["SOC"]: i.name for i in catalogue(end)
+                    if i.sdmx.get("SOC") and i.sdmx["SOC"] not in soc})
         ages.update({b.sdmx: f"{b.label} years" for b in parameters_in_force(end).age_bands})
         currency = run_currency(run)
         if currency:
@@ -246,7 +249,7 @@ def codelists(runs: Iterable[IndicatorRun]) -> dict[str, tuple[str, dict[str, st
         "CL_FREQ": ("Frequency", {"M": "Monthly"}),
         "CL_AREA": ("Areas (national P-codes)", areas),
         "CL_INDICATOR": ("Social protection indicators", indicators),
-        "CL_SOC": ("SDG 1.3.1 series (ILOSTAT SOC classification)", SOC_NAMES),
+        "CL_SOC": ("SDG 1.3.1 series (ILOSTAT SOC classification)", soc),
         "CL_SEX": ("Sex", {TOTAL: "Total", "M": "Male", "F": "Female"}),
         "CL_AGE": ("Age bands", ages),
         "CL_DISABILITY": ("Disability status", {
