@@ -108,14 +108,14 @@ def _series(indicator: Indicator, area: Area, scheme: str) -> dict[str, Any]:
              "women": display(points["F"].get(period), indicator.unit),
              "men": display(points["M"].get(period), indicator.unit)}
             for period, value in points["_T"].items()]
-    by_label = {f"{t.year}-12": t.value for t in targets}
-    labels = sorted(set(points["_T"]) | set(by_label))
+    labels = sorted(points["_T"])
     chart = {
         "labels": labels,
         "values": [_round(points["_T"].get(label)) for label in labels],
         "women": [_round(points["F"].get(label)) for label in labels],
         "men": [_round(points["M"].get(label)) for label in labels],
-        "targets": [_round(by_label.get(label)) for label in labels],
+        # Each target as a level across the months: how far the series is from it.
+        "targets": [{"year": t.year, "value": _round(t.value)} for t in targets],
         "percent": indicator.unit == "PERCENT",
     }
     return {"rows": rows, "targets": [

@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from spmis.indicators.services import indicators_run
+from spmis.indicators.services import indicators_run, target_set
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("country")]
 
@@ -57,6 +57,7 @@ def test_choosing_a_period_shows_its_run_and_the_series_says_which_months_lack_o
         log_in, make_user, live_server):
     april = indicators_run(actor=None, period=dt.date(2026, 4, 1))
     indicators_run(actor=None, period=dt.date(2026, 6, 1))
+    target_set(actor=None, indicator="COV_ANY", area_code="XY", year=2030, value=60.0)
     page = log_in(make_user("STATISTICIAN"))
     page.goto(live_server.url + "/indicators/")
     expect(page.locator("[data-testid=run]")).to_contain_text("June 2026")
@@ -68,6 +69,10 @@ def test_choosing_a_period_shows_its_run_and_the_series_says_which_months_lack_o
     expect(page.locator("[data-testid=no-run-in-series]")).to_have_count(1)  # May
     assert page.evaluate("() => Chart.getChart('series-chart').data.labels.join(',')") \
         == "2026-04,2026-05,2026-06"
+    # The target is a level across the months, not a lone point after the last one.
+    target = page.evaluate("() => Chart.getChart('series-chart').data.datasets"
+                           ".filter(d => d.label === 'Target 2030').map(d => d.data)")
+    assert target == [[60.0, 60.0, 60.0]]
     # Down an area, the period stays.
     page.locator("[data-testid=drill-down] tbody tr a").first.click()
     expect(page).to_have_url(re.compile(r"period=2026-04"))

@@ -20,14 +20,19 @@ document.addEventListener("DOMContentLoaded", function () {
   if (series && line) {
     var s = JSON.parse(series.textContent);
     var labels = line.dataset;
+    var datasets = [
+      { label: labels.total, data: s.values, borderColor: "#0b5cad", spanGaps: true },
+      { label: labels.women, data: s.women, borderColor: "#9a3bb0", spanGaps: true },
+      { label: labels.men, data: s.men, borderColor: "#1a7f37", spanGaps: true }
+    ];
+    // Each target (a level for a year) drawn across the months the series covers.
+    s.targets.forEach(function (t) {
+      datasets.push({ label: labels.target + " " + t.year, data: s.labels.map(function () { return t.value; }),
+                      borderColor: "#b42318", borderDash: [6, 4], pointRadius: 0 });
+    });
     new Chart(line, {
       type: "line",
-      data: { labels: s.labels, datasets: [
-        { label: labels.total, data: s.values, borderColor: "#0b5cad", spanGaps: true },
-        { label: labels.women, data: s.women, borderColor: "#9a3bb0", spanGaps: true },
-        { label: labels.men, data: s.men, borderColor: "#1a7f37", spanGaps: true },
-        { label: labels.target, data: s.targets, borderColor: "#b42318", borderDash: [6, 4], spanGaps: true, pointStyle: "rectRot", pointRadius: 6 }
-      ] },
+      data: { labels: s.labels, datasets: datasets },
       options: { scales: { y: s.percent ? { min: 0, max: 100 } : { min: 0 } } }
     });
   }
