@@ -382,3 +382,17 @@ def test_the_page_gives_the_same_reason_as_the_export(small, make_user):
         row = national(frame, code)
         assert row["OBS_STATUS"] == "M"
         assert escape(row["COMMENT_OBS"]) in sdg, code
+
+
+def test_a_month_computed_without_a_denominator_says_why_in_the_series(small, make_user):
+    from tests.helpers import logged_in
+
+    # The population tables are for 2026 only: December 2025 has no denominator.
+    indicators_run(actor=None, period=dt.date(2025, 12, 1))
+    indicators_run(actor=None, period=dt.date(2026, 1, 1))
+    html = _page(logged_in(make_user("STATISTICIAN")))
+    series = html.split('data-testid="series"')[1].split("</table>")[0]
+    december = series.split('data-period="2025-12"')[1].split("</tr>")[0]
+    assert 'data-testid="missing-in-series"' in december and "population tables" in december
+    january = series.split('data-period="2026-01"')[1].split("</tr>")[0]
+    assert "missing-in-series" not in january and "%" in january

@@ -131,6 +131,7 @@ class SeriesPoint:
     period: str
     value: float | None
     computed: bool = True  # False: no run for this month (a gap in the series)
+    note: str = ""  # why the value is missing, when the run has it missing
 
 
 def series(*, indicator: str, area_code: str, sex: str = "_T",
@@ -141,9 +142,13 @@ def series(*, indicator: str, area_code: str, sex: str = "_T",
     for run_id, period in IndicatorRun.objects.filter(finished_at__isnull=False).order_by(
             "period", "id").values_list("id", "period"):
         latest[f"{period:%Y-%m}"] = run_id
-    values = dict(IndicatorValue.objects.filter(
-        run_id__in=latest.values(), indicator=indicator, area_code=area_code, sex=sex,
-        age_band="_T", disability="_T", scheme=scheme).values_list("run_id", "value"))
+    values, notes = {}, {}
+    for run_id, value, status, note in IndicatorValue.objects.filter(
+            run_id__in=latest.values(), indicator=indicator, area_code=area_code, sex=sex,
+            age_band="_T", disability="_T", scheme=scheme).values_list(
+            "run_id", "value", "obs_status", "note"):
+        values[run_id] = value
+        notes[run_id] = note if status == "M" else ""
     if not latest:
         return []
     first, last = (dt.date.fromisoformat(f"{p}-01") for p in (min(latest), max(latest)))
@@ -153,7 +158,7 @@ def series(*, indicator: str, area_code: str, sex: str = "_T",
         label = f"{add_months(first, k):%Y-%m}"
         found = latest.get(label)
         points.append(SeriesPoint(label, values.get(found) if found else None,
-                                  found is not None))
+                                  found is not None, notes.get(found, "") if found else ""))
     return points
 
 

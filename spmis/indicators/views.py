@@ -102,8 +102,9 @@ def _series(indicator: Indicator, area: Area, scheme: str) -> dict[str, Any]:
                                     scheme=scheme) for sex in ("_T", "F", "M")}
     points = {sex: {p.period: p.value for p in found[sex]} for sex in found}
     computed = {p.period for p in found["_T"] if p.computed}  # the other months: no run
+    notes = {p.period: p.note for p in found["_T"]}
     targets = indicators.targets_for(indicator=indicator.code, area_code=area.code)
-    rows = [{"period": period, "computed": period in computed,
+    rows = [{"period": period, "computed": period in computed, "note": notes.get(period, ""),
              "total": display(value, indicator.unit),
              "women": display(points["F"].get(period), indicator.unit),
              "men": display(points["M"].get(period), indicator.unit)}
