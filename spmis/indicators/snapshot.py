@@ -15,7 +15,11 @@ from django.db import connection
 
 from spmis.core.periods import add_months
 
-LONGEST_CYCLE = 12  # months: an annual scheme's payment covers the year from its period
+# A payment's period is the first month of the cycle it pays for: how many months a cycle
+# lasts, by the scheme's periodicity (any other: one month). The payments query reads as far
+# back as these reach.
+CYCLE_MONTHS = {"QUARTERLY": 3, "ANNUAL": 12}
+CYCLE_CASES = " ".join(f"WHEN '{name}' THEN {months}" for name, months in CYCLE_MONTHS.items())
 
 QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
     "persons": ("""
@@ -48,20 +52,26 @@ QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
          "status": pl.String, "start_date": pl.String, "end_date": pl.String,
          "end_date_source": pl.String}),
     # The period's payments and those of the cycles that may cover it (a quarterly scheme's
-    # payment for April covers May and June): up to a year back.
+    # payment for April covers May and June): a quarter or a year back for the schemes that
+    # pay so (only theirs: a monthly scheme's older payments would be read for nothing).
     "payments": ("""
         SELECT b.person_id, COALESCE(i.identity, b.person_id), b.scheme_id,
                CAST(b.period AS TEXT), b.amount_minor, b.currency
         FROM payments_benefitpayment b
+        JOIN schemes_scheme s ON s.id = b.scheme_id
         LEFT JOIN linkage_personidentity i ON i.person_id = b.person_id
-        WHERE b.period > %(cycle_start)s AND b.period <= %(period)s""",
+        WHERE b.period = %(period)s
+           OR (b.period > %(quarter_start)s AND b.period < %(period)s
+               AND s.periodicity = 'QUARTERLY')
+           OR (b.period > %(year_start)s AND b.period < %(period)s
+               AND s.periodicity = 'ANNUAL')""",  # as CYCLE_MONTHS says
         {"person_id": pl.Int64, "identity": pl.Int64, "scheme_id": pl.Int64,
          "period": pl.String, "amount_minor": pl.Int64, "currency": pl.String}),
-    "schemes": ("""
+    "schemes": (f"""
         SELECT id, code, guarantee, function, benefit_nature = 'CASH', contributory,
                eligible_age_from, eligible_age_to, eligible_sex, eligible_disability_from,
                income_threshold_minor, social_assistance, covers_employment_injury,
-               CASE periodicity WHEN 'QUARTERLY' THEN 3 WHEN 'ANNUAL' THEN 12 ELSE 1 END
+               CASE periodicity {CYCLE_CASES} ELSE 1 END
         FROM schemes_scheme""",
         {"scheme_id": pl.Int64, "code": pl.String, "guarantee": pl.String,
          "function": pl.String, "cash": pl.Boolean, "contributory": pl.Boolean,
@@ -102,7 +112,8 @@ def snapshot_write(directory: Path, period: dt.date, year: int | None) -> dict[s
     counts = {}
     end = add_months(period, 1) - dt.timedelta(days=1)
     params: dict[str, str | int] = {"period": period.isoformat(), "period_end": end.isoformat(),
-                                    "cycle_start": add_months(period, -LONGEST_CYCLE).isoformat(),
+                                    "quarter_start": add_months(period, -3).isoformat(),
+                                    "year_start": add_months(period, -12).isoformat(),
                                     "year": year if year is not None else -1}
     for name, (sql, schema) in QUERIES.items():
         with connection.cursor() as cursor:
