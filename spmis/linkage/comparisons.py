@@ -122,22 +122,37 @@ def area() -> Any:
 
     return _levels("area", [
         (cll.ExactMatchLevel("area"), 0.78),
-        # A mistyped area code (one character, two swapped): u says how often that happens
-        # between different people's codes anyway.
-        (cll.DamerauLevenshteinLevel("area", 1).configure(label_for_charts="typo"), 0.04),
+        # A mistyped area code (one character, two swapped), in codes long enough for one
+        # character not to be another area: u says how often different people's codes do it.
+        (_custom('length("area_l") >= 4 AND damerau_levenshtein("area_l", "area_r") <= 1',
+                 "typo"), 0.04),
         (cll.ElseLevel(), 0.18),  # people move
     ])
 
 
-def address() -> Any:
+def residence() -> Any:
+    """Address and area as one comparison: the area adds nothing once the address agrees (two
+    comparisons would count one household twice)."""
     import splink.comparison_level_library as cll
+    from splink.comparison_library import CustomComparison
 
-    return _levels("address", [
-        (cll.ExactMatchLevel("address"), 0.6),
-        (cll.LevenshteinLevel("address", 2), 0.12),
-        (cll.JaroWinklerLevel("address", 0.85), 0.08),
-        (cll.ElseLevel(), 0.2),  # people move
-    ])
+    same_area = '"area_l" = "area_r"'
+    similar = ('(levenshtein("address_l", "address_r") <= 2 OR '
+               f'{JW}("address_l", "address_r") >= 0.85)')
+    levels = [
+        (cll.And(cll.ExactMatchLevel("address"), cll.ExactMatchLevel("area")),
+         "same address and area", 0.58),
+        (cll.ExactMatchLevel("address"), "same address", 0.03),
+        (cll.CustomLevel(f"{similar} AND {same_area}"), "similar address, same area", 0.1),
+        (cll.CustomLevel(same_area), "same area", 0.08),
+        (cll.CustomLevel(similar), "similar address, another area", 0.02),
+        (cll.CustomLevel('length("area_l") >= 4 AND '
+                         'damerau_levenshtein("area_l", "area_r") <= 1'), "area typo", 0.02),
+        (cll.ElseLevel(), "moved", 0.17),
+    ]
+    return CustomComparison(output_column_name="residence", comparison_levels=[
+        cll.And(cll.NullLevel("address"), cll.NullLevel("area")).configure(is_null_level=True),
+        *(level.configure(label_for_charts=label, m_probability=m) for level, label, m in levels)])
 
 
 # Starting values; EM on pairs with the same names learns how often one person's records carry
@@ -157,11 +172,10 @@ def national_id() -> Any:
 
 
 def comparisons(*, has_national_id: bool, has_address: bool) -> list[Any]:
-    found = [given_name(), surname(), date_of_birth(), exact("sex", 0.97), area()]
+    found = [given_name(), surname(), date_of_birth(), exact("sex", 0.97),
+             residence() if has_address else area()]
     if has_national_id:
         found.insert(0, national_id())
-    if has_address:
-        found.append(address())
     return found
 
 

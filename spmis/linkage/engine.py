@@ -347,18 +347,30 @@ def _em(prepared: Prepared, model: dict[str, Any], say: Progress
     if prepared.frame.height < EM_MIN_RECORDS:
         return model, []
     if not prepared.has_national_id:
-        linker = _linker(prepared, model)
-        learnt = [name for name, rule in (("date of birth", block_on("date_of_birth")),
-                                          ("names", block_on("surname_ph", "given_ph")))
-                  if _em_on(linker, name, rule, say)]
-        return linker.misc.save_model_to_json(), learnt
+        linker, learnt = _linker(prepared, model), []
+        for name, rule in (("date of birth", block_on("date_of_birth")),
+                           ("names", block_on("surname_ph", "given_ph"))):
+            if _em_on(linker, name, rule, say):
+                learnt.append(name)
+                model = linker.misc.save_model_to_json()
+            else:  # a failed session may leave its linker's settings half-changed
+                linker = _linker(prepared, model)
+        return model, learnt
     by_id, by_names = _linker(prepared, model), _linker(prepared, model)
     learnt = [name for name, linker, rule in (
         ("national ID", by_id, block_on("national_id")),
         ("names", by_names, block_on("given_name", "surname"))) if _em_on(linker, name, rule, say)]
-    trained = by_id.misc.save_model_to_json()
-    ids = by_names.misc.save_model_to_json()["comparisons"][0]
-    trained["comparisons"] = [ids, *trained["comparisons"][1:]]
+    # A failed session may leave its linker's settings half-changed: only a session that
+    # learnt gives its comparisons.
+    trained = by_id.misc.save_model_to_json() if "national ID" in learnt else dict(model)
+    comparisons_of = {c["output_column_name"]: c for c in trained["comparisons"]}
+    # Only a file whose IDs repeat has duplicates the names block can learn the ID from.
+    if "names" in learnt and "national ID" in learnt:
+        comparisons_of["national_id"] = next(
+            c for c in by_names.misc.save_model_to_json()["comparisons"]
+            if c["output_column_name"] == "national_id")
+    trained["comparisons"] = [comparisons_of.get(c["output_column_name"], c)
+                              for c in model["comparisons"]]
     return trained, learnt
 
 
@@ -380,7 +392,7 @@ M_FLOOR = 1e-4
 ID_M_BOUNDS = {"typo": (0.02, 0.2), "different": (0.001, 0.05)}
 # Within one person these still differ now and then (people move, sex is mistyped): EM on a
 # registry that rarely shows it must not turn the disagreement into a veto.
-DISAGREE_M_FLOOR = {"area": 0.05, "address": 0.05, "sex": 0.01}
+DISAGREE_M_FLOOR = {"area": 0.05, "residence": 0.05, "sex": 0.01}
 
 
 def _guarded(model: dict[str, Any], prior: float, sampled: float) -> dict[str, Any]:
@@ -403,8 +415,14 @@ def _guarded(model: dict[str, Any], prior: float, sampled: float) -> dict[str, A
             for level in levels[1:]:
                 low, high = ID_M_BOUNDS[level["label_for_charts"]]
                 level["m_probability"] = min(max(level["m_probability"], low), high)
-        top, bottom = (lv["m_probability"] / lv["u_probability"] for lv in (levels[0],
-                                                                            levels[-1]))
+            # One character apart neither joins nor separates: a typo, or IDs given out in
+            # sequence to a family registered together (twins).
+            typo = levels[1]
+            typo["m_probability"] = min(max(typo["m_probability"], typo["u_probability"] / 4),
+                                        typo["u_probability"])
+        ratios = [lv["m_probability"] / lv["u_probability"] for lv in levels]
+        top, bottom = ratios[0], min(ratios)
+        levels[-1]["m_probability"] = bottom * levels[-1]["u_probability"]
         for level in levels[1:-1]:
             ratio = level["m_probability"] / level["u_probability"]
             level["m_probability"] = min(max(ratio, bottom), top) * level["u_probability"]
@@ -496,7 +514,7 @@ def _lookalikes(frame: pl.DataFrame, model: dict[str, Any], names: list[str]) ->
     family = same_surname & (pl.col("gamma_given_name").is_between(
         0, level["given_name"]["looks a little alike"]))
     generation = (same_surname & (pl.col("gamma_given_name")
-                                  >= level["given_name"]["sounds alike"])
+                                  >= level["given_name"]["given name and surname swapped"])
                   & (pl.col("gamma_date_of_birth") == 0))
     telling = sum((pl.col(f"w_{n}") for n in ("national_id", "sex") if n in names),
                   pl.lit(0.0))

@@ -1,0 +1,181 @@
+"""The linkage model on files nobody tuned it for: it never crashes for want of training
+signal, links identical records, and knows people (IDs, placeholders, twins, parents and
+children, moves, near-miss dates, nicknames, swaps), through `spmis linkage dedupe` and
+`spmis linkage run`."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spmis.cli.main import cli
+from spmis.linkage import engine
+
+ROOT = Path(__file__).resolve().parents[1]
+PERSON = {"given_name": "Amina", "surname": "Diallo", "date_of_birth": "1980-04-03",
+          "sex": "F", "area": "X1", "address": "12 Baobab Street"}
+# Made-up names, many of them (as in a real file, most pairs of people differ in name).
+GIVEN = [a + b for a in ("Ko", "Ama", "Ya", "Abe", "Kwa", "Ako", "Esi", "Ad", "Fii", "Mo",
+                         "Ze", "Ta") for b in ("fi", "na", "wo", "be", "mel", "sua", "ri")]
+SURNAMES = [a + b for a in ("Men", "Ow", "As", "Bo", "Os", "Ap", "Ad", "Dar", "Kuf", "Ny")
+            for b in ("sah", "usu", "ante", "teng", "ei", "piah", "do", "ko")]
+STREETS = ["Market Road", "Palm Avenue", "Church Street", "Station Lane", "Hill Close",
+           "River Road", "Mango Street"]
+
+
+def people(n: int, *, ids: bool = True, dates: bool = True) -> list[dict[str, str]]:
+    """n different people (no two alike), deterministic."""
+    rows = []
+    for i in range(n):
+        row = {"id": f"p{i}", "given_name": GIVEN[(7 * i) % len(GIVEN)],
+               "surname": SURNAMES[(11 * i) % len(SURNAMES)],
+               "date_of_birth": f"{1950 + i % 50}-{1 + i % 12:02d}-{1 + i % 28:02d}"
+               if dates else "", "sex": "MF"[i % 2], "area": f"A{i % 7}",
+               "address": f"{3 + 7 * i} {STREETS[i % len(STREETS)]}"}
+        if ids:
+            row["national_id"] = str(100_000_000 + 7919 * i)
+        rows.append(row)
+    return rows
+
+
+def dedupe(tmp_path: Path, rows: list[dict[str, str]]) -> tuple[pl.DataFrame, str]:
+    source, target = tmp_path / "in.csv", tmp_path / "out.csv"
+    pl.DataFrame(rows).write_csv(source)
+    out = CliRunner().invoke(cli, ["linkage", "dedupe", "--input", str(source), "--output",
+                                   str(target)])
+    assert out.exit_code == 0, out.output
+    pairs = pl.read_csv(target, schema_overrides={"id_l": pl.String, "id_r": pl.String})
+    return pairs, out.output
+
+
+def linked(pairs: pl.DataFrame, a: str, b: str) -> bool:
+    low, high = sorted((a, b))
+    return pairs.filter(pl.col("id_l") == low, pl.col("id_r") == high).height == 1
+
+
+@pytest.mark.django_db
+def test_a_fresh_small_country_links_without_a_traceback():
+    made = CliRunner().invoke(cli, ["synth", "--persons", "2000"])
+    assert made.exit_code == 0, made.output
+    out = CliRunner().invoke(cli, ["linkage", "run"])
+    assert out.exit_code == 0, out.output
+    assert "too few pairs to learn from" in out.output  # no national ID repeats
+    assert "model v1" in out.output
+
+
+@pytest.mark.parametrize("ids,dates", [(True, True), (False, False)])
+def test_dedupe_of_a_file_without_duplicates_uses_the_default_m_values(tmp_path, ids, dates):
+    # Sixty different people: no ID repeats (or none at all), no usable dates.
+    pairs, output = dedupe(tmp_path, people(60, ids=ids, dates=dates))
+    assert pairs.height == 0
+    if ids:  # nothing repeats: EM has no pair to learn from
+        assert "too few pairs to learn from" in output and "default values" in output
+
+
+@settings(max_examples=4, deadline=None)
+@given(n=st.integers(2, 49), with_id=st.booleans())
+def test_identical_records_always_link(tmp_path_factory, n, with_id):
+    person = {**PERSON, **({"national_id": "A1234567"} if with_id else {})}
+    rows = [{**person, "id": str(i)} for i in range(n)] + people(8)
+    pairs, _ = dedupe(tmp_path_factory.mktemp("same"), rows)
+    identical = pairs.filter(~pl.col("id_l").str.starts_with("p"))
+    assert identical.height == n * (n - 1) // 2
+    assert (identical["match_probability"] >= 0.5).all()
+
+
+def model_of(rows: list[dict[str, str]]) -> dict:
+    return engine.train(engine.prepare(pl.DataFrame(rows)))
+
+
+def weight(model: dict, column: str, label: str) -> float:
+    for comparison in model["comparisons"]:
+        if comparison["output_column_name"] == column:
+            for level in comparison["comparison_levels"]:
+                if level.get("label_for_charts") == label:
+                    return math.log2(level["m_probability"] / level["u_probability"])
+    raise KeyError(label)
+
+
+def test_weights_follow_what_tells_people_apart():
+    model = model_of(people(300))
+    # Two different valid IDs: strong evidence of two people; one typo is not.
+    assert weight(model, "national_id", "different") <= -8
+    assert weight(model, "national_id", "typo") > weight(model, "national_id", "different") + 4
+    # People move: another area is weak evidence, not a veto.
+    assert -4 < weight(model, "area", "All other comparisons") < 0
+    # A near-miss date scores between the exact date and a different one.
+    exact = weight(model, "date_of_birth", "Exact match on date_of_birth")
+    near = weight(model, "date_of_birth",
+                  "near miss: one digit, day and month swapped, one year off")
+    apart = weight(model, "date_of_birth", "under 12 years apart")
+    assert exact > near > apart
+
+
+def test_placeholder_and_shared_ids_count_as_missing_and_are_reported(tmp_path):
+    rows = people(40)
+    for i, row in enumerate(rows[:20]):  # twenty different people with a placeholder
+        row["national_id"] = ["0", "000000", "999999999", "N/A", "unknown"][i % 5]
+    for row in rows[20:26]:  # six different people carry one office's number
+        row["national_id"] = "555123"
+    pairs, output = dedupe(tmp_path, rows)
+    assert pairs.height == 0
+    assert "20 placeholder(s), 1 ID(s) shared by several people on 6 record(s)" in output
+
+
+def test_placeholder_ids_are_configurable(monkeypatch):
+    monkeypatch.setenv(engine.PLACEHOLDER_ENV, "SIN-CEDULA, 12-34")
+    listed = engine.placeholder_ids(["pending id"])
+    assert {"sin cedula", "12 34", "pending id", "n a", "unknown"} <= listed
+
+
+def test_people_the_model_must_tell_apart_and_records_it_must_join(tmp_path):
+    rows = people(120)
+    home = {"surname": "Nguyen", "area": "H1", "address": "4 River Lane"}
+    rows += [
+        # Twins: one birth date, one home, two given names (each with an ID of their own).
+        {**home, "id": "t1", "given_name": "Minh", "date_of_birth": "2010-05-04", "sex": "M",
+         "national_id": "310000001"},
+        {**home, "id": "t2", "given_name": "Thao", "date_of_birth": "2010-05-04", "sex": "F",
+         "national_id": "310000002"},
+        # Father and son of one name in one home, with their IDs.
+        {**home, "id": "f1", "given_name": "Van An", "date_of_birth": "1975-02-11",
+         "sex": "M", "national_id": "310000003"},
+        {**home, "id": "f2", "given_name": "Van An", "date_of_birth": "2001-09-30",
+         "sex": "M", "national_id": "310000004"},
+        # One woman, recorded twice: nickname, accents, day and month swapped, moved, no ID.
+        {"id": "w1", "given_name": "Dolores", "surname": "Núñez García",
+         "date_of_birth": "1969-03-08", "sex": "F", "area": "A1", "address": "9 Palm Road",
+         "national_id": "310000005"},
+        {"id": "w2", "given_name": "Lola", "surname": "Nunez", "date_of_birth": "1969-08-03",
+         "sex": "F", "area": "A5", "address": "77 Hill Avenue", "national_id": ""},
+        # One man, names swapped, no date of birth, another area.
+        {"id": "m1", "given_name": "Kwabena", "surname": "Ofori", "date_of_birth": "1988-12-01",
+         "sex": "M", "area": "A2", "address": "3 Church Street", "national_id": ""},
+        {"id": "m2", "given_name": "Ofori", "surname": "Kwabena", "date_of_birth": "",
+         "sex": "M", "area": "A6", "address": "3 Church Street", "national_id": ""},
+    ]
+    pairs, _ = dedupe(tmp_path, rows)
+    assert not linked(pairs, "t1", "t2")
+    assert not linked(pairs, "f1", "f2")
+    assert linked(pairs, "w1", "w2")
+    assert linked(pairs, "m1", "m2")
+
+
+def test_a_person_file_unlike_the_synthetic_country(tmp_path):
+    """bench/linkage_people.py, small: several cultures, twins, same-name parents and
+    children, moves, nicknames, swaps, missing, placeholder and mistyped IDs."""
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "linkage_people.py"),
+                           "--persons", "1500", "--seed", "3"],
+                          capture_output=True, text=True, check=True, cwd=tmp_path)
+    result = json.loads(done.stdout)
+    assert result["true_pairs"] > 500
+    assert result["precision"] >= 0.98 and result["f1"] >= 0.97, result
