@@ -111,7 +111,7 @@ def test_weights_follow_what_tells_people_apart():
     assert weight(model, "national_id", "different") <= -8
     assert weight(model, "national_id", "typo") > weight(model, "national_id", "different") + 4
     # People move: another area is weak evidence, not a veto.
-    assert -4 < weight(model, "area", "All other comparisons") < 0
+    assert -4 < weight(model, "residence", "moved") < 0
     # A near-miss date scores between the exact date and a different one.
     exact = weight(model, "date_of_birth", "Exact match on date_of_birth")
     near = weight(model, "date_of_birth",
@@ -179,3 +179,22 @@ def test_a_person_file_unlike_the_synthetic_country(tmp_path):
     result = json.loads(done.stdout)
     assert result["true_pairs"] > 500
     assert result["precision"] >= 0.98 and result["f1"] >= 0.97, result
+
+
+@pytest.mark.django_db
+def test_a_placeholder_id_in_the_registry_joins_nobody_and_is_counted():
+    from spmis.linkage.models import PersonIdentity
+    from spmis.linkage.services import linkage_run
+    from tests import factories
+
+    factories.area_levels()
+    home = factories.area("XY")
+    names = [("Kofi", "Mensah", "1970-02-03"), ("Ama", "Owusu", "1985-11-20"),
+             ("Yaw", "Asante", "1999-06-14"), ("Esi", "Boateng", "2004-01-30")]
+    for (given_name, surname, born), nid in zip(names, ["0", "000000", "N/A", "0"],
+                                                strict=True):
+        factories.person(area=home, given_name=given_name, family_name=surname, born=born,
+                         national_id=nid)
+    run = linkage_run(actor=None)
+    assert run.counts["placeholder_ids"] == 4
+    assert PersonIdentity.objects.values("identity").distinct().count() == 4

@@ -132,15 +132,31 @@ def _name_keys() -> list[pl.Expr]:
     ]
 
 
+def is_placeholder_id(cleaned: pl.Expr, placeholders: frozenset[str] | None = None
+                      ) -> pl.Expr:
+    """True where a national ID (cleaned as ``prepare`` cleans text) means "no ID": a listed
+    value or one repeated character (0, 000000, 999999999)."""
+    listed = placeholder_ids() if placeholders is None else placeholders
+    nid = cleaned.str.replace_all(" ", "")
+    return (cleaned.is_in(list(listed)) | (nid.str.strip_chars(nid.str.slice(0, 1)) == "")
+            ).fill_null(False)
+
+
+def placeholder_id_mask(national_id: pl.Expr) -> pl.Expr:
+    """``is_placeholder_id`` on raw values (as stored in the registry)."""
+    text = (national_id.str.to_lowercase().str.replace_all(r"[^0-9a-z]", " ")
+            .str.replace_all(r"\s+", " ").str.strip_chars())
+    return is_placeholder_id(text)
+
+
 def _usable_ids(frame: pl.DataFrame, placeholders: frozenset[str]
                 ) -> tuple[pl.DataFrame, dict[str, int]]:
     """National IDs that name one person: placeholders (a listed value, one repeated
     character) and IDs carried by more than ``SHARED_ID_NAMES`` differently named people are
     set to missing and counted."""
     nid = pl.col("national_id").str.replace_all(" ", "")
-    placeholder = (pl.col("national_id").is_in(list(placeholders))
-                   | (nid.str.strip_chars(nid.str.slice(0, 1)) == ""))
-    frame = frame.with_columns(placeholder=placeholder.fill_null(False))
+    frame = frame.with_columns(placeholder=is_placeholder_id(pl.col("national_id"),
+                                                             placeholders))
     n_placeholder = int(frame["placeholder"].sum())
     frame = frame.with_columns(
         national_id=pl.when(~pl.col("placeholder")).then(nid)).drop("placeholder")

@@ -120,7 +120,7 @@ def linkage_run(*, actor: User | None, source_code: str | None = None, retrain: 
         identities = identities_derive(run=run, persons=records.select(
             pl.col("id").cast(pl.Int64), "national_id") if source is None else None)
         run.counts = {"records": records.height, "pairs_scored": pairs.height, **stored,
-                      **identities}
+                      **identities, **prepared.counts()}
         run.finished_at = clock.now()
         run.save(update_fields=["counts", "finished_at"])
         audit_record(actor=actor, action=AuditAction.LINKAGE_RUN, object_type="linkage_run",
@@ -189,7 +189,9 @@ def identities_derive(*, run: LinkageRun | None = None,
     links = _pair_frame(Link.objects.filter(_joining()))
     refused = pl.concat([_pair_frame(Link.objects.filter(_refusing())),
                          _pair_frame(Cut.objects.all())]).unique()
-    holders = persons.filter(pl.col("national_id").is_not_null()).select(
+    # A placeholder (0, N/A, ...) is no ID: it joins nobody.
+    holders = persons.filter(pl.col("national_id").is_not_null()
+                             & ~engine.placeholder_id_mask(pl.col("national_id"))).select(
         a="id", v="national_id")
     # A national ID joins its holders. Where two of them were refused, it joins them pair by
     # pair (all but the refused pairs); elsewhere through its first holder (the same
