@@ -10,7 +10,8 @@ Snapshot tables (see :mod:`spmis.indicators.snapshot`):
   set from its submission, see snapshot), end_date_source
 - ``payments``: person_id, identity, scheme_id, period, amount_minor, currency (optional;
   amounts in one currency are summed, its ISO 4217 minor unit turns them into major units):
-  the period's and the eleven months' before (a cycle may cover the period)
+  the period's, and for schemes paying by quarter or year the earlier ones whose cycle may
+  cover it
 - ``benchmarks``: code, amount_minor (those in force at the period's end)
 - ``schemes``: scheme_id, code, guarantee, function, cash, contributory, social_assistance,
   employment_injury, cycle_months (optional: see OPTIONAL), and the declared
