@@ -84,7 +84,7 @@ def prepare(records: pl.DataFrame, *, placeholders: Iterable[str] = ()) -> Prepa
     frame = frame.with_columns([_clean(c) for c in present if c not in ("id", "date_of_birth")])
     if frame.select(pl.col("given_name").is_null() & pl.col("surname").is_null()).to_series().all():
         raise LinkageError("Every record has empty names: there is nothing to compare.")
-    frame = _dates(frame).with_columns(_name_keys())
+    frame = _with_name_keys(_dates(frame))
     invalid = frame.filter(pl.col("date_of_birth").is_null()).height - records.select(
         pl.col("date_of_birth").cast(pl.String).str.strip_chars().replace("", None)
         .is_null().sum()).item()
@@ -109,27 +109,29 @@ def _dates(frame: pl.DataFrame) -> pl.DataFrame:
     ).drop("dob")
 
 
-def _name_keys() -> list[pl.Expr]:
-    """First and last word of each name, the given name's canonical form (each word's
-    nickname read as the full name), phonetic keys and a key that is the same when the names
-    are swapped."""
-    words = pl.col("given_name").str.split(" ")
+def _with_name_keys(frame: pl.DataFrame) -> pl.DataFrame:
+    """First and last word of each name, the given name's canonical form (its first and last
+    words' nicknames read as the full name), phonetic keys and a key that is the same when
+    the names are swapped. Phonetic keys are computed once per distinct name."""
     table = names.nickname_table()
-    canon = words.list.eval(pl.element().replace(table)).list.join(" ")
-    surname_first = pl.col("surname").str.split(" ").list.first()
-    given_ph, surname_ph = phonetic(canon), phonetic(surname_first)
-    return [
-        words.list.first().alias("given_first"),
-        words.list.last().alias("given_last"),
-        canon.alias("given_canon"),
-        surname_first.alias("surname_first"),
-        pl.col("surname").str.split(" ").list.last().alias("surname_last"),
-        given_ph.alias("given_ph"),
-        surname_ph.alias("surname_ph"),
-        pl.when(given_ph.is_not_null() & surname_ph.is_not_null()).then(
-            pl.min_horizontal(given_ph, surname_ph) + pl.max_horizontal(given_ph, surname_ph))
-        .alias("name_key"),
-    ]
+    words = pl.col("given_name").str.split(" ")
+    first, last = words.list.first(), words.list.last()
+    frame = frame.with_columns(
+        given_first=first, given_last=last,
+        given_canon=pl.when(words.list.len() > 1)
+        .then(first.replace(table) + " " + last.replace(table)).otherwise(first.replace(table)),
+        surname_first=pl.col("surname").str.split(" ").list.first(),
+        surname_last=pl.col("surname").str.split(" ").list.last())
+    keys = pl.concat([frame.select(name="given_canon"), frame.select(name="surname_first")]
+                     ).unique().with_columns(key=phonetic(pl.col("name")))
+    frame = frame.join(keys.rename({"name": "given_canon", "key": "given_ph"}),
+                       on="given_canon", how="left", nulls_equal=False).join(
+        keys.rename({"name": "surname_first", "key": "surname_ph"}), on="surname_first",
+        how="left", nulls_equal=False)
+    given_ph, surname_ph = pl.col("given_ph"), pl.col("surname_ph")
+    return frame.with_columns(
+        name_key=pl.when(given_ph.is_not_null() & surname_ph.is_not_null()).then(
+            pl.min_horizontal(given_ph, surname_ph) + pl.max_horizontal(given_ph, surname_ph)))
 
 
 def is_placeholder_id(cleaned: pl.Expr, placeholders: frozenset[str] | None = None
@@ -172,16 +174,18 @@ def _usable_ids(frame: pl.DataFrame, placeholders: frozenset[str]
                    "shared_id_records": int(n_records)}
 
 
+FOLDED = ("given_name", "surname", "address")
 # Letters that do not decompose into a base letter and an accent.
 _LETTERS = {"đ": "d", "ð": "d", "ł": "l", "ø": "o", "ß": "ss", "æ": "ae", "œ": "oe",
             "\u0131": "i", "þ": "th"}  # dotless i
 
 
 def _clean(column: str) -> pl.Expr:
-    text = (pl.col(column).str.to_lowercase().str.normalize("NFKD")
-            .str.replace_all(r"\p{Mn}", "")
-            .str.replace_many(list(_LETTERS), list(_LETTERS.values()))
-            .str.replace_all(r"[^\p{L}\p{N} ]", " ")
+    text = pl.col(column).str.to_lowercase()
+    if column in FOLDED:  # accents matter only where people write words
+        text = (text.str.normalize("NFKD").str.replace_all(r"\p{Mn}", "")
+                .str.replace_many(list(_LETTERS), list(_LETTERS.values())))
+    text = (text.str.replace_all(r"[^\p{L}\p{N} ]", " ")
             .str.replace_all(r"\s+", " ").str.strip_chars())
     return pl.when(text != "").then(text).alias(column)
 
@@ -269,6 +273,9 @@ def for_dialect(model: dict[str, Any], dialect: str) -> dict[str, Any]:
 
 
 MIN_LABELS = 20  # confirmed matches needed before they may re-estimate m
+# Random pairs for u: ten per record, at least 100,000, at most a million (enough for the
+# rare levels; every comparison is computed on each, so this is most of training's time).
+U_PAIRS = 1e6
 
 
 def settings(prepared: Prepared) -> dict[str, Any]:
@@ -302,7 +309,7 @@ def train(prepared: Prepared, *, seed: int = 1, progress: Progress | None = None
     spec["probability_two_random_records_match"] = prior = _prior(prepared, spec)
     linker = _linker(prepared, spec)
     say("estimating u by random sampling")
-    pairs = min(5e6, prepared.frame.height * 50.0)
+    pairs = min(U_PAIRS, max(1e5, prepared.frame.height * 10.0))
     linker.training.estimate_u_using_random_sampling(max_pairs=pairs, seed=seed)
     model, learnt = _em(prepared, linker.misc.save_model_to_json(), say)
     if matches is not None and matches.height >= MIN_LABELS:
