@@ -31,6 +31,7 @@ from spmis.access.selectors import scope_for_user, user_has_permission
 from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core import clock
+from spmis.core.doors import MAX_ID
 from spmis.core.errors import NotFound
 from spmis.geography.selectors import area_get, area_ids_within
 from spmis.linkage.models import (
@@ -111,8 +112,9 @@ def record_pair_for_user(*, user: User, person_a: int, person_b: int) -> tuple[A
     """Two person records side by side for a decision on them (lower id first), if both are
     in the user's scope for reviewing; each read is logged. Else (logged) not found."""
     low, high = sorted((person_a, person_b))
+    possible = [x for x in (low, high) if 1 <= x <= MAX_ID]  # larger: no such row, no query
     found = {p.pk: p for p in persons_in_scope_for(user=user, permission=REVIEW_PERMISSION)
-             .filter(pk__in=[low, high]).select_related("area", "source")}
+             .filter(pk__in=possible).select_related("area", "source")}
     if low == high or len(found) != 2:
         audit_record(actor=user, action=AuditAction.LINKAGE_VIEW_REFUSED,
                      object_type="person", object_id=f"{low}-{high}", detail={})
