@@ -562,3 +562,21 @@ def model_summary(model: dict[str, Any]) -> str:
     return json.dumps({"comparisons": names,
                        "prior": model.get("probability_two_random_records_match"),
                        **model.get(SPMIS, {})})
+
+
+def blocking_recall(prepared: Prepared, model: dict[str, Any], pairs: pl.DataFrame) -> float:
+    """The share of these pairs (``id_l, id_r``: e.g. the known true pairs) that some blocking
+    rule compares: the highest recall the model can reach on them."""
+    import duckdb
+
+    rules = [r["blocking_rule"] for r in model["blocking_rules_to_generate_predictions"]]
+    if pairs.height == 0:
+        return 1.0
+    with duckdb.connect() as db:
+        db.register("records", prepared.frame.to_arrow())
+        db.register("wanted", pairs.select(pl.col("id_l", "id_r").cast(pl.String)).to_arrow())
+        row = db.execute(
+            "SELECT count(*) FROM wanted w JOIN records l ON l.unique_id = w.id_l "
+            "JOIN records r ON r.unique_id = w.id_r WHERE "
+            + " OR ".join(f"COALESCE(({rule}), false)" for rule in rules)).fetchone()
+    return round((row[0] if row else 0) / pairs.height, 4)
