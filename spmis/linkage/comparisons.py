@@ -14,11 +14,11 @@ from typing import Any
 
 import polars as pl
 
-# Blocking rules wider than the core ones are used only when they add at most this many
-# candidate pairs per record (with a floor for small files): wide rules reach more errors on
-# a small file, and would swamp the scoring of a registry.
-WIDE_PAIRS_PER_RECORD = 10
-WIDE_PAIRS_FLOOR = 200_000
+# Blocking rules wider than the core ones are used while together they add at most this many
+# candidate pairs: wide rules reach more errors on a small file, and would swamp the scoring
+# of a large one.
+WIDE_PAIRS = 200_000
+CORE_PAIRS_PER_RECORD = 10
 GENERATION_YEARS = 12  # dates of birth this far apart are a generation apart
 
 JW = "jaro_winkler_similarity"
@@ -181,23 +181,28 @@ def comparisons(*, has_national_id: bool, has_address: bool) -> list[Any]:
 
 def blocking_rules(frame: pl.DataFrame, *, has_national_id: bool,
                    has_address: bool) -> list[Any]:
-    """The core rules, then the wide ones the file can afford (see WIDE_PAIRS_PER_RECORD)."""
+    """The core rules, then the wide ones the file can afford (see WIDE_PAIRS)."""
     from splink import block_on
 
-    core: list[Any] = [block_on("national_id")] if has_national_id else []
-    core += [block_on("given_name", "surname"), block_on("date_of_birth", "surname_ph"),
-             block_on("date_of_birth", "given_ph"), block_on("date_of_birth", "area"),
-             block_on("name_key", "area"), block_on("name_key", "date_of_birth"),
-             # A missing date of birth: the names alone, whatever the area.
-             'l."name_key" = r."name_key" AND l."date_of_birth" IS NULL',
-             'l."name_key" = r."name_key" AND r."date_of_birth" IS NULL']
+    keys: list[tuple[str, ...]] = [("national_id",)] if has_national_id else []
+    keys += [("given_name", "surname"), ("date_of_birth", "surname_ph"),
+             ("date_of_birth", "given_ph"), ("date_of_birth", "area"), ("name_key", "area"),
+             ("name_key", "date_of_birth")]
     if has_address:
-        core.append(block_on("address", "area"))
+        keys.append(("address", "area"))
+    # A rule that would compare more than CORE_PAIRS_PER_RECORD pairs per record (a name
+    # thousands share) is narrowed to one area.
+    cap = max(WIDE_PAIRS, CORE_PAIRS_PER_RECORD * frame.height)
+    core: list[Any] = [block_on(*(columns if _pairs(frame, columns) <= cap or "area" in columns
+                                  else (*columns, "area"))) for columns in keys]
+    # A missing date of birth: the names alone, whatever the area.
+    core += ['l."name_key" = r."name_key" AND l."date_of_birth" IS NULL',
+             'l."name_key" = r."name_key" AND r."date_of_birth" IS NULL']
     wide = [("date_of_birth",), ("name_key",), ("surname_ph", "area"), ("given_ph", "area"),
             ("surname_ph", "given_first")]
     if has_address:
         wide.append(("address",))
-    budget = max(WIDE_PAIRS_FLOOR, WIDE_PAIRS_PER_RECORD * frame.height)
+    budget = WIDE_PAIRS
     for columns in wide:
         pairs = _pairs(frame, columns)
         if pairs <= budget:

@@ -373,7 +373,7 @@ def _em(prepared: Prepared, model: dict[str, Any], say: Progress
         linker, learnt = _linker(prepared, model), []
         for name, rule in (("date of birth", block_on("date_of_birth")),
                            ("names", block_on("surname_ph", "given_ph"))):
-            if _em_on(linker, name, rule, say):
+            if _em_on(linker, name, rule, say, _em_sample(prepared)):
                 learnt.append(name)
                 model = linker.misc.save_model_to_json()
             else:  # a failed session may leave its linker's settings half-changed
@@ -381,8 +381,9 @@ def _em(prepared: Prepared, model: dict[str, Any], say: Progress
         return model, learnt
     by_id, by_names = _linker(prepared, model), _linker(prepared, model)
     learnt = [name for name, linker, rule in (
-        ("national ID", by_id, block_on("national_id")),
-        ("names", by_names, block_on("given_name", "surname"))) if _em_on(linker, name, rule, say)]
+        ("national ID", by_id, block_on("national_id")),  # ID, then names in one area
+        ("names", by_names, block_on("given_name", "surname", "area")))
+        if _em_on(linker, name, rule, say, _em_sample(prepared))]
     # A failed session may leave its linker's settings half-changed: only a session that
     # learnt gives its comparisons.
     trained = by_id.misc.save_model_to_json() if "national ID" in learnt else dict(model)
@@ -397,11 +398,19 @@ def _em(prepared: Prepared, model: dict[str, Any], say: Progress
     return trained, learnt
 
 
-def _em_on(linker: Any, name: str, rule: Any, say: Progress) -> bool:
+# EM iterates over every pair of its block: beyond this many records it samples records.
+EM_RECORDS = 100_000
+
+
+def _em_sample(prepared: Prepared) -> float:
+    return min(1.0, EM_RECORDS / prepared.frame.height)
+
+
+def _em_on(linker: Any, name: str, rule: Any, say: Progress, sample: float = 1.0) -> bool:
     say(f"expectation maximisation on pairs with the same {name}")
     try:
         linker.training.estimate_parameters_using_expectation_maximisation(
-            rule, record_sample_proportion=1.0)
+            rule, record_sample_proportion=sample)
     except Exception:  # no pairs, no matches, no convergence
         # The comparisons keep the m values they had (the defaults at first).
         say(f"expectation maximisation on the same {name} skipped: too few pairs to learn "
