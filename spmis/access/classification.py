@@ -68,7 +68,7 @@ CLASSIFICATION: dict[str, dict[str, Clearance]] = {
                                          "counts"),
     "indicators.IndicatorValue": _levels(I="id run indicator area_code area_level sex "
                                            "age_band disability scheme numerator denominator value "
-                                           "obs_status"),
+                                           "obs_status note"),
     "indicators.Benchmark": _levels(P="id code name amount_minor currency valid_from valid_to "
                                       "source"),
     "indicators.Target": _levels(P="id indicator area_code year value source"),
@@ -86,7 +86,10 @@ CLASSIFICATION: dict[str, dict[str, Clearance]] = {
     "intake.Mapping": _levels(I="id source version text created_at created_by"),
     "intake.Submission": _levels(I="id source period status content_hash filename file_format "
                                    "mapping rows_total rows_loaded rows_rejected message "
-                                   "supersedes received_at created_by"),
+                                   "supersedes received_at created_by withdraw_request "
+                                   "withdraw_reason withdrawn_at"),
+    # A changed row's values before: any field of a person record, disability and income too.
+    "intake.ChangedRow": _levels(I="id submission table row_id", S="before"),
     "intake.PeriodApproval": _levels(I="id area period state request reason updated_at"),
     "intake.DataElement": _levels(P="id code name description value_type disaggregation"),
     "intake.AggregateValue": _levels(I="id source area period element category_option_combo "
@@ -97,7 +100,8 @@ CLASSIFICATION: dict[str, dict[str, Clearance]] = {
                                 "contributory means_tested benefit_nature periodicity "
                                 "legal_basis currency description income_threshold_minor "
                                 "eligible_age_from eligible_age_to eligible_sex "
-                                "eligible_disability_from"),
+                                "eligible_disability_from social_assistance "
+                                "covers_employment_injury"),
     # Person data: identity is confidential, health (disability) is secret.
     "registry.Household": _levels(I="id source source_ref area registered_on "
                                     "created_by_submission changed_by_submission", C="address"),
