@@ -373,10 +373,18 @@ def _load(graph: _Graph, records: set[int]) -> None:
             graph.cuts.setdefault((low, high), set()).add(decision)
         held = dict(Person.objects.filter(pk__in=chunk, national_id__isnull=False)
                     .values_list("id", "national_id"))
-        holders = Person.objects.filter(national_id__in=set(held.values())).values_list(
+        usable = _usable_ids(set(held.values()))  # as identities_derive: no placeholders
+        held = {a: v for a, v in held.items() if v in usable}
+        holders = Person.objects.filter(national_id__in=usable).values_list(
             "id", "national_id")
         graph.shared |= {pair(a, other) for other, value in holders
                          for a in records & _of(held, value) if a != other}
+
+
+def _usable_ids(values: set[str]) -> list[str]:
+    """The national IDs that join records: not placeholders (the rule identities_derive uses)."""
+    frame = pl.DataFrame({"v": list(values)}, schema={"v": pl.String})
+    return frame.filter(~engine.placeholder_id_mask(pl.col("v")))["v"].to_list()
 
 
 def _of(held: dict[int, str | None], value: str | None) -> set[int]:
