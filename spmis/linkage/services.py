@@ -373,7 +373,8 @@ def _load(graph: _Graph, records: set[int]) -> None:
             graph.cuts.setdefault((low, high), set()).add(decision)
         held = dict(Person.objects.filter(pk__in=chunk, national_id__isnull=False)
                     .values_list("id", "national_id"))
-        usable = _usable_ids(set(held.values()))  # as identities_derive: no placeholders
+        # As identities_derive: a placeholder joins nobody.
+        usable = _usable_ids({v for v in held.values() if v is not None})
         held = {a: v for a, v in held.items() if v in usable}
         holders = Person.objects.filter(national_id__in=usable).values_list(
             "id", "national_id")
