@@ -327,3 +327,18 @@ def test_decisions_check_the_deciders_role_and_scope_through_every_door(linked, 
     with pytest.raises(PermissionDenied):
         flag_decide(actor=nobody, flag_id=flag.pk, confirm=True, outcome="seen")
     assert VerificationFlag.objects.get(pk=flag.pk).state == "OPEN"
+
+
+@pytest.mark.django_db
+def test_a_decision_waiting_for_an_approver_survives_a_new_run(linked, make_user, settings):
+    """A new run replaces undecided pairs, but not one whose decision awaits a checker."""
+    settings.SPMIS_LINKAGE_CHECKER = True
+    reviewer = make_user("REGISTRAR", area="XY")
+    link = Link.objects.filter(state=LinkState.REVIEW).order_by("id").first()
+    link_decide(actor=reviewer, link_id=link.pk, decision="MATCH", reason="same person")
+    waiting = Link.objects.get(pk=link.pk)
+    assert waiting.pending_state == LinkState.MATCH and waiting.request_id is not None
+    linkage_run(actor=None)
+    kept = Link.objects.get(person_l=link.person_l, person_r=link.person_r)
+    assert (kept.pk, kept.pending_state, kept.request_id) == \
+        (waiting.pk, waiting.pending_state, waiting.request_id)

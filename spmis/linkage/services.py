@@ -131,11 +131,13 @@ def linkage_run(*, actor: User | None, source_code: str | None = None, retrain: 
 
 def _store_links(run: LinkageRun, model: LinkageModel, pairs: pl.DataFrame,
                  source: Source | None) -> dict[str, int]:
-    """Undecided links among these records are replaced; decided ones keep their decision."""
+    """Undecided links among these records are replaced; decided ones keep their decision,
+    and so do those whose decision is waiting for an approver."""
+    kept = Q(state__in=DECIDED) | ~Q(pending_state="")
     decided = pl.DataFrame(
-        list(Link.objects.filter(state__in=DECIDED).values_list("person_l_id", "person_r_id")),
+        list(Link.objects.filter(kept).values_list("person_l_id", "person_r_id")),
         schema={"person_l_id": pl.Int64, "person_r_id": pl.Int64}, orient="row")
-    undecided = Link.objects.exclude(state__in=DECIDED)
+    undecided = Link.objects.exclude(kept)
     if source is not None:  # a run over one source's records replaces only their pairs
         undecided = undecided.filter(person_l__source=source, person_r__source=source)
     undecided.delete()
