@@ -24,6 +24,9 @@ SETTINGS_HELP = {
     "SPMIS_LINKAGE_CHECKER": "1 makes every review decision that changes identities (match,"
                              " not a match, a reopen that undoes one) wait for an approver"
                              " (maker-checker); default 0.",
+    "SPMIS_LINKAGE_PLACEHOLDER_IDS": "Comma-separated national-ID values read as no ID (added to"
+                                     " the built-in list: 0, 000000, N/A, unknown…); default"
+                                     " none.",
     "SPMIS_PARAMETERS_FILE": "The country's effective-dated parameters (age groups of the R202"
                              " guarantees, age bands) as YAML; default: the file shipped in"
                              " spmis/core/parameters.yaml.",
