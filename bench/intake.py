@@ -132,17 +132,12 @@ def yardstick(models: list, source_id: int) -> dict[str, dict[str, float]]:
     return took
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--database-url", default=None)
-    args = parser.parse_args()
-    _tmp = _django.setup(args.database_url)  # removed when the benchmark ends
-    from django.db import connection
-
+def bench_source() -> tuple[object, list[str]]:
+    """A small synthetic country (areas and schemes) and the BENCH source with its mapping;
+    returns the source and the commune P-codes rows may name."""
     from spmis.geography.models import Area
     from spmis.intake.models import Source
-    from spmis.intake.services import LOADED_MODELS, mapping_save, submission_submit
+    from spmis.intake.services import mapping_save
     from spmis.schemes.models import Scheme
     from spmis.synth.services import country_synthesise
 
@@ -151,7 +146,20 @@ def main() -> None:
     source = Source.objects.create(code="BENCH", name="Bench", institution="Bench", kind="NGO")
     source.schemes.set(Scheme.objects.filter(code="CHILD_GRANT"))  # the rows' scheme
     mapping_save(actor=None, source_code="BENCH", text=MAPPING)
-    communes = list(Area.objects.filter(level=3).values_list("code", flat=True))
+    return source, list(Area.objects.filter(level=3).values_list("code", flat=True))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    _tmp = _django.setup(args.database_url)  # removed when the benchmark ends
+    from django.db import connection
+
+    from spmis.intake.services import LOADED_MODELS, submission_submit
+
+    source, communes = bench_source()
     data = make_csv(args.rows, communes)
 
     stages = StageLog()

@@ -25,7 +25,7 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _django
-from intake import MAPPING, make_csv
+from intake import bench_source, make_csv
 
 MAY = dt.date(2026, 5, 1)
 
@@ -62,27 +62,20 @@ def main() -> None:
 
     from spmis.access.services import role_assign, user_create
     from spmis.geography.models import Area
-    from spmis.intake.models import ChangedRow, Source
-    from spmis.intake.services import LOADED_MODELS, mapping_save, submission_submit
+    from spmis.intake.models import ChangedRow
+    from spmis.intake.services import LOADED_MODELS, submission_submit
     from spmis.intake.withdrawals import (
         submission_withdraw_decide,
         submission_withdraw_request,
     )
-    from spmis.schemes.models import Scheme
-    from spmis.synth.services import country_synthesise
 
-    country_synthesise(actor=None, persons=2000, seed=1, as_of=dt.date(2026, 5, 31),
-                       replace=True)
-    source = Source.objects.create(code="BENCH", name="Bench", institution="Bench", kind="NGO")
-    source.schemes.set(Scheme.objects.filter(code="CHILD_GRANT"))
-    mapping_save(actor=None, source_code="BENCH", text=MAPPING)
+    _source, communes = bench_source()
     country = Area.objects.get(parent__isnull=True).code
     users = {}
     for name, role in (("maker", "REGISTRAR"), ("checker", "APPROVER")):
         users[name] = user_create(actor=None, username=name, password="x",
                                   check_password_strength=False)
         role_assign(actor=None, user=users[name], role=role, area_code=country)
-    communes = list(Area.objects.filter(level=3).values_list("code", flat=True))
     first = make_csv(args.rows, communes)
     submission_submit(actor=None, source_code="BENCH", period=MAY, filename="may.csv",
                       data=first)
