@@ -199,7 +199,9 @@ def test_the_page_asks_and_approves(people) -> None:
     checker = logged_in(people["checker"])
     assert "Approve the withdrawal" in checker.get(url).content.decode()
     done = checker.post(url, {"action": "approve"}, follow=True)
-    assert "Submission withdrawn" in done.content.decode()
+    # Said as a success (styled and announced as such), not as an error.
+    assert '<li class="message success" role="status">Submission withdrawn' in \
+        done.content.decode()
     loaded.refresh_from_db()
     assert loaded.status == SubmissionStatus.WITHDRAWN
     assert not Person.objects.filter(created_by_submission=loaded).exists()
