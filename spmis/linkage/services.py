@@ -11,7 +11,7 @@ from typing import Any
 import polars as pl
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from spmis.access.models import ApprovalStatus, Role, User
 from spmis.access.services import approval_decide, approval_request, permission_require
@@ -140,7 +140,7 @@ def _store_links(run: LinkageRun, model: LinkageModel, pairs: pl.DataFrame,
     undecided = Link.objects.exclude(kept)
     if source is not None:  # a run over one source's records replaces only their pairs
         undecided = undecided.filter(person_l__source=source, person_r__source=source)
-    undecided.delete()
+    _delete_links(undecided)
     frame = pairs.select(
         person_l_id=pl.min_horizontal(_ids()), person_r_id=pl.max_horizontal(_ids()),
         match_probability="match_probability", match_weight="match_weight", weights="weights",
@@ -156,6 +156,15 @@ def _store_links(run: LinkageRun, model: LinkageModel, pairs: pl.DataFrame,
     counts = dict(frame.group_by("state").len().iter_rows())
     return {"auto_links": counts.get(LinkState.AUTO.value, 0),
             "review_pairs": counts.get(LinkState.REVIEW.value, 0)}
+
+
+def _delete_links(links: QuerySet[Link]) -> None:
+    """One DELETE for the replaced pairs (the ORM would load each row to look for its cuts;
+    cuts belong to decided pairs, which are kept, so an undecided pair has none)."""
+    selected, params = links.values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f'DELETE FROM "{Link._meta.db_table}" WHERE "id" IN ({selected})',
+                       params)
 
 
 def _ids() -> list[pl.Expr]:
