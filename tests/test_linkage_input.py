@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import openpyxl
 import polars as pl
 import pytest
 from click.testing import CliRunner
@@ -246,7 +247,6 @@ def test_an_undecided_order_is_a_warning_and_date_order_settles_it(tmp_path):
 
 
 def test_xlsx_is_read_too(tmp_path):
-    openpyxl = pytest.importorskip("openpyxl")
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.append(["Person ID", "First name", "Surname", "Date of birth", "Sex", "Area"])
