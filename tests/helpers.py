@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import polars as pl
 import pyotp
 from django.test import Client
 
@@ -37,3 +38,12 @@ def logged_in(user: User) -> Client:
         done = client.post(response["Location"].split("?")[0], {"code": mfa_code(user)})
         assert done.status_code == 302, done.content.decode()
     return client
+
+
+def cell(frame: pl.DataFrame, indicator: str, area_code: str = "XY", sex: str = "_T",
+         age_band: str = "_T", disability: str = "_T", scheme: str = "_T") -> dict:
+    """The one row of an indicator run's values (a frame) for these dimensions."""
+    rows = frame.filter(indicator=indicator, area_code=area_code, sex=sex, age_band=age_band,
+                        disability=disability, scheme=scheme)
+    assert rows.height == 1, (indicator, area_code, sex, age_band, disability, scheme, rows)
+    return rows.row(0, named=True)

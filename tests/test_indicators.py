@@ -17,7 +17,7 @@ from spmis.payments.models import BenefitPayment
 from spmis.registry.models import Person
 from spmis.schemes.models import Scheme
 from tests import factories
-from tests.helpers import PERIOD
+from tests.helpers import PERIOD, cell
 
 pytestmark = pytest.mark.django_db
 
@@ -32,13 +32,6 @@ def values() -> pl.DataFrame:
         "indicator", "area_code", "area_level", "sex", "age_band", "disability", "scheme",
         "numerator", "denominator", "value", "obs_status")))
 
-
-def cell(frame: pl.DataFrame, indicator: str, area_code: str = "XY", sex: str = "_T",
-         age_band: str = "_T", disability: str = "_T", scheme: str = "_T") -> dict:
-    rows = frame.filter(indicator=indicator, area_code=area_code, sex=sex, age_band=age_band,
-                        disability=disability, scheme=scheme)
-    assert rows.height == 1, (indicator, area_code, sex, age_band, disability, scheme, rows)
-    return rows.row(0, named=True)
 
 
 def test_hand_computed_figures(small):
