@@ -89,11 +89,12 @@ def submission_withdraw_decide(*, actor: User, submission_id: int, approve: bool
             raise NotFound(f"No withdrawal of submission {submission_id} is waiting for "
                            f"approval.")
         assert submission.withdraw_request is not None
-        if approve:  # before the decision is recorded: a refusal leaves the request pending
-            _require_withdrawable(submission)
+        # Who may decide is checked first; a refusal below rolls the decision back with the
+        # rest, so the request stays pending.
         request = approval_decide(checker=actor, request_id=submission.withdraw_request.pk,
                                   approve=approve, reason=reason)
         if request.status == ApprovalStatus.APPROVED:
+            _require_withdrawable(submission)
             _withdraw(submission, actor)
         elif request.status == ApprovalStatus.REJECTED:
             audit_record(actor=actor, action=AuditAction.SUBMISSION_WITHDRAW_REJECT,

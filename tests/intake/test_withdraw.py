@@ -218,3 +218,13 @@ def test_an_aggregate_return_is_corrected_not_withdrawn(people, district) -> Non
     with pytest.raises(Conflict, match="aggregate return"):
         submission_withdraw_request(actor=people["maker"], submission_id=result.submission.pk,
                                     reason="wrong")
+
+
+def test_only_an_approver_learns_why_a_withdrawal_cannot_be_done(people, district,
+                                                                  make_user) -> None:
+    may = submit(first())
+    submission_withdraw_request(actor=people["maker"], submission_id=may.pk, reason="wrong")
+    submit(csv_bytes([row(month="2026-06")]), period="2026-06")
+    outsider = make_user("DATA_COLLECTOR", area=district.code, username="collector")
+    with pytest.raises(NotFound):  # not an approver: nothing about the source's later files
+        submission_withdraw_decide(actor=outsider, submission_id=may.pk, approve=True)
