@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from spmis.audit.models import AuditEvent
+from spmis.core import formatting
 from spmis.geography.models import Area
 from spmis.linkage.crosscheck_views import amount_text
 from spmis.linkage.models import FlagReason, FlagState, VerificationFlag
@@ -50,7 +51,7 @@ def test_list_shows_in_scope_open_flags_only(flags, registrar):
     html = response.content.decode()
     assert _listed(html) == {flags["inside"].pk, flags["late"].pk}
     inside = flags["inside"]
-    assert inside.person.family_name in html and inside.person.date_of_birth.isoformat() in html
+    assert inside.person.family_name in html and formatting.day(inside.person.date_of_birth) in html
     assert "Paid for a period after the date of death" in html
     assert "1,500.50" in html and "3 periods" in html
     assert inside.detail["date_of_death"] in html

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from spmis.core.formatting import percent
 from spmis.geography.models import Area
 from spmis.indicators.models import IndicatorValue
 from spmis.indicators.services import indicators_run, target_set
@@ -40,7 +41,7 @@ def test_cards_show_the_run_by_sex(run, make_user):
         for sex in ("_T", "F", "M"):
             cell = value(run, code, "XY", sex)
             assert cell.obs_status == "A"
-            assert f"{cell.value:.1f}%" in text, (code, sex)
+            assert percent(cell.value) in text, (code, sex)
         assert "Women" in text and "Men" in text
 
 
@@ -97,7 +98,7 @@ def test_district_user_sees_their_district_only(run, make_user):
     assert f"area={away.code}&amp;" not in html
     assert f"area={home.parent.code}&amp;" not in html
     cell = value(run, "COV_ANY", home.code)
-    assert f"{cell.value:.1f}%" in card(html, "COV_ANY")
+    assert percent(cell.value) in card(html, "COV_ANY")
     for child in Area.objects.filter(parent=home):
         assert f'data-area="{child.code}"' in html
 
@@ -111,7 +112,7 @@ def test_series_table_shows_the_periods_and_targets(country, make_user):
     table = re.search(r'data-testid="series">(.*?)</table>', html, re.S).group(1)
     assert "2026-04" in table and "2026-06" in table
     assert table.index("2026-04") < table.index("2026-06")
-    assert f"{value(latest, 'COV_ANY', 'XY').value:.1f}%" in table
+    assert percent(value(latest, 'COV_ANY', 'XY').value) in table
     targets = re.search(r'data-testid="targets">(.*?)</table>', html, re.S).group(1)
     assert "2030" in targets and "60.0%" in targets and "National social protection" in targets
     assert 'id="series-chart"' in html
@@ -154,7 +155,7 @@ def test_each_scheme_on_its_own_and_its_drill_down(run, make_user):
     assert set(shown) == {"SOCIAL_PENSION", "CONTRIB_PENSION"}
     values = [scheme_value(run, "COV_OLD_AGE", "XY", code).value for code in shown]
     assert values == sorted(values, reverse=True)
-    assert f"{values[0]:.1f}%" in table
+    assert percent(values[0]) in table
     # Following a scheme: the drill-down shows that scheme's figures in each region.
     html = client.get("/indicators/?area=XY&indicator=COV_OLD_AGE&scheme=SOCIAL_PENSION"
                       ).content.decode()
@@ -163,7 +164,7 @@ def test_each_scheme_on_its_own_and_its_drill_down(run, make_user):
     region = Area.objects.filter(parent__code="XY").order_by("code").first()
     cell = scheme_value(run, "COV_OLD_AGE", region.code, "SOCIAL_PENSION")
     row = re.search(rf'<tr data-area="{region.code}">(.*?)</tr>', drill, re.S).group(1)
-    assert f"{cell.value:.1f}%" in row
+    assert percent(cell.value) in row
     assert "scheme=SOCIAL_PENSION" in row
 
 
@@ -186,4 +187,4 @@ def test_administrative_errors_by_scheme(run, make_user):
     assert shown == {"CHILD_GRANT", "SOCIAL_PENSION", "DISABILITY_GRANT", "PUBLIC_WORKS",
                      "HEALTH_EQUITY"}
     cell = scheme_value(run, "ADMIN_EXCLUSION_ERROR", "XY", "CHILD_GRANT")
-    assert 0 < cell.value < 100 and f"{cell.value:.1f}%" in table
+    assert 0 < cell.value < 100 and percent(cell.value) in table

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from spmis.audit.models import AuditEvent
 from spmis.cli.main import cli
 from spmis.core.errors import ValidationFailed
+from spmis.core.formatting import number, percent
 from spmis.indicators.models import Survey, SurveyEstimate
 from spmis.indicators.survey import (
     SurveyBenchmark,
@@ -394,8 +395,8 @@ def test_page_shows_the_latest_survey(survey_files, country, make_user):
     found = {e.measure: e for e in saved.estimates.all()}
     for measure in ("EE", "IE"):
         e = found[measure]
-        assert f"{100 * e.value:.1f}%" in html
-        assert f"[{100 * e.ci_low:.1f}, {100 * e.ci_high:.1f}]" in html
+        assert percent(100 * e.value) in html
+        assert f"[{number(100 * e.ci_low, 1)}, {number(100 * e.ci_high, 1)}]" in html
     assert html.count("<tr data-quintile=") == 5
     assert 'id="quintile-chart"' in html and "chart-4.6.1.umd.min.js" in html
     dashboard = logged_in(user).get("/indicators/").content.decode()

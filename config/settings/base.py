@@ -136,8 +136,17 @@ LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "access:login"
 
 LANGUAGE_CODE = env.get("SPMIS_LANGUAGE_CODE", "en")
-LANGUAGES = [("en", "English"), ("fr", "Français")]
+# The interface's languages, each named in itself (the switcher shows these names). Adding one:
+# README "Languages". Catalogues in spmis/locale, compiled .mo files committed beside them.
+LANGUAGES = [("en", "English"), ("fr", "Français"), ("es", "Español"), ("pt", "Português")]
 LOCALE_PATHS = [BASE_DIR / "spmis" / "locale"]
+LANGUAGE_COOKIE_NAME = "spmis_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+# Django's own number formats (floatformat, intcomma) with the separators CLDR gives, so they
+# agree with spmis.core.formatting (French groups digits with a narrow no-break space).
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = env.get("SPMIS_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from spmis.access.models import User
 from spmis.access.policy import Permission
 from spmis.access.selectors import scope_for_user, scope_top_areas
+from spmis.core import formatting
 from spmis.core.periods import add_months
 from spmis.geography.models import Area
 from spmis.indicators.catalogue import Indicator, catalogue
@@ -22,14 +23,15 @@ TOTAL = "_T"
 
 
 def display(value: float | None, unit: str) -> str:
-    """A value as the page shows it: 12.3% for percentages, 1,234.50 for money."""
+    """A value as the page shows it in the active language (spmis.core.formatting): 12.3% for
+    percentages (12,3 % in French), 1,234.50 for money, 1,234 for counts."""
     if value is None:
         return "—"
     if unit == "PERCENT":
-        return f"{value:.1f}%"
+        return formatting.percent(value, 1)
     if unit == "CURRENCY":
-        return f"{value:,.2f}"
-    return f"{value:,.0f}"
+        return formatting.number(value, 2)
+    return formatting.number(value, 0)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 
 from spmis.access.doors import require_permission
 from spmis.access.policy import Permission
+from spmis.core import formatting
 from spmis.indicators import survey_selectors
 from spmis.indicators.models import SurveyEstimate
 
@@ -38,8 +39,9 @@ class Shown:
         if row is None or row.value is None:
             return cls("—", "", row.n if row else None, None, None)
         interval = "" if row.ci_low is None or row.ci_high is None else \
-            f"[{100 * row.ci_low:.1f}, {100 * row.ci_high:.1f}]"
-        return cls(f"{100 * row.value:.1f}%", interval, row.n, row.numerator, row.denominator)
+            f"[{formatting.number(100 * row.ci_low, 1)}, {formatting.number(100 * row.ci_high, 1)}]"
+        return cls(formatting.percent(100 * row.value), interval, row.n, row.numerator,
+                   row.denominator)
 
 
 def _percent(row: SurveyEstimate | None) -> float | None:

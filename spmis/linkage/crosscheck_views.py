@@ -31,7 +31,7 @@ from spmis.access.policy import Permission
 from spmis.core import clock
 from spmis.core.doors import or_404
 from spmis.core.errors import ApplicationError, NotFound
-from spmis.core.money import format_money
+from spmis.core import formatting
 from spmis.linkage import selectors as linkage
 from spmis.linkage.crosscheck import flag_decide
 from spmis.linkage.models import FlagReason, FlagState, VerificationFlag
@@ -40,10 +40,10 @@ PAGE_SIZE = 50
 
 
 def amount_text(amount_minor: Any, currency: str) -> str:
-    """A flag's amount in its scheme's currency ("1,500.50 USD", "1,000 CLP"); "" when the
-    stored detail holds no whole number."""
+    """A flag's amount in its scheme's currency ("1,500.50 USD", "1,000 CLP"; in the active
+    language); "" when the stored detail holds no whole number."""
     try:
-        return format_money(int(amount_minor), currency)
+        return formatting.money(int(amount_minor), currency)
     except (TypeError, ValueError):
         return ""
 

@@ -9,15 +9,49 @@ from django.utils.translation import gettext as _
 
 from spmis.access.classification import masked_fields
 from spmis.access.doors import authenticated
-from spmis.core.money import format_money
+from spmis.core import formatting
 
 register = template.Library()
 
+# The one formatter for the active language (spmis.core.formatting): every number, percentage,
+# amount and date a page shows goes through these filters, never floatformat/intcomma/date.
+
 
 @register.filter
-def money(amount_minor: int, currency: str) -> str:
-    """Integer minor units as an amount with its currency: 1500, "USD" -> "15.00 USD"."""
-    return format_money(amount_minor, currency)
+def money(amount_minor: int | None, currency: str) -> str:
+    """Integer minor units as an amount with its currency: 1500, "USD" -> "15.00 USD" (en),
+    "15,00 USD" (fr)."""
+    return formatting.money(amount_minor, currency)
+
+
+@register.filter
+def num(value: int | float | None, digits: int = 0) -> str:
+    """A count or a measure: 12345 -> "12,345" (en), "12 345" (fr); ``|num:3`` for decimals."""
+    return formatting.number(value, int(digits))
+
+
+@register.filter
+def pct(value: int | float | None, digits: int = 1) -> str:
+    """A value in percent: 49.44 -> "49.4%" (en), "49,4 %" (fr); ``|pct:0`` for whole numbers."""
+    return formatting.percent(value, int(digits))
+
+
+@register.filter
+def day(value: dt.date | None) -> str:
+    """A date: "Apr 3, 2026" (en), "3 avr. 2026" (fr)."""
+    return formatting.day(value)
+
+
+@register.filter
+def moment(value: dt.datetime | None) -> str:
+    """A date and time to the minute: "Apr 3, 2026 14:05" (en), "3 avr. 2026 14:05" (fr)."""
+    return formatting.moment(value)
+
+
+@register.filter
+def month(value: dt.date | None) -> str:
+    """A month (a period): "April 2026" (en), "avril 2026" (fr)."""
+    return formatting.month(value)
 
 
 @register.simple_tag(takes_context=True)
@@ -29,5 +63,5 @@ def field(context: template.Context, obj: Model, name: str) -> str:
     display = getattr(obj, f"get_{name}_display", None)
     value = display() if callable(display) else getattr(obj, name)
     if isinstance(value, dt.date):
-        return value.isoformat()
+        return formatting.day(value)
     return "—" if value in (None, "") else str(value)
