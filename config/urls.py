@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from spmis.access import urls as access_urls
+from spmis.access.language import choose_language
 from spmis.core.doors import RoutePolicy
 from spmis.geography import urls as geography_urls
 from spmis.intake import urls as intake_urls
@@ -24,6 +25,7 @@ api_v1 = [
 urlpatterns = [
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/", include((api_v1, "api"))),
+    path("language/", choose_language, name="language"),
     path("", include("spmis.web.urls")),
     path("", include("spmis.access.urls")),
     path("", include("spmis.registry.urls")),
@@ -34,4 +36,5 @@ urlpatterns = [
 ]
 route_policy = {
     "api-schema": RoutePolicy("public"),
+    "language": RoutePolicy("public"),  # the language switcher: anyone, signed in or not
 }

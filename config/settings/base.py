@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "spmis.access.language.UserLanguageMiddleware",
     "spmis.access.middleware.AbsoluteSessionTimeoutMiddleware",
     "spmis.access.middleware.SecondFactorMiddleware",
     "spmis.access.ratelimit.RateLimitMiddleware",
@@ -143,7 +144,6 @@ LOCALE_PATHS = [BASE_DIR / "spmis" / "locale"]
 LANGUAGE_COOKIE_NAME = "spmis_language"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 LANGUAGE_COOKIE_HTTPONLY = True
-LANGUAGE_COOKIE_SAMESITE = "Lax"
 # Django's own number formats (floatformat, intcomma) with the separators CLDR gives, so they
 # agree with spmis.core.formatting (French groups digits with a narrow no-break space).
 FORMAT_MODULE_PATH = ["config.formats"]

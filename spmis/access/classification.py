@@ -31,7 +31,7 @@ CLASSIFICATION: dict[str, dict[str, Clearance]] = {
     "access.User": _levels(
         S="password", C="email first_name last_name last_login date_joined",
         I="id username is_superuser is_staff is_active clearance groups user_permissions "
-          "failed_logins locked_until",
+          "failed_logins locked_until language",
     ),
     "access.TOTPDevice": _levels(S="secret", I="id user created_at confirmed_at "
                                                "last_used_step"),

@@ -32,6 +32,10 @@ class User(AbstractUser):
         _("locked until"), null=True, blank=True,
         help_text=_("Logins are refused until this time after too many failures."),
     )
+    language = models.CharField(
+        _("language"), max_length=10, blank=True, default="",
+        help_text=_("Interface language the user chose (empty: the browser's or the default)."),
+    )
 
 
 class Role(models.TextChoices):

@@ -52,6 +52,8 @@ class AuditAction(StrEnum):
     USER_SIGN_OUT = "user.sign_out", _("A user's web sessions were ended and API tokens revoked "
         "from the access review (detail: how many of each).")
     USER_CLEARANCE = "user.clearance", _("A user's security clearance was changed.")
+    USER_LANGUAGE = "user.language", _("A user chose their own interface language (detail: from, "
+        "to).")
     ROLE_ASSIGN = "role.assign", _("A role was granted (detail: role and schemes; where: the "
         "area).")
     ROLE_REVOKE = "role.revoke", _("A role was taken back.")
