@@ -319,3 +319,139 @@ def audit_search_for_user(
 def _national(paths: tuple[str, ...]) -> bool:
     """True when a scope includes a root area (the whole country)."""
     return any(path.count("/") == 1 for path in paths)
+
+
+# --- the landing page: work waiting, the access review in brief, the log's recent activity --
+
+
+def _live_assignments(user: User) -> QuerySet[RoleAssignment]:
+    return RoleAssignment.objects.filter(user=user).filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gte=clock.today()))
+
+
+def approvals_waiting_for_user(*, user: User) -> QuerySet[ApprovalRequest]:
+    """Pending maker-checker requests ``user`` may decide and has not decided yet: their role
+    is the request's approver role over an area containing the request's, and they did not make
+    it (the inverse of ``approval_checkers``), oldest first."""
+    from spmis.access.models import ApprovalStatus
+
+    if not user.is_active:
+        return ApprovalRequest.objects.none()
+    theirs = Q(pk__in=[])
+    for role, path in _live_assignments(user).values_list("role", "area__path"):
+        theirs |= Q(approver_role=role, area__path__startswith=path)
+    return (ApprovalRequest.objects.filter(theirs, status=ApprovalStatus.PENDING)
+            .exclude(maker=user).exclude(decisions__checker=user)
+            .select_related("area", "maker").order_by("created_at", "id"))
+
+
+@dataclass(frozen=True)
+class AccessSummary:
+    """The access review in brief, for the security administrator's landing page."""
+
+    dormant_days: int
+    dormant: list[str]  # active accounts without a login for ``dormant_days`` days
+    locked: list[str]  # accounts locked after failed sign-ins, now
+    review_due: list[RoleAssignment]  # roles ending within ``due_days`` days, or ended
+    due_days: int
+    stale: int  # roles held for over a year with no end date (due for recertification)
+    pending_approvals: int
+    violations: int  # users holding two incompatible roles
+
+
+def access_summary(*, dormant_days: int = 90, due_days: int = 30) -> AccessSummary:
+    """Counts and names only (usernames, roles): what the access review page details."""
+    from spmis.access.models import ApprovalStatus
+
+    now = clock.now()
+    today = clock.today()
+    cutoff = now - dt.timedelta(days=dormant_days)
+    active = User.objects.filter(is_active=True)
+    dormant = sorted(active.filter(Q(last_login__lt=cutoff) | Q(
+        last_login__isnull=True, date_joined__lt=cutoff)).values_list("username", flat=True))
+    locked = sorted(User.objects.filter(locked_until__gt=now).values_list(
+        "username", flat=True))
+    review_due = list(RoleAssignment.objects.filter(
+        user__is_active=True, valid_until__lte=today + dt.timedelta(days=due_days))
+        .select_related("user", "area").order_by("valid_until", "user__username"))
+    stale = RoleAssignment.objects.filter(
+        user__is_active=True, valid_until__isnull=True,
+        granted_at__lt=now - dt.timedelta(days=365)).count()
+    return AccessSummary(
+        dormant_days=dormant_days, dormant=dormant, locked=locked, review_due=review_due,
+        due_days=due_days, stale=stale,
+        pending_approvals=ApprovalRequest.objects.filter(
+            status=ApprovalStatus.PENDING).count(),
+        violations=len(sod_violations()))
+
+
+@dataclass(frozen=True)
+class AuditActivity:
+    """Entries of the log the user may audit since ``since``, by action (most first)."""
+
+    since: dt.date
+    total: int
+    refused: int  # of which refusals (an action ending in ``refused`` or ``failed``)
+    by_action: list[tuple[str, int]]
+    last_at: dt.datetime | None
+
+
+def audit_activity_for_user(*, user: User, days: int = 7) -> AuditActivity:
+    """Counts only, in the areas the user may audit (as ``audit_search_for_user`` scopes
+    them); reading entries themselves stays on the audit page, where it is logged."""
+    from django.db.models import Count, Max
+
+    since = clock.today() - dt.timedelta(days=days)
+    scope = scope_for_user(user=user, permission=Permission.VIEW_AUDIT)
+    if scope.empty:
+        return AuditActivity(since=since, total=0, refused=0, by_action=[], last_at=None)
+    events = AuditEvent.objects.filter(occurred_at__date__gte=since)
+    if not _national(scope.area_paths):
+        codes = Area.objects.filter(id__in=area_ids_within(paths=scope.area_paths))
+        events = events.filter(area_code__in=codes.values("code"))
+    rows = list(events.values("action").annotate(n=Count("id")).order_by("-n", "action"))
+    refused = sum(r["n"] for r in rows if r["action"].endswith(("refused", "failed")))
+    last = events.aggregate(last=Max("occurred_at"))["last"]
+    return AuditActivity(since=since, total=sum(r["n"] for r in rows), refused=refused,
+                         by_action=[(r["action"], r["n"]) for r in rows], last_at=last)
+
+
+@dataclass(frozen=True)
+class AuditLogState:
+    """The log's size and its latest signed checkpoint, whose signature is checked here (the
+    whole chain is verified by ``spmis audit verify``, which stores no result)."""
+
+    entries: int
+    last_at: dt.datetime | None
+    checkpoint_size: int | None
+    checkpoint_at: dt.datetime | None
+    checkpoint_valid: bool | None  # None: no checkpoint yet
+    problem: str = ""
+
+
+def audit_log_state() -> AuditLogState:
+    from django.db.models import Max
+
+    from spmis.audit.checkpoint import CheckpointError, verify_checkpoint
+    from spmis.audit.models import AuditCheckpoint
+    from spmis.audit.services import audit_public_key
+    from spmis.core.errors import ApplicationError
+
+    entries = AuditEvent.objects.count()
+    last_at = AuditEvent.objects.aggregate(last=Max("occurred_at"))["last"]
+    checkpoint = AuditCheckpoint.objects.order_by("-size", "-id").first()
+    if checkpoint is None:
+        return AuditLogState(entries, last_at, None, None, None)
+    try:
+        verify_checkpoint(checkpoint.note, audit_public_key())
+    except (CheckpointError, ApplicationError, ValueError) as exc:
+        return AuditLogState(entries, last_at, checkpoint.size, checkpoint.created_at, False,
+                             str(exc))
+    return AuditLogState(entries, last_at, checkpoint.size, checkpoint.created_at, True)
+
+
+def live_roles_for_user(*, user: User) -> list[str]:
+    """The roles the user holds today (an expired assignment no longer counts)."""
+    if not user.is_active:
+        return []
+    return sorted(set(_live_assignments(user).values_list("role", flat=True)))

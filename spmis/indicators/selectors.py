@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db import models
+
 from spmis.access.models import User
 from spmis.access.policy import Permission
 from spmis.access.selectors import scope_for_user, scope_top_areas
@@ -221,3 +223,124 @@ def headline_for_user(*, user: User) -> Home:
         run=run, codes=list(HEADLINE), area_code=area.code,
         scheme=scheme.code if scheme else TOTAL)) for area in areas for scheme in schemes]
     return Home(run=run, headlines=headlines, may_see=True)
+
+
+# --- the landing page's headline: coverage by guarantee and sex, trend, the largest gaps ----
+
+# The income-security guarantees of R202 and SDG 1.3.1's total, in the order a minister reads.
+LANDING = ("SOC_CONTIG_TOTAL", "COV_CHILDREN", "COV_WORKING_AGE", "COV_OLD_AGE")
+GAPS_INDICATOR = "SOC_CONTIG_TOTAL"
+GAPS_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class Trend:
+    """Where a line stands against the month before and its target."""
+
+    previous_period: dt.date | None  # the latest earlier month with a run
+    previous: float | None  # the total then
+    change: float | None  # points since then (None: nothing to compare)
+    target: Target | None  # the nearest target from the run's year on (else the last one)
+    to_target: float | None  # points still to go (negative: beyond it)
+    series: list[SeriesPoint]  # total, every month from the first run to this one
+
+
+@dataclass(frozen=True)
+class LandingLine:
+    line: Line
+    trend: Trend
+
+
+@dataclass(frozen=True)
+class LandingArea:
+    """One top area of the user's scope (for one scheme, or any): the headline lines and the
+    areas below it with the lowest coverage."""
+
+    area: Area
+    scheme: Scheme | None
+    lines: list[LandingLine]
+    gap_level: str  # the name of the level the gaps are listed at ("District")
+    gaps: list[Line]  # lowest total first, at most GAPS_SHOWN, only areas with a rate
+    targets: bool  # some headline line has a target
+
+
+@dataclass(frozen=True)
+class Landing:
+    run: IndicatorRun | None
+    areas: list[LandingArea]
+    may_see: bool
+
+
+def _trend(run: IndicatorRun, indicator: Indicator, area_code: str, scheme: str,
+           value: float | None) -> Trend:
+    points = [p for p in series(indicator=indicator.code, area_code=area_code, scheme=scheme)
+              if p.period <= f"{run.period:%Y-%m}"]
+    earlier = [p for p in points[:-1] if p.computed and p.value is not None]
+    previous = earlier[-1] if earlier else None
+    targets = targets_for(indicator=indicator.code, area_code=area_code)
+    target = next((t for t in targets if t.year >= run.period.year),
+                  targets[-1] if targets else None)
+    return Trend(
+        previous_period=dt.date.fromisoformat(f"{previous.period}-01") if previous else None,
+        previous=previous.value if previous else None,
+        change=None if previous is None or value is None or previous.value is None
+        else value - previous.value,
+        target=target,
+        to_target=None if target is None or value is None else target.value - value,
+        series=points)
+
+
+def _gaps(run: IndicatorRun, top: Area, scheme: str) -> tuple[str, list[Line]]:
+    """The areas under ``top`` with the lowest ``GAPS_INDICATOR``, at the first level below it
+    with at least ``GAPS_SHOWN`` areas (or, short of that, the level with most areas)."""
+    from spmis.geography.models import AreaLevel
+
+    indicator = indicator_get(GAPS_INDICATOR)
+    if indicator is None:
+        return "", []
+    below = Area.objects.filter(path__startswith=top.path, level__gt=top.level)
+    counts = dict(below.values_list("level").annotate(n=models.Count("id")).order_by())
+    level = None
+    for candidate in sorted(counts):
+        if level is None or counts[candidate] > counts[level]:
+            level = candidate
+        if counts[candidate] >= GAPS_SHOWN:
+            break
+    if level is None:
+        return "", []
+    areas = {a.code: a for a in below.filter(level=level)}
+    found = values_by_sex(run=run, indicators=[GAPS_INDICATOR], area_codes=list(areas),
+                          scheme=scheme)
+    lines = [Line(indicator, *by_sex(found, indicator, code), area=area)
+             for code, area in areas.items()]
+    rated = sorted((x for x in lines if x.total.value is not None),
+                   key=lambda x: (x.total.value, x.area.name if x.area else ""))
+    name = AreaLevel.objects.filter(level=level).values_list("name", flat=True).first()
+    return name or str(level), rated[:GAPS_SHOWN]
+
+
+def landing_for_user(*, user: User) -> Landing:
+    """The latest run's headline for each top area of the user's coverage scope (scheme by
+    scheme for a user limited to some, as ``headline_for_user``): SDG 1.3.1 and the R202
+    income guarantees by sex, each against the month before and its target, and the areas
+    below with the lowest coverage. Read from the run the indicators page reads."""
+    scope = scope_for_user(user=user, permission=Permission.VIEW_COVERAGE)
+    if scope.empty:
+        return Landing(run=None, areas=[], may_see=False)
+    run = run_latest()
+    if run is None:
+        return Landing(run=None, areas=[], may_see=True)
+    schemes: list[Scheme | None] = [None] if scope.all_schemes else [
+        *scheme_list_in_scope(scope=scope)]
+    areas = []
+    for top in scope_top_areas(scope=scope):
+        for scheme in schemes:
+            code = scheme.code if scheme else TOTAL
+            lines = [LandingLine(line, _trend(run, line.indicator, top.code, code,
+                                              line.total.value))
+                     for line in lines_for(run=run, codes=list(LANDING), area_code=top.code,
+                                           scheme=code)]
+            level, gaps = _gaps(run, top, code)
+            areas.append(LandingArea(area=top, scheme=scheme, lines=lines, gap_level=level,
+                                     gaps=gaps, targets=any(x.trend.target for x in lines)))
+    return Landing(run=run, areas=areas, may_see=True)

@@ -17,6 +17,7 @@ from spmis.core.errors import NotFound, ValidationFailed
 from spmis.geography.models import Area
 from spmis.intake.models import Source, Submission
 from spmis.intake.parsers import neutralise_cell
+from spmis.intake.rates import SourceState, late_or_missing
 from spmis.payments.models import BenefitPayment
 from spmis.registry.models import Household, Person
 from spmis.schemes.models import Enrolment
@@ -227,3 +228,31 @@ def expected_columns(*, source: Source) -> list[ExpectedColumn]:
         found += [ExpectedColumn(column=c, field=f.target, required=required, values=values)
                   for c in f.columns]
     return found
+
+
+# --- the landing page (counts and states of the user's own sources; no personal data) -------
+
+# The permissions that make a source "theirs": they send it, load it, or manage it.
+OWN_SOURCE_PERMISSIONS = (Permission.SUBMIT_DATA, Permission.RECORD_DATA,
+                          Permission.MANAGE_SOURCES)
+
+
+def own_source_states_for_user(*, user: User, period: dt.date,
+                               today: dt.date) -> list[SourceState]:
+    """Where each source the user sends, loads or manages stands for ``period`` on ``today``
+    (missing, late, due, refused or on time), as the reporting page counts it; [] for a user
+    who has none of these permissions."""
+    codes: set[str] = set()
+    for permission in OWN_SOURCE_PERMISSIONS:
+        codes |= set(source_list_for_user(user=user, permission=permission)
+                     .values_list("code", flat=True))
+    if not codes:
+        return []
+    return [s for s in late_or_missing(user=user, period=period, today=today)
+            if s.source_code in codes]
+
+
+def submission_latest() -> Submission | None:
+    """The latest file received from any source (for the system administrator's state of the
+    system: when intake last ran)."""
+    return Submission.objects.select_related("source").order_by("-received_at", "-id").first()

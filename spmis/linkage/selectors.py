@@ -38,6 +38,7 @@ from spmis.linkage.models import (
     FlagReason,
     FlagState,
     Link,
+    LinkageRun,
     LinkState,
     PersonIdentity,
     VerificationFlag,
@@ -255,3 +256,45 @@ def flag_get_for_user(*, user: User, flag_id: int) -> VerificationFlag:
     audit_record(actor=user, action=AuditAction.CROSSCHECK_VIEW, object_type="verification_flag",
                  object_id=flag.pk, area_code=flag.person.area.code)
     return flag
+
+
+# --- the landing page's work lists (counts only: no personal data, nothing logged) ----------
+
+
+@dataclass(frozen=True)
+class FlagsDue:
+    """Open verification flags in the user's scope by deadline: past it, due within
+    ``within_days`` days, and the earliest deadline still open."""
+
+    open: int
+    overdue: int
+    due_soon: int
+    within_days: int
+    next_due: dt.date | None
+
+
+def flags_due_for_user(*, user: User, today: dt.date | None = None,
+                       within_days: int = 7) -> FlagsDue:
+    """Counts for the landing page, from the same scope as the flag list."""
+    today = today or clock.today()
+    open_flags = _flags_in_scope(user).filter(state=FlagState.OPEN)
+    counts = open_flags.aggregate(
+        open=Count("id"), overdue=Count("id", filter=Q(due_on__lt=today)),
+        due_soon=Count("id", filter=Q(due_on__gte=today,
+                                      due_on__lte=today + dt.timedelta(days=within_days))))
+    next_due = (open_flags.order_by("due_on").values_list("due_on", flat=True).first()
+                if counts["open"] else None)
+    return FlagsDue(open=counts["open"], overdue=counts["overdue"],
+                    due_soon=counts["due_soon"], within_days=within_days, next_due=next_due)
+
+
+def review_waiting_count_for_user(*, user: User) -> int:
+    """How many pairs wait for clerical review among those the user may decide (the pairs the
+    review list shows)."""
+    return _links_in_scope(user).filter(state=LinkState.REVIEW).count()
+
+
+def linkage_run_latest() -> LinkageRun | None:
+    """The latest linkage run (finished or not), or None: for the system administrator's
+    state of the system."""
+    return LinkageRun.objects.select_related("source").order_by("-started_at", "-id").first()

@@ -57,7 +57,7 @@ def test_dashboard_indicators_and_survey_charts_draw_under_the_policy(
     survey_save(actor=None, result=result, name="Household survey 2025", year=2025)
 
     page = log_in(make_user("STATISTICIAN"))  # lands on the dashboard
-    page.wait_for_function("() => window.Chart && Chart.getChart('coverage-chart') !== undefined")
+    page.wait_for_function("() => window.Chart && Chart.getChart('trend-chart-1') !== undefined")
     assert_clean(page, console)
 
     page.goto(f"{live_server.url}/indicators/")

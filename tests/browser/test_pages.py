@@ -7,7 +7,6 @@ import re
 
 import pyotp
 import pytest
-from django.contrib.humanize.templatetags.humanize import intcomma
 from playwright.sync_api import expect
 
 from spmis.core.doors import PAGE_SIZE
@@ -48,22 +47,21 @@ def test_login_required_then_wrong_then_right_password(page, live_server, make_u
 
 
 def test_dashboard_headline_figures_and_chart(log_in, make_user):
-    from spmis.indicators.selectors import headline_for_user
+    from spmis.core import formatting
+    from spmis.indicators.models import IndicatorValue
     from spmis.indicators.services import indicators_run
 
-    indicators_run(actor=None, period=AS_OF.replace(day=1))
-    user = make_user("STATISTICIAN")
-    lines = {line.indicator.code: line for line in headline_for_user(user=user).headlines[0].lines}
-    assert lines["COV_ANY"].total.numerator > 0
-    page = log_in(user)
-    expect(page.get_by_test_id("run")).to_contain_text("Period June 2026")
-    for code in ("COV_ANY", "COV_HEALTH", "COV_CHILDREN", "COV_WORKING_AGE", "COV_OLD_AGE"):
-        card = page.get_by_test_id(f"coverage-{code}")
+    run = indicators_run(actor=None, period=AS_OF.replace(day=1))
+    page = log_in(make_user("STATISTICIAN"))
+    expect(page.get_by_test_id("headline").locator("h2")).to_contain_text("June 2026")
+    for code in ("SOC_CONTIG_TOTAL", "COV_CHILDREN", "COV_WORKING_AGE", "COV_OLD_AGE"):
+        card = page.get_by_test_id(f"landing-{code}")
         expect(card).to_be_visible()
-        expect(card.locator(".sub")).to_contain_text(
-            f"{intcomma(lines[code].total.numerator)} of")
-    expect(page.locator("#coverage-chart")).to_be_visible()
-    page.wait_for_function("() => window.Chart && Chart.getChart('coverage-chart') !== undefined")
+        value = IndicatorValue.objects.get(run=run, indicator=code, area_code="XY", sex="F",
+                                           age_band="_T", disability="_T", scheme="_T").value
+        expect(card.get_by_test_id("women")).to_have_text(formatting.percent(value))
+    expect(page.locator("#trend-chart-1")).to_be_visible()
+    page.wait_for_function("() => window.Chart && Chart.getChart('trend-chart-1') !== undefined")
 
 
 def test_registry_search_then_person_page(log_in, make_user, live_server):

@@ -1,15 +1,38 @@
-// The home dashboard's bar charts: one per headline, from the JSON the page carries.
+// The landing page's trend charts: one line per headline rate, month by month, each target a
+// dashed level. Figures come from the page's JSON (json_script "trend-data"), one entry per
+// canvas (data-index); labels are already in the page's language. No inline script (CSP).
 document.addEventListener("DOMContentLoaded", function () {
-  var source = document.getElementById("coverage-data");
+  var source = document.getElementById("trend-data");
   if (!source || !window.Chart) { return; }
   var charts = JSON.parse(source.textContent);
-  document.querySelectorAll("canvas.coverage-chart").forEach(function (canvas, i) {
-    var data = charts[i];
-    if (!data) { return; }
+  // Okabe-Ito: told apart with the common colour-vision deficiencies.
+  var colours = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9"];
+  var lang = document.documentElement.lang || "en";
+  var percent = new Intl.NumberFormat(lang, { style: "percent", maximumFractionDigits: 1 });
+  document.querySelectorAll("canvas.trend-chart").forEach(function (canvas) {
+    var data = charts[Number(canvas.dataset.index)];
+    if (!data || !data.labels.length) { return; }
+    var datasets = data.lines.map(function (line, i) {
+      return { label: line.label, data: line.values, borderColor: colours[i % colours.length],
+               backgroundColor: colours[i % colours.length], spanGaps: true, tension: 0.2 };
+    });
+    data.targets.forEach(function (t, i) {
+      datasets.push({ label: canvas.dataset.target + ": " + t.label,
+                      data: data.labels.map(function () { return t.value; }),
+                      borderColor: colours[i % colours.length], borderDash: [6, 4],
+                      pointRadius: 0, borderWidth: 1 });
+    });
     new Chart(canvas, {
-      type: "bar",
-      data: { labels: data.labels, datasets: [{ label: "% covered", data: data.rates, backgroundColor: "#0b5cad" }] },
-      options: { indexAxis: "y", scales: { x: { min: 0, max: 100 } }, plugins: { legend: { display: false } } }
+      type: "line",
+      data: { labels: data.labels, datasets: datasets },
+      options: {
+        maintainAspectRatio: false,
+        scales: { y: { min: 0, max: 100,
+                       ticks: { callback: function (v) { return percent.format(v / 100); } } } },
+        plugins: { tooltip: { callbacks: { label: function (c) {
+          return c.dataset.label + ": " + (c.parsed.y === null ? "—" : percent.format(c.parsed.y / 100));
+        } } } }
+      }
     });
   });
 });
