@@ -27,7 +27,7 @@ from django.db.models.functions import Abs, Coalesce
 
 from spmis.access.models import User
 from spmis.access.policy import Permission
-from spmis.access.selectors import scope_for_user, user_has_permission
+from spmis.access.selectors import scope_for_user
 from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
 from spmis.core import clock
@@ -125,32 +125,6 @@ def record_pair_for_user(*, user: User, person_a: int, person_b: int) -> tuple[A
                      object_id=person.pk, area_code=person.area.code,
                      purpose=f"linkage decision on records {low} and {high}")
     return found[low], found[high]
-
-
-@dataclass(frozen=True)
-class IdentityPanel:
-    """The other records of a person's identity that the reader may review (source and id
-    only: opening one is a read of it), and how many more lie outside the reader's areas."""
-
-    others: list[tuple[int, str, str]]  # (record id, source code, record id in source)
-    outside: int
-
-
-def identity_records_for_user(*, user: User, person_id: int) -> IdentityPanel | None:
-    """For the person page; None when the person is alone in their identity or the reader
-    may not review linkage."""
-    identity = PersonIdentity.objects.filter(person_id=person_id).values_list(
-        "identity", flat=True).first()
-    if identity is None or not user_has_permission(user=user, permission=REVIEW_PERMISSION):
-        return None
-    members = PersonIdentity.objects.filter(identity=identity).exclude(person_id=person_id)
-    inside = persons_in_scope_for(user=user, permission=REVIEW_PERMISSION).filter(
-        pk__in=members.values("person_id"))
-    others = list(inside.order_by("id").values_list("id", "source__code", "source_ref"))
-    total = members.count()
-    if total == 0:
-        return None
-    return IdentityPanel(others=others, outside=total - len(others))
 
 
 def flag_in_scope(*, user: User, flag_id: int) -> bool:
@@ -298,3 +272,127 @@ def linkage_run_latest() -> LinkageRun | None:
     """The latest linkage run (finished or not), or None: for the system administrator's
     state of the system."""
     return LinkageRun.objects.select_related("source").order_by("-started_at", "-id").first()
+
+
+# --- the person page: the identity's records, its flags and its linkage history --------------
+
+
+def identity_member_ids(*, user: User, person_id: int) -> list[int] | None:
+    """The record ids of the person's identity (ids only: nothing read, nothing logged), or
+    None when the user's clearance hides which records are linked (``PersonIdentity``)."""
+    from spmis.access.classification import masked_fields
+
+    if {"person", "identity"} & masked_fields(user=user, model=PersonIdentity):
+        return None
+    identity = PersonIdentity.objects.filter(person_id=person_id).values_list(
+        "identity", flat=True).first()
+    if identity is None:
+        return [person_id]
+    return list(PersonIdentity.objects.filter(identity=identity).order_by("person_id")
+                .values_list("person_id", flat=True))
+
+
+def person_flags_for_user(*, user: User, record_ids: list[int],
+                          states: tuple[str, ...] = (FlagState.OPEN,)
+                          ) -> list[VerificationFlag]:
+    """Flags in ``states`` on these records (the person page's, already in the user's scope
+    for viewing persons) whose scheme the user may see for the record's area (a flag of no
+    scheme goes with its record); unaudited: the page audited its reads of the records. The
+    earliest deadline first."""
+    scope = scope_for_user(user=user, permission=Permission.VIEW_PERSONS)
+    of_scheme = scope.where("person__area", lambda ids: Q(scheme_id__in=ids)
+                            | Q(scheme_id__isnull=True))
+    return list(VerificationFlag.objects.filter(
+        of_scheme, person_id__in=record_ids, state__in=states).select_related(
+        "scheme", "registry").order_by("due_on", "id"))
+
+
+@dataclass(frozen=True)
+class HistoryDecision:
+    """A review decision that took effect on a pair touching the page's records (from the
+    audit log), or one waiting for an approver (``pending``). ``other`` is the pair's record
+    that is not among the page's (None when both are): shown only as an id when the user may
+    see it, else as a record outside the scope."""
+
+    link_id: int
+    records: tuple[int, int]
+    other_shown: bool
+    was: str
+    became: str
+    by: str
+    at: dt.datetime | None
+    reason: str
+    pending: bool = False
+
+
+@dataclass(frozen=True)
+class HistoryRun:
+    """A linkage run that placed some of the page's records in their identity, or whose
+    automatic links join them."""
+
+    run: LinkageRun
+    records: int  # how many of the page's records it placed or linked
+
+
+@dataclass(frozen=True)
+class IdentityHistory:
+    decisions: list[HistoryDecision]
+    runs: list[HistoryRun]
+    who_hidden: bool
+    reason_hidden: bool
+
+
+def identity_history_for_user(*, user: User, record_ids: list[int]) -> IdentityHistory:
+    """The linkage history of the page's records (already in scope and audited): every review
+    decision on a pair touching one of them, from the audit log (who, when, the states before
+    and after, the reason), the newest first, and any waiting for an approver; and the runs
+    that linked them. Who decided and why are masked like a link's ``decided_by`` and
+    ``reason``. A pair's record outside the user's scope is never named."""
+    from spmis.access.classification import masked_fields
+    from spmis.audit.models import AuditEvent
+
+    hidden = masked_fields(user=user, model=Link)
+    links = {link.pk: link for link in Link.objects.filter(
+        Q(person_l_id__in=record_ids) | Q(person_r_id__in=record_ids)).select_related(
+        "pending_by")}
+    mine = set(record_ids)
+    others = {link.person_r_id if link.person_l_id in mine else link.person_l_id
+              for link in links.values()} - mine
+    visible = set(persons_in_scope_for(user=user, permission=Permission.VIEW_PERSONS).filter(
+        pk__in=sorted(others)).values_list("pk", flat=True)) if others else set()
+    who_hidden, reason_hidden = "decided_by" in hidden, "reason" in hidden
+
+    def decision(link: Link, **values: Any) -> HistoryDecision:
+        other = next((p for p in (link.person_l_id, link.person_r_id) if p not in mine), None)
+        return HistoryDecision(link_id=link.pk, records=(link.person_l_id, link.person_r_id),
+                               other_shown=other is None or other in visible, **values)
+
+    decisions = [decision(link, was="", became=link.pending_state,
+                          by="" if who_hidden or link.pending_by is None
+                          else link.pending_by.username,
+                          at=None, reason="" if reason_hidden else link.pending_reason,
+                          pending=True)
+                 for link in links.values() if link.pending_state]
+    events = AuditEvent.objects.filter(
+        action=AuditAction.LINKAGE_DECIDE, object_type="link",
+        object_id__in=[str(pk) for pk in sorted(links)]).order_by("-seq") if links else []
+    for event in events:
+        detail = event.detail if isinstance(event.detail, dict) else {}
+        decisions.append(decision(
+            links[int(event.object_id)], was=str(detail.get("from") or ""),
+            became=str(detail.get("to") or ""),
+            by="" if who_hidden else event.actor_username, at=event.occurred_at,
+            reason="" if reason_hidden else str(detail.get("reason") or "")))
+    placed: dict[int, set[int]] = {}
+    for person_id, run_id in PersonIdentity.objects.filter(
+            person_id__in=record_ids, run__isnull=False).values_list("person_id", "run_id"):
+        placed.setdefault(run_id, set()).add(person_id)
+    for link in links.values():
+        if link.state == LinkState.AUTO:
+            placed.setdefault(link.run_id, set()).update(
+                {link.person_l_id, link.person_r_id} & mine)
+    runs = LinkageRun.objects.filter(pk__in=sorted(placed)).select_related(
+        "model", "source").order_by("-started_at", "-id")
+    return IdentityHistory(decisions=decisions,
+                           runs=[HistoryRun(run=run, records=len(placed[run.pk])) for run in runs],
+                           who_hidden=who_hidden, reason_hidden=reason_hidden)

@@ -192,15 +192,6 @@ def _effect_view(user: User, effect: DecisionEffect | None) -> EffectView | None
                              else c.state) for c in effect.cuts])
 
 
-def person_identity(user: User, person: Any) -> tuple[str, dict[str, Any]] | None:
-    """The person page's panel (registered in LinkageConfig.ready): the other records of the
-    person's identity, each with a way to say it is not the same person."""
-    panel = linkage.identity_records_for_user(user=user, person_id=person.pk)
-    if panel is None:
-        return None
-    return "linkage/_person_identity.html", {"panel": panel, "person": person}
-
-
 @dataclass(frozen=True)
 class Step:
     """One row of the waterfall: a weight and its bar, placed on a shared axis (percent)."""

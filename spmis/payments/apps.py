@@ -6,7 +6,7 @@ class PaymentsConfig(AppConfig):
     label = "payments"
 
     def ready(self) -> None:
-        from spmis.payments.views import person_payments
+        from spmis.payments.panels import person_payments
         from spmis.registry.panels import person_panel_register
 
         person_panel_register(name="payments.payments", order=20, panel=person_payments)

@@ -65,3 +65,14 @@ def payment_get_for_user(*, user: User, payment_id: int) -> BenefitPayment:
     audit_record(actor=user, action=AuditAction.PAYMENT_VIEW, object_type="payment",
                  object_id=payment.pk)
     return payment
+
+
+def payment_list_for_records(*, user: User, record_ids: list[int]) -> QuerySet[BenefitPayment]:
+    """The payments of several person records (a person page's identity, records already in
+    the user's scope) the user may see: of a scheme of the role that covers the record's area;
+    the latest period first; unaudited (the page audits its reads of the records)."""
+    scope = scope_for_user(user=user, permission=Permission.VIEW_PERSONS)
+    return (BenefitPayment.objects.filter(scope.record_q("person__area"),
+                                          person_id__in=record_ids)
+            .select_related("scheme", "person__source")
+            .order_by("-period", "-paid_on", "scheme__code", "id"))

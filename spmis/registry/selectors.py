@@ -145,3 +145,22 @@ def household_members_for_user(*, user: User, household: Household) -> tuple[lis
     members = household.members.order_by("id")
     shown = list(members.filter(pk__in=_persons_in_scope(scope).values("pk")))
     return shown, members.count() - len(shown)
+
+
+def identity_records_for_user(*, user: User, person: Person,
+                              record_ids: list[int]) -> tuple[list[Person], int]:
+    """The records of ``person``'s identity (``record_ids``, from the identity hook of
+    registry.panels) that the user may see, ``person`` first (read already through
+    ``person_get_for_user``), then by id; and how many lie outside the user's scope, a count
+    only. Each other record shown is a read of it, audited once with the page's record as its
+    purpose; nothing of a record outside the scope is read."""
+    others = [pk for pk in record_ids if pk != person.pk]
+    if not others:
+        return [person], 0
+    shown = list(person_list_for_user(user=user).filter(pk__in=others)
+                 .select_related("area", "source").order_by("id"))
+    for record in shown:
+        audit_record(actor=user, action=AuditAction.PERSON_VIEW, object_type="person",
+                     object_id=record.pk, area_code=record.area.code,
+                     purpose="identity of the person page's record")
+    return [person, *shown], len(others) - len(shown)

@@ -21,7 +21,12 @@ from spmis.core.doors import PAGE_SIZE, or_404
 from spmis.core.errors import ApplicationError
 from spmis.registry import selectors as registry
 from spmis.registry.models import Person
-from spmis.registry.panels import person_panels
+from spmis.registry.panels import (
+    PersonPage,
+    person_deaths,
+    person_identity_ids,
+    person_panels,
+)
 
 
 @require_GET
@@ -52,15 +57,26 @@ def person_search(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
+    """The person as one identity: the record asked for, the identity's other records the
+    user may see (the rest counted, never shown), and the panels later apps add for all of
+    them: alerts above the facts (an open verification flag), the rest below."""
     user = authenticated(request)
     person = or_404(registry.person_get_for_user, user=user, person_id=person_id)
-    dob_hidden = "date_of_birth" in masked_fields(user=user, model=Person)
+    hidden = masked_fields(user=user, model=Person)
+    records, outside = registry.identity_records_for_user(
+        user=user, person=person,
+        record_ids=person_identity_ids(user=user, person_id=person.pk))
+    page = PersonPage(user=user, person=person, records=records, outside=outside,
+                      deaths=person_deaths(user=user, records=records, hidden=hidden),
+                      params={k: v for k, v in request.GET.items() if isinstance(v, str)})
+    dob_hidden = "date_of_birth" in hidden
     return render(request, "registry/person.html", {
         "person": person,
         "age": None if dob_hidden else _age(person.date_of_birth,
                                              person.date_of_death or clock.today()),
         "internal_hidden": user.clearance < Clearance.INTERNAL,
-        "panels": person_panels(user=user, person=person),
+        "alerts": person_panels(page=page, place="alert"),
+        "panels": person_panels(page=page),
     })
 
 

@@ -7,6 +7,6 @@ class SchemesConfig(AppConfig):
 
     def ready(self) -> None:
         from spmis.registry.panels import person_panel_register
-        from spmis.schemes.views import person_enrolments
+        from spmis.schemes.panels import person_enrolments
 
         person_panel_register(name="schemes.enrolments", order=10, panel=person_enrolments)

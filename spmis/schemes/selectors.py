@@ -3,7 +3,7 @@ the indicator engine's (spmis.indicators.selectors), never counted here."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from spmis.access.models import User
 from spmis.access.policy import Permission
@@ -83,3 +83,14 @@ def enrolment_search_for_user(
     audit_record(actor=user, action=AuditAction.ENROLMENT_SEARCH, object_type="enrolment",
                  detail={"by": sorted(k for k, v in used.items() if v)})
     return enrolments
+
+
+def enrolment_list_for_records(*, user: User, record_ids: list[int]) -> QuerySet[Enrolment]:
+    """The enrolments of several person records (a person page's identity, records already
+    in the user's scope) the user may see, each with its scheme, source and record; unaudited
+    (the page audits its reads of the records). Open ones first, then the latest start."""
+    scope = scope_for_user(user=user, permission=Permission.VIEW_PERSONS)
+    return Enrolment.objects.filter(scope.record_q("person__area"),
+                                    person_id__in=record_ids).select_related(
+        "scheme", "source", "person__source").order_by(
+        F("end_date").desc(nulls_first=True), "-start_date", "person_id", "id")

@@ -1,8 +1,7 @@
-"""Scheme pages: the catalogue and one scheme; and the enrolments panel of a person's page."""
+"""Scheme pages: the catalogue and one scheme (the person page's enrolments panel is in
+panels.py)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -10,9 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from spmis.access.doors import authenticated
-from spmis.access.models import Clearance, User
 from spmis.core.doors import or_404
-from spmis.registry.models import Person
 from spmis.schemes import selectors as schemes
 
 
@@ -33,12 +30,3 @@ def scheme_detail(request: HttpRequest, code: str) -> HttpResponse:
         "exits": schemes.scheme_exits_without_end_date(user=user, scheme=scheme),
     })
 
-
-def person_enrolments(user: User, person: Person) -> tuple[str, dict[str, Any]] | None:
-    """The person page's enrolments panel (registered in SchemesConfig.ready); shown from
-    internal clearance up."""
-    if user.clearance < Clearance.INTERNAL:
-        return None
-    return "schemes/_person_enrolments.html", {
-        "enrolments": schemes.enrolment_list_for_user(user=user, person=person),
-    }
