@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SPMIS_TEST_POSTGRES_URL ?=
 
 .PHONY: demo test lint typecheck migrations-check pytest-sqlite pytest-postgres \
-	plain-install-check bench clean
+	plain-install-check bench clean messages compile-messages
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "spmis needs Python 3.11 or newer"'
@@ -45,6 +45,22 @@ endif
 # cross-checks, indicators and the pages on a throwaway SQLite database (about two minutes).
 plain-install-check:
 	PYTHON=$(PYTHON) .ci/plain-install-check
+
+# The interface's message catalogues (README "Languages"): gather every message of the source
+# into spmis/locale/{fr,es,pt}/LC_MESSAGES/django.po (new ones empty, for translating), then
+# compile the .mo files, which are committed with them. Needs GNU gettext.
+MESSAGE_LANGUAGES := fr es pt
+messages: $(STAMP)
+	SPMIS_DATABASE_URL=sqlite:///var/messages.db $(BIN)/python manage.py makemessages \
+		$(addprefix -l ,$(MESSAGE_LANGUAGES)) --add-location file \
+		--ignore '.venv/*' --ignore 'var/*' --ignore 'build/*' --ignore 'tests/*' \
+		--ignore 'bench/*' --ignore 'docs/*' --ignore 'spark-warehouse/*' --ignore '*.egg-info/*'
+	$(MAKE) compile-messages
+
+compile-messages:
+	for l in $(MESSAGE_LANGUAGES); do \
+		msgfmt --check -o spmis/locale/$$l/LC_MESSAGES/django.mo spmis/locale/$$l/LC_MESSAGES/django.po || exit 1; \
+	done
 
 bench: $(STAMP)
 	$(BIN)/python bench/synth.py --persons 1000000

@@ -35,7 +35,8 @@ def test_before_sign_in_the_choice_is_a_cookie():
     response = client.post("/language/", {"language": "pt", "next": "/login/"})
     assert response.status_code == 302 and response["Location"] == "/login/"
     assert client.cookies[COOKIE].value == "pt"
-    assert html_lang(client.get("/login/")) == "pt"
+    login = client.get("/login/")
+    assert html_lang(login) == "pt" and "Nome de usuário" in login.content.decode()
 
 
 def test_the_browser_language_is_used_until_one_is_chosen():
