@@ -4,11 +4,14 @@ searching the audit log, the auditor's door (scoped like every other read)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from spmis.access.models import (
     ApprovalRequest,
@@ -22,7 +25,7 @@ from spmis.audit.actions import AuditAction
 from spmis.audit.models import AuditEvent
 from spmis.audit.services import PERSONAL_OBJECTS, audit_record, object_ref
 from spmis.core import clock
-from spmis.core.errors import NotFound
+from spmis.core.errors import NotFound, ValidationFailed
 from spmis.geography.models import Area
 from spmis.geography.selectors import ancestor_paths, area_ids_within
 
@@ -284,15 +287,34 @@ def audit_search_for_user(
     until: dt.date | None = None,
 ) -> QuerySet[AuditEvent]:
     """Entries the user may audit, newest first. A person's or household's id is matched
-    through its keyed hash, so the log can be searched by id without storing it."""
+    through its keyed hash, so the log can be searched by id without storing it. An action of
+    the catalogue matches exactly; other text matches the actions starting with it
+    (``person.``)."""
+    events = _audit_events(user=user, filters=AuditFilters(
+        action=action, actor=actor, object_type=object_type, object_id=object_id,
+        area=area_code, since=since, until=until))
+    used = {"action": action, "actor": actor, "object_type": object_type,
+            "object_id": object_id, "area": area_code, "since": since, "until": until}
+    audit_record(actor=user, action=AuditAction.AUDIT_SEARCH, object_type="audit",
+                 detail={"by": sorted(k for k, v in used.items() if v)})
+    return events
+
+
+def _audit_events(*, user: User, filters: AuditFilters) -> QuerySet[AuditEvent]:
+    """The entries matching ``filters`` the user may audit, newest first; unaudited."""
     scope = scope_for_user(user=user, permission=Permission.VIEW_AUDIT)
     if scope.empty:
         return AuditEvent.objects.none()
+    action, actor, object_type = filters.action, filters.actor, filters.object_type
+    object_id, area_code, since, until = (filters.object_id, filters.area, filters.since,
+                                          filters.until)
     events = AuditEvent.objects.all()
     if not _national(scope.area_paths):
         codes = Area.objects.filter(id__in=area_ids_within(paths=scope.area_paths))
         events = events.filter(area_code__in=codes.values("code"))
-    if action.strip():
+    if action.strip() in AuditAction._value2member_map_:
+        events = events.filter(action=action.strip())
+    elif action.strip():
         events = events.filter(action__startswith=action.strip())
     if actor.strip():
         events = events.filter(actor_username=actor.strip())
@@ -309,10 +331,6 @@ def audit_search_for_user(
         events = events.filter(occurred_at__date__gte=since)
     if until:
         events = events.filter(occurred_at__date__lte=until)
-    used = {"action": action, "actor": actor, "object_type": object_type,
-            "object_id": object_id, "area": area_code, "since": since, "until": until}
-    audit_record(actor=user, action=AuditAction.AUDIT_SEARCH, object_type="audit",
-                 detail={"by": sorted(k for k, v in used.items() if v)})
     return events.order_by("-seq")
 
 
@@ -455,3 +473,306 @@ def live_roles_for_user(*, user: User) -> list[str]:
     if not user.is_active:
         return []
     return sorted(set(_live_assignments(user).values_list("role", flat=True)))
+
+
+# --- The audit search: its filters, its action picker, readable objects, the CSV export -------
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """What an audit search asks for; the page, its CSV export and the API read the same."""
+
+    action: str = ""
+    actor: str = ""
+    object_type: str = ""
+    object_id: str = ""
+    area: str = ""
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+    def used(self) -> list[str]:
+        """The names of the filters given (recorded in the log; their values are not)."""
+        return sorted(k for k, v in self.__dict__.items() if v not in ("", None))
+
+    def query(self) -> dict[str, str]:
+        """The filters as request parameters (the pager's and the export's links)."""
+        return {k: (v.isoformat() if isinstance(v, dt.date) else v)
+                for k, v in self.__dict__.items() if v not in ("", None)}
+
+
+AUDIT_FILTER_NAMES = ("action", "actor", "object_type", "object_id", "area", "since", "until")
+
+
+def audit_filters_parse(params: Any) -> tuple[AuditFilters, dict[str, str]]:
+    """The filters typed in a request's parameters, and a message for each field that cannot
+    be used (a date that is not one, From after To). The caller shows the messages and searches
+    nothing: a filter is never dropped silently."""
+    from spmis.core.periods import date_param
+
+    text = {k: str(params.get(k, "") or "").strip()[:200] for k in AUDIT_FILTER_NAMES}
+    errors: dict[str, str] = {}
+    dates: dict[str, dt.date | None] = {}
+    for name, label in (("since", _("From date")), ("until", _("To date"))):
+        try:
+            dates[name] = date_param(text[name], name=str(label).lower())
+        except ValidationFailed:
+            dates[name] = None
+            errors[name] = _("%(field)s: type a date as YYYY-MM-DD, between 1900-01-01 and "
+                             "2100-12-31.") % {"field": label}
+    if dates["since"] and dates["until"] and dates["since"] > dates["until"]:
+        errors["until"] = _("The To date (%(until)s) is before the From date (%(since)s).") % {
+            "until": text["until"], "since": text["since"]}
+    filters = AuditFilters(action=text["action"], actor=text["actor"],
+                           object_type=text["object_type"], object_id=text["object_id"],
+                           area=text["area"], since=dates["since"], until=dates["until"])
+    return filters, errors
+
+
+# The app each action's prefix belongs to, in the order of the dependency chain (ADR 0009).
+AUDIT_ACTION_APPS: dict[str, str] = {
+    "auth": "access", "api_token": "access", "mfa": "access", "user": "access",
+    "role": "access", "approval": "access", "access": "access", "audit": "audit",
+    "person": "registry", "household": "registry", "scheme": "schemes",
+    "enrolment": "schemes", "payment": "payments", "source": "intake", "mapping": "intake",
+    "submission": "intake", "aggregate": "intake", "period": "intake", "linkage": "linkage",
+    "crosscheck": "linkage", "indicators": "indicators", "benchmark": "indicators",
+    "survey": "indicators", "country": "synth",
+}
+AUDIT_APP_LABELS: dict[str, Any] = {
+    "access": gettext_lazy("Sign-in, users and roles"),
+    "audit": gettext_lazy("Audit log"),
+    "registry": gettext_lazy("Persons and households"),
+    "schemes": gettext_lazy("Schemes and enrolments"),
+    "payments": gettext_lazy("Payments"),
+    "intake": gettext_lazy("Data intake"),
+    "linkage": gettext_lazy("Linkage and cross-checks"),
+    "indicators": gettext_lazy("Indicators"),
+    "synth": gettext_lazy("Synthetic data"),
+    "other": gettext_lazy("Other"),
+}
+
+
+@dataclass(frozen=True)
+class AuditActionGroup:
+    app: str
+    label: str
+    actions: list[tuple[str, str]]  # (the action, its meaning in the active language)
+
+
+def audit_action_groups() -> list[AuditActionGroup]:
+    """Every action of the catalogue, grouped by the app that records it, each with its
+    meaning translated: the audit search's action picker."""
+    grouped: dict[str, list[tuple[str, str]]] = {}
+    for action in AuditAction:
+        app = AUDIT_ACTION_APPS.get(action.value.split(".")[0], "other")
+        grouped.setdefault(app, []).append((action.value, _(action.meaning)))
+    order = list(AUDIT_APP_LABELS)
+    return [AuditActionGroup(app=app, label=str(AUDIT_APP_LABELS[app]), actions=actions)
+            for app, actions in sorted(grouped.items(), key=lambda kv: order.index(kv[0]))]
+
+
+def audit_action_label(value: str) -> str:
+    """An action's meaning in the active language ("" for one outside the catalogue)."""
+    member = AuditAction._value2member_map_.get(value)
+    return _(member.meaning) if isinstance(member, AuditAction) else ""
+
+
+# Readable objects. A later app that owns an object type (registry: persons and households)
+# registers a describer in a module ``audit_objects`` of its own, found by name like Django's
+# admin modules, so access imports none of them: ``(viewer, [(object_id as stored, area code)])
+# -> {object_id: label}``, a label only for the objects the viewer may see.
+AuditObjectDescriber = Callable[[User, list[tuple[str, str]]], dict[str, str]]
+_DESCRIBERS: dict[str, AuditObjectDescriber] = {}
+_describers_found = False
+
+
+def audit_object_describer_register(*, object_type: str,
+                                    describer: AuditObjectDescriber) -> None:
+    """Describe entries of ``object_type`` readably (registering again replaces)."""
+    _DESCRIBERS[object_type] = describer
+
+
+def _describers() -> dict[str, AuditObjectDescriber]:
+    global _describers_found
+    if not _describers_found:
+        from django.utils.module_loading import autodiscover_modules
+
+        autodiscover_modules("audit_objects")
+        _describers_found = True
+    return {"user": _describe_users, **_DESCRIBERS}
+
+
+def _describe_users(viewer: User, objects: list[tuple[str, str]]) -> dict[str, str]:
+    """Users by name: whoever audits the log already sees every actor's username."""
+    ids = {ref for ref, _area in objects if ref.isascii() and ref.isdigit() and len(ref) < 12}
+    names = User.objects.filter(pk__in=[int(i) for i in ids]).values_list("pk", "username")
+    return {str(pk): _("user %(id)s (%(name)s)") % {"id": pk, "name": name}
+            for pk, name in names}
+
+
+def audit_objects_describe(*, user: User, events: Iterable[AuditEvent]) -> dict[int, str]:
+    """Readable labels of the entries' objects, by entry ``seq``: e.g. "person 1234 (Amina K.,
+    Commune 3)" for a viewer whose roles and clearance let them see that person; nothing for
+    the others (their page shows the type and the stored id or keyed hash, as the log holds
+    it)."""
+    wanted: dict[str, dict[tuple[str, str], list[int]]] = {}
+    for event in events:
+        if event.object_type and event.object_id:
+            wanted.setdefault(event.object_type, {}).setdefault(
+                (event.object_id, event.area_code), []).append(event.seq)
+    labels: dict[int, str] = {}
+    describers = _describers()
+    for object_type, objects in wanted.items():
+        describer = describers.get(object_type)
+        if describer is None:
+            continue
+        found = describer(user, list(objects))
+        for (ref, _area), seqs in objects.items():
+            if ref in found:
+                labels.update(dict.fromkeys(seqs, found[ref]))
+    return labels
+
+
+AUDIT_CSV_COLUMNS = ("seq", "occurred_at_utc", "actor", "action", "object_type", "object_id",
+                     "object", "area", "purpose", "client_address", "detail")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")  # as intake's neutralise_cell
+EXPORT_CHUNK = 500
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+@dataclass
+class AuditExport:
+    """An export of an audit search: its size, fixed when it was asked for (entries written
+    later, this export's own among them, are not in it), and its rows, read in chunks."""
+
+    rows: int
+    events: QuerySet[AuditEvent]
+    user: User
+
+    def lines(self) -> Iterator[list[str]]:
+        """The header, then one row per entry, newest first; an object readable as on the
+        page."""
+        yield list(AUDIT_CSV_COLUMNS)
+        last_seq: int | None = None
+        while True:
+            chunk = self.events if last_seq is None else self.events.filter(seq__lt=last_seq)
+            batch = list(chunk[:EXPORT_CHUNK])
+            if not batch:
+                return
+            labels = audit_objects_describe(user=self.user, events=batch)
+            for e in batch:
+                yield [str(e.seq), e.occurred_at.astimezone(dt.UTC).isoformat(timespec="seconds"),
+                       _cell(e.actor_username), e.action, _cell(e.object_type),
+                       _cell(e.object_id), _cell(labels.get(e.seq, "")), _cell(e.area_code),
+                       _cell(e.purpose), _cell(e.client_address),
+                       _cell(json.dumps(e.detail, sort_keys=True, ensure_ascii=False))]
+            last_seq = batch[-1].seq
+
+
+def audit_export_for_user(*, user: User, filters: AuditFilters) -> AuditExport:
+    """The entries of an audit search for export, the export recorded in the log
+    (``audit.export``: which filters, not their values, and how many rows) before a row
+    leaves. The same rows the search page lists, in the same order."""
+    events = _audit_events(user=user, filters=filters)
+    last = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
+    events = events.filter(seq__lte=last if last is not None else -1)
+    rows = events.count()
+    audit_record(actor=user, action=AuditAction.AUDIT_EXPORT, object_type="audit",
+                 detail={"by": filters.used(), "rows": rows, "format": "csv"})
+    return AuditExport(rows=rows, events=events, user=user)
+
+
+# --- The access review page: who holds what, and what a security administrator may change ----
+
+
+@dataclass(frozen=True)
+class ReviewRole:
+    id: int
+    role: str
+    area_code: str
+    area_name: str
+    schemes: str  # "all" or codes
+    valid_until: dt.date | None
+
+
+@dataclass(frozen=True)
+class ReviewUser:
+    id: int
+    username: str
+    is_active: bool
+    clearance: str
+    last_login: dt.datetime | None
+    date_joined: dt.datetime
+    roles: list[ReviewRole]
+    live_tokens: int
+    sessions: int
+
+
+def access_review_users() -> list[ReviewUser]:
+    """Every user with their roles, live API tokens and recorded web sessions, by name: the
+    access review page's table (times as datetimes, for the page's formatter)."""
+    from django.db.models import Count
+
+    from spmis.access.models import ApiToken, UserSession
+
+    now = clock.now()
+    tokens = dict(ApiToken.objects.filter(revoked_at__isnull=True, expires_at__gt=now)
+                  .values("user_id").annotate(n=Count("id")).values_list("user_id", "n"))
+    sessions = dict(UserSession.objects.values("user_id").annotate(n=Count("session_key"))
+                    .values_list("user_id", "n"))
+    users = User.objects.order_by("username").prefetch_related(
+        "role_assignments__area", "role_assignments__schemes")
+    return [ReviewUser(
+        id=u.pk, username=u.username, is_active=u.is_active,
+        clearance=str(Clearance(u.clearance).label), last_login=u.last_login,
+        date_joined=u.date_joined,
+        roles=[ReviewRole(id=a.pk, role=a.role, area_code=a.area.code, area_name=a.area.name,
+                          schemes="all" if a.all_schemes else ",".join(
+                              sorted(s.code for s in a.schemes.all())),
+                          valid_until=a.valid_until)
+               for a in sorted(u.role_assignments.all(), key=lambda a: (a.role, a.area.code))],
+        live_tokens=tokens.get(u.pk, 0), sessions=sessions.get(u.pk, 0),
+    ) for u in users]
+
+
+@dataclass(frozen=True)
+class ChangeRefusal:
+    code: str  # "self" or "outside"
+    message: str  # English, translated where shown
+
+
+def access_change_refusal(*, actor: User, target: User, area_paths: Iterable[str],
+                          scope: Scope | None = None) -> ChangeRefusal | None:
+    """Why ``actor`` may not disable, sign out or revoke a role of ``target`` over
+    ``area_paths`` (the areas of the roles concerned), or None. The permission itself
+    (manage access) is checked by the caller; ``scope`` is the actor's for it."""
+    if actor.pk == target.pk:
+        return ChangeRefusal("self", gettext_noop(
+            "You cannot change your own access: ask another security administrator."))
+    scope = scope or scope_for_user(user=actor, permission=Permission.MANAGE_ACCESS)
+    if any(not scope.covers(path) for path in area_paths):
+        return ChangeRefusal("outside", gettext_noop(
+            "This user holds a role outside your areas: a security administrator over that "
+            "area must do it."))
+    return None
+
+
+def user_sessions_and_tokens(*, user: User) -> tuple[int, int]:
+    """How many web sessions ``user`` has open (as recorded at login) and live API tokens."""
+    from spmis.access.models import ApiToken, UserSession
+
+    return (UserSession.objects.filter(user=user).count(),
+            ApiToken.objects.filter(user=user, revoked_at__isnull=True,
+                                    expires_at__gt=clock.now()).count())
+
+
+def audit_actor_names(*, user: User) -> list[str]:
+    """Usernames to offer in the audit search's user field (whoever may search the log sees
+    every actor's name in it anyway); empty for a user who may not."""
+    if not user_has_permission(user=user, permission=Permission.VIEW_AUDIT):
+        return []
+    return list(User.objects.order_by("username").values_list("username", flat=True)[:1000])

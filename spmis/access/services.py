@@ -354,12 +354,92 @@ def user_mfa_reset(*, actor: User | None, user: User) -> User:
     return user
 
 
-def role_revoke(*, actor: User | None, user: User, role: str, area_code: str) -> None:
+def role_revoke(*, actor: User | None, user: User, role: str, area_code: str,
+                reason: str = "") -> None:
     with transaction.atomic():
         deleted, _ = RoleAssignment.objects.filter(user=user, role=role,
                                                    area__code=area_code).delete()
         if not deleted:
             raise NotFound(f"{user.username} does not hold {role} in {area_code}.")
         audit_record(actor=actor, action=AuditAction.ROLE_REVOKE,
-                     object_type="user", object_id=user.pk,
-                     area_code=area_code, detail={"role": role})
+                     object_type="user", object_id=user.pk, area_code=area_code,
+                     detail={"role": role, **({"reason": reason} if reason else {})})
+
+
+# --- Changes from the access review page: a security administrator, never on themselves -----
+
+
+def _manage_check(*, actor: User, target: User, area_paths: list[str], doing: str) -> None:
+    """Refuse (and record the refusal) unless ``actor`` manages access over every area given
+    and is not ``target``: nobody disables, signs out or takes a role from themselves."""
+    from django.utils.translation import gettext as _t
+
+    from spmis.access.selectors import access_change_refusal
+
+    scope = permission_require(user=actor, permission=Permission.MANAGE_ACCESS, doing=doing)
+    refusal = access_change_refusal(actor=actor, target=target, area_paths=area_paths,
+                                    scope=scope)
+    if refusal is not None:
+        audit_record(actor=actor, action=AuditAction.ACCESS_DENIED, object_type="user",
+                     object_id=target.pk, detail={"doing": doing, "refused": refusal.code})
+        raise PermissionDenied(_t(refusal.message))
+
+
+def _user_for_change(user_id: int) -> User:
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def access_user_disable(*, actor: User, user_id: int, reason: str) -> User:
+    """Disable a user from the access review: ``user_disable`` (sessions ended, tokens
+    revoked, audited with the reason), for a security administrator over every area the user
+    holds a role in, never on themselves; a reason is required."""
+    target = _user_for_change(user_id)
+    _manage_check(actor=actor, target=target, doing="disable a user",
+                  area_paths=[a.area.path for a in target.role_assignments.select_related("area")])
+    if not target.is_active:
+        raise Conflict(f"{target.username} is already disabled.")
+    if not reason.strip():
+        raise ValidationFailed("Give the reason (who asked, and why).")
+    return user_disable(actor=actor, user=target, reason=reason.strip()[:500])
+
+
+@dataclass(frozen=True)
+class SignedOut:
+    sessions_ended: int
+    tokens_revoked: int
+
+
+def access_user_sign_out(*, actor: User, user_id: int, reason: str = "") -> SignedOut:
+    """End every web session of a user and revoke their API tokens (the account stays
+    active: they may sign in again), audited as ``user.sign_out`` in the same transaction."""
+    from spmis.access.auth import sessions_end
+
+    target = _user_for_change(user_id)
+    _manage_check(actor=actor, target=target, doing="sign a user out",
+                  area_paths=[a.area.path for a in target.role_assignments.select_related("area")])
+    with transaction.atomic():
+        sessions = sessions_end(user=target)
+        tokens = _tokens_revoke(target)
+        audit_record(actor=actor, action=AuditAction.USER_SIGN_OUT,
+                     object_type="user", object_id=target.pk,
+                     detail={"username": target.username, "reason": reason.strip()[:500],
+                             "sessions_ended": sessions, "tokens_revoked": tokens})
+    return SignedOut(sessions_ended=sessions, tokens_revoked=tokens)
+
+
+def access_role_revoke(*, actor: User, assignment_id: int, reason: str = "") -> RoleAssignment:
+    """Take one role assignment back (``role_revoke``, audited with the reason), for a
+    security administrator over its area, never from themselves. Role changes need no
+    second approver (no maker-checker policy covers them)."""
+    assignment = (RoleAssignment.objects.select_related("user", "area")
+                  .filter(pk=assignment_id).first())
+    if assignment is None:
+        raise NotFound("No such role assignment.")
+    _manage_check(actor=actor, target=assignment.user, doing="revoke a role",
+                  area_paths=[assignment.area.path])
+    role_revoke(actor=actor, user=assignment.user, role=assignment.role,
+                area_code=assignment.area.code, reason=reason.strip()[:500])
+    return assignment
