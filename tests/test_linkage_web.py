@@ -7,6 +7,7 @@ import pytest
 from spmis.audit.models import AuditEvent
 from spmis.geography.models import Area
 from spmis.linkage.models import Link, LinkState
+from spmis.linkage.services import link_decision_preview
 from spmis.linkage.views import waterfall
 from spmis.registry.models import Person
 from tests import factories
@@ -63,11 +64,12 @@ def test_pair_page_shows_the_records_and_the_waterfall(pairs, registrar):
     assert link.person_l.family_name in html and link.person_r.family_name in html
     rows = [line for line in html.splitlines() if 'class="step ' in line]
     assert [r.split('data-comparison="')[1].split('"')[0] for r in rows] == [
-        "Prior (any two records)", "surname", "given_name", "Total match weight"]
+        "prior", "surname", "given_name", "total"]
     assert 'class="step comparison" data-comparison="given_name"' in html
     assert "#b42318" in html and "#1a7f37" in html  # a negative and a positive bar
-    for label in ("Match", "Not a match", "Unsure", "Reopen"):
-        assert f">{label}</button>" in html
+    for value in ("MATCH", "NON_MATCH", "UNSURE"):
+        assert f'name="decision" value="{value}"' in html
+    assert 'value="REOPEN"' not in html  # nothing to reopen on a pair never decided
 
 
 def test_pair_outside_scope_is_not_found(pairs, registrar):
@@ -80,8 +82,10 @@ def test_pair_outside_scope_is_not_found(pairs, registrar):
 
 def test_non_match_without_reason_is_refused(pairs, registrar):
     link = pairs["inside"]
+    token = link_decision_preview(actor=registrar, link_id=link.pk, decision="NON_MATCH").token
     response = logged_in(registrar).post(f"/linkage/review/{link.pk}/",
-                                         {"decision": "NON_MATCH", "reason": "  "})
+                                         {"decision": "NON_MATCH", "reason": "  ",
+                                          "effect": token})
     assert response.status_code == 400
     assert "a reason is required" in response.content.decode()
     link.refresh_from_db()
@@ -92,19 +96,24 @@ def test_non_match_without_reason_is_refused(pairs, registrar):
 def test_match_decides_and_is_audited(pairs, registrar):
     link = pairs["inside"]
     client = logged_in(registrar)
-    response = client.post(f"/linkage/review/{link.pk}/", {"decision": "MATCH", "back": "REVIEW"})
+    shown = client.post(f"/linkage/review/{link.pk}/", {"decision": "MATCH", "back": "REVIEW"})
+    assert shown.status_code == 200 and 'data-testid="decision-effect"' in shown.content.decode()
+    token = link_decision_preview(actor=registrar, link_id=link.pk, decision="MATCH").token
+    response = client.post(f"/linkage/review/{link.pk}/",
+                           {"decision": "MATCH", "back": "REVIEW", "effect": token})
     assert response.status_code == 303
-    assert response["Location"] == "/linkage/review/?state=REVIEW"
+    assert response["Location"] == "/linkage/review/?state=REVIEW&end=1"  # none left
     link.refresh_from_db()
     assert link.state == LinkState.MATCH and link.decided_by == registrar
     event = AuditEvent.objects.get(action="linkage.decide")
     assert event.object_id == str(link.pk) and event.actor == registrar
     assert event.detail["from"] == "REVIEW" and event.detail["to"] == "MATCH"
     html = client.get(response["Location"]).content.decode()
-    assert "decision recorded" in html and f"/linkage/review/{link.pk}/" not in html
+    assert "Match recorded" in html and f"/linkage/review/{link.pk}/" not in html
+    assert 'data-testid="queue-empty"' in html
 
 
-def test_without_register_persons_forbidden(pairs, make_user):
+def test_without_review_linkage_forbidden(pairs, make_user):
     client = logged_in(make_user("STATISTICIAN", area=pairs["home"].code))
     assert client.get("/linkage/review/").status_code == 403
     assert AuditEvent.objects.filter(action="access.denied",

@@ -95,8 +95,13 @@ def push(user, target, ref):
 
 def link_page(user, target, ref):
     link = target["link"]
-    logged_in(user).post(f"/linkage/review/{link.pk}/",
-                         {"decision": "NON_MATCH", "reason": "twins"})
+    client = logged_in(user)
+    shown = client.post(f"/linkage/review/{link.pk}/",  # the confirmation step, then apply
+                        {"decision": "NON_MATCH", "reason": "twins"}).content.decode()
+    token = shown.split('name="effect" value="')[1].split('"')[0] if 'name="effect"' in shown \
+        else "none"
+    client.post(f"/linkage/review/{link.pk}/",
+                {"decision": "NON_MATCH", "reason": "twins", "effect": token})
     return Link.objects.get(pk=link.pk).state == LinkState.NON_MATCH
 
 
@@ -124,8 +129,8 @@ def approval_cli(user, target, ref):
 DOORS = {
     "upload": (upload, {Permission.SUBMIT_DATA}, True),
     "push": (push, {Permission.SUBMIT_DATA}, True),
-    "link_page": (link_page, {Permission.REGISTER_PERSONS}, True),
-    "link_cli": (link_cli, {Permission.REGISTER_PERSONS}, True),
+    "link_page": (link_page, {Permission.REVIEW_LINKAGE}, True),
+    "link_cli": (link_cli, {Permission.REVIEW_LINKAGE}, True),
     "flag_page": (flag_page, {Permission.REGISTER_PERSONS}, True),
     "approval_cli": (approval_cli, set(MAKER_PERMISSIONS), False),
 }

@@ -23,6 +23,9 @@ class Permission(StrEnum):
     MANAGE_SOURCES = "manage_sources"  # register and edit sources (data providers)
     REGISTER_PERSONS = "register_persons"  # create or edit persons and households
     TARGET = "target"  # eligibility rules, targeting lists
+    # Deciding linkage pairs (are two records one person?): the registrar who keeps the records
+    # and the targeting officer who must not count one person twice.
+    REVIEW_LINKAGE = "review_linkage"
     APPROVE = "approve"  # checker in maker-checker workflows
     PAY = "pay"  # payment cycles and payroll
     HANDLE_GRIEVANCES = "handle_grievances"
@@ -44,8 +47,8 @@ _READ = {Permission.VIEW_PERSONS, Permission.VIEW_COVERAGE, Permission.VIEW_SCHE
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     Role.DATA_COLLECTOR: frozenset(_READ | {Permission.SUBMIT_DATA}),
     Role.REGISTRAR: frozenset(_READ | {Permission.RECORD_DATA, Permission.REGISTER_PERSONS,
-                                       Permission.MANAGE_SOURCES}),
-    Role.TARGETING_OFFICER: frozenset(_READ | {Permission.TARGET}),
+                                       Permission.MANAGE_SOURCES, Permission.REVIEW_LINKAGE}),
+    Role.TARGETING_OFFICER: frozenset(_READ | {Permission.TARGET, Permission.REVIEW_LINKAGE}),
     Role.APPROVER: frozenset(_READ | {Permission.APPROVE}),
     Role.SCHEME_MANAGER: frozenset(_READ),
     Role.PAYMENT_OFFICER: frozenset(_READ | {Permission.PAY}),

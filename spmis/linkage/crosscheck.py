@@ -38,7 +38,7 @@ from spmis.linkage.models import (
     PersonIdentity,
     VerificationFlag,
 )
-from spmis.linkage.selectors import REVIEW_PERMISSION, flag_in_scope
+from spmis.linkage.selectors import FLAG_PERMISSION, flag_in_scope
 from spmis.payments.models import BenefitPayment
 from spmis.registry.models import Person
 from spmis.schemes.models import Enrolment, EnrolmentStatus, IncompatibleSchemes, Scheme
@@ -286,7 +286,7 @@ def flag_decide(*, actor: User | None, flag_id: int, confirm: bool,
     if not outcome.strip():
         raise ValidationFailed("Say what was found: an outcome is required.")
     if actor is not None:
-        permission_require(user=actor, permission=REVIEW_PERMISSION,
+        permission_require(user=actor, permission=FLAG_PERMISSION,
                            doing="decide verification flags")
         if not flag_in_scope(user=actor, flag_id=flag_id):
             audit_record(actor=actor, action=AuditAction.CROSSCHECK_VIEW_REFUSED,

@@ -6,6 +6,7 @@ trace."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +46,10 @@ from spmis.linkage.models import (
 )
 from spmis.registry.selectors import persons_in_scope, persons_in_scope_for
 
-REVIEW_PERMISSION = Permission.REGISTER_PERSONS
+# Who decides linkage pairs (both records inside their scope for it), and who decides the
+# verification flags the cross-checks raise (the person inside their scope for it).
+REVIEW_PERMISSION = Permission.REVIEW_LINKAGE
+FLAG_PERMISSION = Permission.REGISTER_PERSONS
 
 
 def _links_in_scope(user: User) -> QuerySet[Link]:
@@ -65,7 +69,12 @@ def link_list_for_user(*, user: User, state: str = LinkState.REVIEW) -> QuerySet
         raise NotFound(f"No link state {state!r}.")
     audit_record(actor=user, action=AuditAction.LINKAGE_REVIEW_LIST, object_type="link",
                  detail={"state": state})
-    return _links_in_scope(user).filter(state=state).annotate(
+    return _queue_ordered(_links_in_scope(user).filter(state=state))
+
+
+def _queue_ordered(links: QuerySet[Link]) -> QuerySet[Link]:
+    """``links`` in the review queue's order, annotated with what a decision would change."""
+    return links.annotate(
         identity_l=_identity("person_l"), identity_r=_identity("person_r")).annotate(
         size_l=Coalesce(_size("identity_l"), 1), size_r=Coalesce(_size("identity_r"), 1),
         splits=ExpressionWrapper(Q(identity_l=F("identity_r")), output_field=BooleanField()),
@@ -135,7 +144,7 @@ def flag_in_scope(*, user: User, flag_id: int) -> bool:
 def _flags_in_scope(user: User) -> QuerySet[VerificationFlag]:
     """Flags whose person the user may register and whose scheme is one of the role that
     covers the person's area (a flag of no scheme goes with the person)."""
-    scope = scope_for_user(user=user, permission=REVIEW_PERMISSION)
+    scope = scope_for_user(user=user, permission=FLAG_PERMISSION)
     of_scheme = scope.where("person__area", lambda ids: Q(scheme_id__in=ids)
                             | Q(scheme_id__isnull=True))
     return VerificationFlag.objects.filter(of_scheme, person__in=persons_in_scope(
@@ -210,7 +219,7 @@ def flag_view_for_user(*, user: User, flag_id: int) -> FlagView:
     """One flag for its page; the person records shown are logged as reads of them."""
     flag = flag_get_for_user(user=user, flag_id=flag_id)
     shown = flag.evidence_id is not None and persons_in_scope_for(
-        user=user, permission=REVIEW_PERMISSION).filter(pk=flag.evidence_id).exists()
+        user=user, permission=FLAG_PERMISSION).filter(pk=flag.evidence_id).exists()
     for person in (flag.person, flag.evidence if shown else None):
         if person is not None:
             audit_record(actor=user, action=AuditAction.PERSON_VIEW, object_type="person",
@@ -396,3 +405,145 @@ def identity_history_for_user(*, user: User, record_ids: list[int]) -> IdentityH
     return IdentityHistory(decisions=decisions,
                            runs=[HistoryRun(run=run, records=len(placed[run.pk])) for run in runs],
                            who_hidden=who_hidden, reason_hidden=reason_hidden)
+
+
+# --- the review queue as a reviewer works it: each pair of identities once, and the next ------
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """A pair in the queue (ids and order only: nothing of the records)."""
+
+    link_id: int
+    impact: int
+    splits: bool
+    closeness: float  # |match weight|: the nearer even odds, the sooner
+
+    @property
+    def key(self) -> tuple[int, float, int]:
+        """The queue's order: the largest change first, then the nearest even odds, then id."""
+        return (-self.impact, self.closeness, self.link_id)
+
+
+@dataclass(frozen=True)
+class ReviewQueue:
+    """The pairs in one state, in the order to take them, each question once. Two records of
+    one person (joined already) each scored against the same other person are one question,
+    asked once: the other pairs between the same two identities wait (``waiting``) until it is
+    decided. A pair a decision on the same two people already answered is not asked again
+    (``settled``): two identities a reviewer said are not one person (a match would be
+    refused), or a record a reviewer matched to another record of the same identity."""
+
+    state: str
+    entries: list[QueueEntry]
+    waiting: int
+    settled: int = 0
+
+    def index(self, link_id: int) -> int | None:
+        """The pair's place in the queue (0 first), or None when it is not listed."""
+        return next((i for i, e in enumerate(self.entries) if e.link_id == link_id), None)
+
+    def after(self, key: tuple[int, float, int] | None) -> QueueEntry | None:
+        """The first pair that comes after ``key`` in the queue's order (None: the first)."""
+        return next((e for e in self.entries if key is None or e.key > key), None)
+
+
+def _decided_between() -> tuple[set[tuple[int, int]], dict[int, set[int]]]:
+    """The pairs of identities a reviewer kept apart (not a match), and for each record the
+    identities of the records a reviewer matched it to."""
+    apart: set[tuple[int, int]] = set()
+    matched: dict[int, set[int]] = {}
+    for state, p_l, p_r, id_l, id_r in Link.objects.filter(
+            state__in=(LinkState.NON_MATCH, LinkState.MATCH)).annotate(
+            identity_l=_identity("person_l"), identity_r=_identity("person_r")).values_list(
+            "state", "person_l_id", "person_r_id", "identity_l", "identity_r"):
+        side_l = id_l if id_l is not None else p_l
+        side_r = id_r if id_r is not None else p_r
+        if state == LinkState.NON_MATCH:
+            apart.add((min(side_l, side_r), max(side_l, side_r)))
+        else:
+            matched.setdefault(p_l, set()).add(side_r)
+            matched.setdefault(p_r, set()).add(side_l)
+    return apart, matched
+
+
+def _entries(links: QuerySet[Link], state: str) -> ReviewQueue:
+    entries: list[QueueEntry] = []
+    seen: set[tuple[int, ...]] = set()
+    waiting = settled = 0
+    apart, matched = _decided_between() if state == LinkState.REVIEW else (set(), {})
+    ordered: Any = _queue_ordered(links)  # annotated: impact, splits, identity_l/_r
+    for pk, impact, splits, weight, id_l, id_r, p_l, p_r in ordered.values_list(
+            "id", "impact", "splits", "match_weight", "identity_l", "identity_r", "person_l_id",
+            "person_r_id"):
+        # A record without an identity row is an identity of its own, named by its id as
+        # identities are (their lowest record id).
+        side_l = id_l if id_l is not None else p_l
+        side_r = id_r if id_r is not None else p_r
+        sides = (min(side_l, side_r), max(side_l, side_r))
+        if (not splits and sides in apart) or (splits and (
+                side_l in matched.get(p_l, set()) or side_l in matched.get(p_r, set()))):
+            settled += 1
+            continue
+        question = (pk,) if splits else sides
+        if question in seen:
+            waiting += 1
+            continue
+        seen.add(question)
+        entries.append(QueueEntry(link_id=pk, impact=int(impact or 0), splits=bool(splits),
+                                  closeness=abs(weight) if weight is not None else math.inf))
+    return ReviewQueue(state=state, entries=entries, waiting=waiting, settled=settled)
+
+
+def review_queue_for_user(*, user: User, state: str = LinkState.REVIEW) -> ReviewQueue:
+    """The review list: the pairs in ``state`` the user may decide, in the queue's order, each
+    pair of identities once. Logged like the list."""
+    links = link_list_for_user(user=user, state=state)  # checks the state, and logs
+    return _entries(links.order_by(), state)
+
+
+@dataclass(frozen=True)
+class QueuePlace:
+    """Where a reviewer is in a queue: the pair to take next (None: none after), how many
+    pairs the queue lists, and the place (from 1) of the pair asked about, if listed."""
+
+    next_id: int | None
+    total: int
+    position: int | None
+
+
+def review_queue_place_for_user(*, user: User, state: str, link_id: int | None = None,
+                                key: tuple[int, float, int] | None = None) -> QueuePlace:
+    """The pair to take after ``link_id`` (or after the queue order ``key`` it had before a
+    decision moved it out; neither: the first): ids only, nothing logged (the pair opened is
+    logged when it is read)."""
+    if state not in LinkState.values:
+        raise NotFound(f"No link state {state!r}.")
+    queue = _entries(_links_in_scope(user).filter(state=state), state)
+    index = queue.index(link_id) if link_id is not None else None
+    if key is None and link_id is not None:
+        key = review_queue_key_for_user(user=user, state=state, link_id=link_id)
+    following = queue.after(key)
+    if following is not None and following.link_id == link_id:
+        following = queue.after(following.key)
+    return QueuePlace(next_id=following.link_id if following else None,
+                      total=len(queue.entries), position=None if index is None else index + 1)
+
+
+def review_queue_key_for_user(*, user: User, state: str,
+                              link_id: int) -> tuple[int, float, int] | None:
+    """Where the pair stands in the queue of ``state`` now (None: not in it); nothing logged."""
+    if state not in LinkState.values:
+        return None
+    ordered: Any = _queue_ordered(_links_in_scope(user).filter(state=state, pk=link_id))
+    row = ordered.values_list("impact", "match_weight").first()
+    if row is None:
+        return None
+    impact, weight = row
+    return (-int(impact or 0), abs(weight) if weight is not None else math.inf, link_id)
+
+
+def links_for_user_by_id(*, user: User, ids: list[int]) -> dict[int, Link]:
+    """The listed pairs (their records joined) by id, inside the user's scope; unaudited: for
+    the page of a list whose reading was logged."""
+    return {link.pk: link for link in _links_in_scope(user).filter(pk__in=ids)}

@@ -19,14 +19,15 @@ urlpatterns = [
          name="crosscheck-flag"),
 ]
 route_policy = {
-    "linkage:linkage_review": RoutePolicy("scoped", P.REGISTER_PERSONS),
-    "linkage:linkage_review_pair": RoutePolicy("object", P.REGISTER_PERSONS),
-    "linkage:linkage_records": RoutePolicy("object", P.REGISTER_PERSONS),
+    # Every role that decides pairs (registrars, targeting officers), inside its areas.
+    "linkage:linkage_review": RoutePolicy("scoped", P.REVIEW_LINKAGE),
+    "linkage:linkage_review_pair": RoutePolicy("object", P.REVIEW_LINKAGE),
+    "linkage:linkage_records": RoutePolicy("object", P.REVIEW_LINKAGE),
     "linkage:crosscheck-flags": RoutePolicy("scoped", P.REGISTER_PERSONS),
     "linkage:crosscheck-flag": RoutePolicy("object", P.REGISTER_PERSONS),
 }
 menu = [
-    MenuEntry(_("Review pairs"), "linkage:linkage_review", P.REGISTER_PERSONS, order=80),
+    MenuEntry(_("Review pairs"), "linkage:linkage_review", P.REVIEW_LINKAGE, order=80),
     MenuEntry(_("Verification flags"), "linkage:crosscheck-flags", P.REGISTER_PERSONS,
               order=90),
 ]
