@@ -79,6 +79,7 @@ CLASSIFICATION: dict[str, dict[str, Clearance]] = {
                                            "denominator"),
     "geography.AreaLevel": _levels(P="level name"),
     "geography.Area": _levels(P="id code name level parent path is_urban"),
+    "geography.AreaBoundary": _levels(P="area geometry west south east north source"),
     "geography.PopulationDenominator": _levels(P="id area year sex age_from age_to population "
                                                  "source"),
     "intake.Source": _levels(P="id code name institution kind area schemes schedule "

@@ -90,6 +90,8 @@ class AuditAction(StrEnum):
     ENROLMENT_EXIT = "enrolment.exit", _("A person's enrolment in a scheme was ended (detail: the "
         "date and the decision's reason).")
     COUNTRY_SYNTHESISE = "country.synthesise", _("A synthetic country was generated and loaded.")
+    BOUNDARIES_LOAD = "boundaries.load", _("Area boundaries were loaded from a GeoJSON file or "
+        "shapefile (detail: the file's name and SHA-256, how many areas, at which levels).")
     # Intake
     SOURCE_CREATE = "source.create", _("A data provider (source) was registered.")
     SOURCE_EDIT = "source.edit", _("A source's settings were changed (detail: each changed field, "

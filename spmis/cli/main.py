@@ -470,6 +470,7 @@ def _demo_users() -> list[tuple[str, str]]:
 
 
 def _register_governance() -> None:
+    from spmis.cli.geography import geography
     from spmis.cli.governance import access, audit
     from spmis.cli.indicators import indicators, registry
     from spmis.cli.intake import intake
@@ -486,6 +487,7 @@ def _register_governance() -> None:
     cli.add_command(registry)
     cli.add_command(scheme)
     cli.add_command(survey)
+    cli.add_command(geography)
 
 
 _register_governance()

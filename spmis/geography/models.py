@@ -74,3 +74,20 @@ class PopulationDenominator(models.Model):
 
     def __str__(self) -> str:
         return f"{self.area_id} {self.year} {self.sex} {self.age_from}-{self.age_to or ''}"
+
+
+class AreaBoundary(models.Model):
+    """An area's outline for maps: a GeoJSON Polygon or MultiPolygon in WGS84 (longitude,
+    latitude), simplified for display, with its bounding box (``geography.boundaries``)."""
+
+    area = models.OneToOneField(Area, on_delete=models.CASCADE, primary_key=True,
+                                related_name="boundary", verbose_name=_("area"))
+    geometry = models.JSONField(_("geometry"))
+    west = models.FloatField(_("west"))
+    south = models.FloatField(_("south"))
+    east = models.FloatField(_("east"))
+    north = models.FloatField(_("north"))
+    source = models.CharField(_("source"), max_length=255, blank=True)
+
+    def __str__(self) -> str:
+        return f"boundary of {self.area_id}"

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from django.db.models import Q, QuerySet
 
-from spmis.geography.models import Area
+from spmis.geography.models import Area, AreaBoundary
 
 
 def area_ids_within(*, paths: Iterable[str]) -> QuerySet[Area, int]:
@@ -25,3 +25,13 @@ def ancestor_paths(path: str) -> list[str]:
     """'XY/XY01/XY0101/' -> ['XY/', 'XY/XY01/', 'XY/XY01/XY0101/'] (the area and its ancestors)."""
     parts = path.strip("/").split("/")
     return ["/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+
+
+def boundaries_of(*, area_ids: Iterable[int]) -> dict[int, dict[str, object]]:
+    """The outlines (GeoJSON geometries) of the given areas that have one, by area id."""
+    return dict(AreaBoundary.objects.filter(area_id__in=list(area_ids))
+                .values_list("area_id", "geometry"))
+
+
+def boundary_count() -> int:
+    return AreaBoundary.objects.count()

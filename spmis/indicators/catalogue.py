@@ -27,6 +27,7 @@ UNITS = ("PERCENT", "NUMBER", "CURRENCY")
 STATISTICS = ("median", "mean", "share_above", "median_ratio")
 ADMIN_ERRORS = ("exclusion", "inclusion")
 COVERAGES = ("enrolled", "receiving")
+DIRECTIONS = ("higher", "lower")  # which way is better
 # Benefit filters: flags of the scheme catalogue (social_assistance: a non-contributory
 # transfer to the poor or vulnerable; employment_injury: covers employment injury).
 BENEFIT_FILTERS = ("guarantee", "function", "cash", "contributory", "social_assistance",
@@ -72,6 +73,9 @@ class Indicator:
     # working-age and older groups; the first always counts, the second unless protected by a
     # contributory scheme, the third unless receiving a contributory benefit.
     vulnerable: tuple[tuple[int, int | None], ...] | None = None
+    # Which way is better: "higher" (coverage, adequacy) or "lower" (errors, duplicates,
+    # open flags). Drill-downs list, and maps shade darkest, the worst areas first.
+    direction: str = "higher"
 
 
 def load(text: str, parameters: ParameterSet | None = None) -> list[Indicator]:
@@ -140,6 +144,8 @@ def _indicator(item: dict[str, Any], parameters: ParameterSet) -> Indicator:
         str(denominator["missing"])
     if item["unit"] not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}")
+    if item.get("direction") not in DIRECTIONS:
+        raise ValueError(f"direction (which way is better) must be one of {DIRECTIONS}")
     return Indicator(
         code=str(item["code"]), name=str(item["name"]),
         description=" ".join(str(item.get("description", "")).split()),
@@ -149,7 +155,8 @@ def _indicator(item: dict[str, Any], parameters: ParameterSet) -> Indicator:
         unit=item["unit"], reference=item["reference"], sdmx=dict(item.get("sdmx", {})),
         statistic=statistic, benchmark=benchmark, process=process,
         by_scheme=bool(item.get("by_scheme", False)) or admin_error is not None,
-        admin_error=admin_error, coverage=coverage, vulnerable=vulnerable)
+        admin_error=admin_error, coverage=coverage, vulnerable=vulnerable,
+        direction=item["direction"])
 
 
 def catalogue(on: dt.date | None = None) -> tuple[Indicator, ...]:

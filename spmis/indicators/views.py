@@ -1,7 +1,8 @@
 """The indicators dashboard: where coverage is lowest, and for whom, from the latest run.
 
 Headline cards (any benefit and the four R202 guarantees, women and men beside the total), a
-drill-down into the child areas of the chosen area (lowest first, so the gaps come first), the
+drill-down into the child areas of the chosen area (worst first, so the gaps come first: the
+lowest coverage, the highest error rate) with its map beside the table, the
 indicator's series against its targets, the indicator scheme by scheme, and the SDG 1.3.1
 series. The figures are aggregates, but an officer sees only the areas inside their coverage
 scope (any other area is not found) and, scheme by scheme, only the schemes of their roles.
@@ -32,8 +33,11 @@ from spmis.core.doors import or_404
 from spmis.core.errors import ApplicationError, NotFound
 from spmis.core.periods import period_param
 from spmis.geography.models import Area
+from spmis.geography.selectors import boundaries_of
 from spmis.indicators import selectors as indicators
 from spmis.indicators.catalogue import Indicator, catalogue
+from spmis.indicators.choropleth import choropleth
+from spmis.indicators.export import run_currency
 from spmis.indicators.models import IndicatorRun
 from spmis.indicators.selectors import HEADLINE, TOTAL, Figure, Line, by_sex, display
 from spmis.schemes.models import Scheme
@@ -52,17 +56,19 @@ def _indicator(*, code: str) -> Indicator:
 
 def _drill_down(run: IndicatorRun, indicator: Indicator, area: Area,
                 scheme: str, period: dt.date | None) -> list[Line]:
-    """The child areas by value, lowest first; no denominator and no data last."""
+    """The child areas worst first: lowest first where higher is better (coverage), highest
+    first where lower is better (errors, open flags); no denominator and no data last."""
     children = list(Area.objects.filter(parent=area).order_by("name"))
     found = indicators.values_by_sex(run=run, indicators=[indicator.code],
                                      area_codes=[c.code for c in children], scheme=scheme)
     rows = [Line(indicator, *by_sex(found, indicator, child.code), area=child,
                  link=_link(child.code, indicator.code, scheme, period))
             for child in children]
+    worse = -1.0 if indicator.direction == "lower" else 1.0
 
     def key(row: Line) -> tuple[int, float, str]:
         if row.total.value is not None:
-            return 0, row.total.value, row.area.name if row.area else ""
+            return 0, worse * row.total.value, row.area.name if row.area else ""
         return (1 if row.total.missing else 2), 0.0, row.area.name if row.area else ""
 
     return sorted(rows, key=key)
@@ -104,10 +110,12 @@ def _series(indicator: Indicator, area: Area, scheme: str) -> dict[str, Any]:
     computed = {p.period for p in found["_T"] if p.computed}  # the other months: no run
     notes = {p.period: p.note for p in found["_T"]}
     targets = indicators.targets_for(indicator=indicator.code, area_code=area.code)
+    # Amounts (unit CURRENCY) are printed from the values with their currency by the page.
     rows = [{"period": period, "computed": period in computed, "note": notes.get(period, ""),
              "total": display(value, indicator.unit),
              "women": display(points["F"].get(period), indicator.unit),
-             "men": display(points["M"].get(period), indicator.unit)}
+             "men": display(points["M"].get(period), indicator.unit),
+             "values": (value, points["F"].get(period), points["M"].get(period))}
             for period, value in points["_T"].items()]
     labels = sorted(points["_T"])
     chart = {
@@ -120,8 +128,8 @@ def _series(indicator: Indicator, area: Area, scheme: str) -> dict[str, Any]:
         "percent": indicator.unit == "PERCENT",
     }
     return {"rows": rows, "targets": [
-        {"year": t.year, "value": display(t.value, indicator.unit), "source": t.source}
-        for t in targets], "chart": chart}
+        {"year": t.year, "value": display(t.value, indicator.unit), "amount": t.value,
+         "source": t.source} for t in targets], "chart": chart}
 
 
 def _round(value: float | None) -> float | None:
@@ -159,12 +167,19 @@ def indicator_dashboard(request: HttpRequest) -> HttpResponse:
     if run is None and periods:
         # A month without a run: no figures to show, but the series says which months have.
         context["series"] = _series(indicator, area, scheme)
+        latest = indicators.run_latest()
+        context["currency"] = run_currency(latest) \
+            if latest is not None and indicator.unit == "CURRENCY" else ""
     if run is not None:
         children = _drill_down(run, indicator, area, scheme, period)
+        outlines = boundaries_of(area_ids=[r.area.pk for r in children if r.area])
         sdg = [i.code for i in catalogue() if i.code.startswith(SDG_PREFIX)]
         context.update({
             "cards": indicators.lines_for(run=run, codes=list(HEADLINE), area_code=area.code),
             "children": children,
+            "map": choropleth(children, outlines, indicator),
+            # Amounts are shown with their currency: the run's (the payments' most used one).
+            "currency": run_currency(run) if indicator.unit == "CURRENCY" else "",
             "bars": {"labels": [r.area.name for r in children if r.area],
                      "values": [_round(r.total.value) for r in children],
                      "percent": indicator.unit == "PERCENT"},

@@ -17,6 +17,7 @@ import polars as pl
 
 from spmis.core.periods import add_months
 from spmis.synth import names
+from spmis.synth.boundaries import area_boundaries
 
 COUNTRY_CODE = "XY"  # ISO 3166 user-assigned: no real country
 CURRENCY = "USD"
@@ -118,6 +119,8 @@ class Country:
     population: pl.DataFrame
     # The schemes each source declares it sends (id, source_id, scheme_id).
     source_schemes: pl.DataFrame = field(default_factory=pl.DataFrame)
+    # Each area's outline for maps (geography.AreaBoundary): spmis.synth.boundaries.
+    boundaries: pl.DataFrame = field(default_factory=pl.DataFrame)
     truth: dict[str, pl.DataFrame] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
@@ -174,6 +177,7 @@ def generate_country(*, persons: int, seed: int, as_of: dt.date, months: int = 1
             [{"id": i + 1, "source_id": _source_id(spec.code), "scheme_id": i + 1}
              for i, spec in enumerate(SCHEMES)]),
         truth={"persons": person_truth, "households": hh_welfare},
+        boundaries=area_boundaries(areas, seed=seed),
     )
 
 

@@ -15,7 +15,7 @@ from spmis.audit.services import audit_record
 from spmis.core import clock
 from spmis.core.bulk import bulk_insert, load_transaction, reset_sequences
 from spmis.core.errors import Conflict
-from spmis.geography.models import Area, AreaLevel, PopulationDenominator
+from spmis.geography.models import Area, AreaBoundary, AreaLevel, PopulationDenominator
 from spmis.geography.selectors import area_get
 from spmis.intake.models import (
     AggregateValue,
@@ -37,6 +37,7 @@ from spmis.synth.country import Country, generate_country
 LOAD_ORDER: list[tuple[str, type[models.Model]]] = [
     ("area_levels", AreaLevel),
     ("areas", Area),
+    ("boundaries", AreaBoundary),
     ("sources", Source),
     ("schemes", Scheme),
     ("source_schemes", Source.schemes.through),

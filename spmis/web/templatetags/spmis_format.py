@@ -65,3 +65,14 @@ def field(context: template.Context, obj: Model, name: str) -> str:
     if isinstance(value, dt.date):
         return formatting.day(value)
     return "—" if value in (None, "") else str(value)
+
+
+@register.filter
+def money_major(amount: float | None, currency: str) -> str:
+    """An amount in major units (an indicator's mean benefit: 12.5) with its currency, through
+    ``money``: 12.5, "USD" -> "12.50 USD"; "—" for none."""
+    from spmis.core.money import minor_exponent
+
+    if amount is None:
+        return "—"
+    return money(round(float(amount) * 10 ** minor_exponent(currency or "")), currency)
