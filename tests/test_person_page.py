@@ -2,79 +2,32 @@
 with its source; enrolments and payments of all of them; a banner for an open verification
 flag naming the fact and linking to the flag; payments after a date of death marked; the
 linkage history; every read audited once; nothing of a record outside the reader's scope.
-
-A hand-made country: a pensioner's record in the pension scheme's MIS (district D1), the civil
-registry's record of her death (D1, same national ID) and a record in the social registry of
-another district (D2), joined by a reviewer's match. The flags come from the civil-registry
-cross-check itself.
+The country is tests/registry/helpers.py's pensioner.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
 
 import pytest
 
 from spmis.audit.actions import AuditAction
 from spmis.audit.models import AuditEvent
 from spmis.audit.services import object_ref
-from spmis.linkage.crosscheck import crosscheck_run, flag_decide
-from spmis.linkage.models import FlagState, LinkState, PersonIdentity, VerificationFlag
-from spmis.linkage.services import identities_derive, link_decide
+from spmis.linkage.crosscheck import flag_decide
+from spmis.linkage.models import FlagState, VerificationFlag
 from spmis.registry.models import Person
 from tests import factories
 from tests.helpers import logged_in
+from tests.registry.helpers import DIED, HIDDEN_NAME, Identity, pensioner_identity
 
 pytestmark = pytest.mark.django_db
 
-DIED = dt.date(2026, 4, 12)
-NATIONAL_ID = "4111111111"
-HIDDEN_NAME = "Zorobabela"  # the D2 record's given name: never on a D1 reader's page
-
-
-@dataclass
-class World:
-    pension: Person  # the pension MIS's record (D1)
-    crvs: Person  # the civil registry's record of the death (D1)
-    social: Person  # the social registry's record (D2)
-    flags: list[VerificationFlag]
-    link_id: int
-
 
 @pytest.fixture
-def world(db: None) -> World:
-    factories.area_levels()
-    region = factories.area("R1", parent=factories.area("XY"))
-    d1, d2 = factories.area("D1", parent=region), factories.area("D2", parent=region)
-    c1, c2 = factories.area("C1", parent=d1), factories.area("C2", parent=d2)
-    pension_scheme = factories.scheme("PENSION", name="Old-age pension", currency="USD")
-    pens = factories.source("PENS", name="Pension MIS", schemes=("PENSION",))
-    crvs_source = factories.registry("CRVS")
-    nsr = factories.source("NSR", name="Social registry")
-    pension = factories.person(area=c1, source=pens, given_name="Maria", family_name="Lopes",
-                               born="1950-02-01", national_id=NATIONAL_ID, source_ref="PEN-7")
-    crvs = factories.person(area=c1, source=crvs_source, given_name="Maria",
-                            family_name="Lopes", born="1950-02-01", died=DIED,
-                            national_id=NATIONAL_ID, source_ref="DEATH-2026-118")
-    social = factories.person(area=c2, source=nsr, given_name=HIDDEN_NAME,
-                              family_name="Lopes", born="1950-02-01", source_ref="NSR-99")
-    factories.enrolment(pension, pension_scheme, source=pens, start="2015-03-01")
-    for month in range(1, 10):  # January to September: five months after April's death
-        factories.payment(pension, pension_scheme, period=dt.date(2026, month, 1),
-                          amount_minor=12050, currency="USD", source=pens)
-    run = factories.linkage_run()
-    link = factories.link(pension, social, run=run, state=LinkState.REVIEW)
-    identities_derive(run=run)
-    reviewer = factories.user("REGISTRAR", username="reviewer")
-    link_decide(actor=reviewer, link_id=link.pk, decision="MATCH", reason="same pensioner")
-    crosscheck_run(actor=None, registry_code="CRVS")
-    flags = list(VerificationFlag.objects.filter(person=pension).order_by("id"))
-    assert {f.reason_code for f in flags} == {"DECEASED_PAID", "DECEASED_ENROLLED"}
-    assert len(set(PersonIdentity.objects.filter(
-        person__in=[pension, crvs, social]).values_list("identity", flat=True))) == 1
-    return World(pension=pension, crvs=crvs, social=social, flags=flags, link_id=link.pk)
+def world(db: None) -> Identity:
+    return pensioner_identity()
 
 
 def page(user, person: Person, **params: str) -> str:
