@@ -51,6 +51,7 @@ plain-install-check:
 # compile the .mo files, which are committed with them. Needs GNU gettext.
 MESSAGE_LANGUAGES := fr es pt
 messages: $(STAMP)
+	DJANGO_SETTINGS_MODULE=config.settings.base $(BIN)/python -m spmis.indicators.catalogue_messages
 	SPMIS_DATABASE_URL=sqlite:///var/messages.db $(BIN)/python manage.py makemessages \
 		$(addprefix -l ,$(MESSAGE_LANGUAGES)) --add-location file \
 		--ignore '.venv/*' --ignore 'var/*' --ignore 'build/*' --ignore 'tests/*' \

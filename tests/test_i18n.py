@@ -92,6 +92,28 @@ def test_the_catalogues_hold_every_message_of_the_source(tmp_path):
             "\n".join(repr(m) for m in missing[:40]))
 
 
+def test_the_indicator_catalogue_texts_are_gathered_for_translation():
+    from spmis.indicators.catalogue import messages
+    from spmis.indicators.catalogue_messages import MESSAGES
+
+    assert messages() == MESSAGES, (
+        "spmis/indicators/catalogue_messages.py is not current with catalogue.yaml: run "
+        "`make messages` and translate the new texts.")
+
+
+def test_a_page_shows_the_indicator_catalogue_in_its_language():
+    from django.utils import translation
+
+    from spmis.indicators.catalogue import catalogue, shown
+
+    with translation.override("pt"):
+        english = {i.code: i.name for i in catalogue()}
+        portuguese = {i.code: i.name for i in shown()}
+    assert english["COV_ANY"] == "Persons covered by at least one scheme"  # stored, exported
+    assert portuguese["COV_ANY"] != english["COV_ANY"]
+    assert english.keys() == portuguese.keys()
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_committed_mo_is_compiled_from_its_po(language):
     po = catalogue(language)

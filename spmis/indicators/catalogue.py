@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
+from django.conf import settings
+from django.utils.translation import get_language, gettext, override
 
 from spmis.core.parameters import GROUPS, ParameterError, ParameterSet, parameters_in_force
 
@@ -169,3 +171,30 @@ def catalogue(on: dt.date | None = None) -> tuple[Indicator, ...]:
 def _catalogue(parameters: ParameterSet) -> tuple[Indicator, ...]:
     text = (Path(__file__).parent / "catalogue.yaml").read_text(encoding="utf-8")
     return tuple(load(text, parameters))
+
+
+def shown(on: dt.date | None = None) -> tuple[Indicator, ...]:
+    """The catalogue as pages show it: each name, description and note in the active language
+    (spmis/locale; the messages are gathered in catalogue_messages.py). What is computed,
+    stored and exported keeps catalogue()'s English."""
+    language = get_language() or settings.LANGUAGE_CODE
+    return _shown(parameters_in_force(on or dt.date.today()), language)
+
+
+@cache
+def _shown(parameters: ParameterSet, language: str) -> tuple[Indicator, ...]:
+    def said(text: str | None) -> str | None:
+        return gettext(text) if text else text  # gettext("") would give the catalogue's header
+
+    with override(language):
+        return tuple(replace(i, name=gettext(i.name), description=said(i.description) or "",
+                             missing_denominator=said(i.missing_denominator))
+                     for i in _catalogue(parameters))
+
+
+def messages() -> list[str]:
+    """Every text of catalogue.yaml a page shows, for the message catalogues."""
+    texts: list[str] = []
+    for i in _catalogue(parameters_in_force(dt.date.today())):
+        texts += [t for t in (i.name, i.description, i.missing_denominator) if t]
+    return list(dict.fromkeys(texts))

@@ -14,7 +14,7 @@ from spmis.access.selectors import scope_for_user, scope_top_areas
 from spmis.core import formatting
 from spmis.core.periods import add_months
 from spmis.geography.models import Area
-from spmis.indicators.catalogue import Indicator, catalogue
+from spmis.indicators.catalogue import Indicator, shown
 from spmis.indicators.models import IndicatorRun, IndicatorValue, Target
 from spmis.schemes.models import Scheme
 from spmis.schemes.selectors import scheme_list_in_scope
@@ -95,7 +95,8 @@ def lines_for(*, run: IndicatorRun, codes: list[str], area_code: str,
 
 
 def indicator_get(code: str) -> Indicator | None:
-    return next((i for i in catalogue() if i.code == code), None)
+    """The indicator as pages show it (its name and notes in the active language)."""
+    return next((i for i in shown() if i.code == code), None)
 
 
 def run_latest(*, period: dt.date | None = None) -> IndicatorRun | None:
