@@ -198,3 +198,76 @@ def test_a_placeholder_id_in_the_registry_joins_nobody_and_is_counted():
     run = linkage_run(actor=None)
     assert run.counts["placeholder_ids"] == 4
     assert PersonIdentity.objects.values("identity").distinct().count() == 4
+
+
+def homes(n: int) -> list[dict[str, str]]:
+    """n homes of three people each with an ID of their own: a parent and two children of
+    one surname, one address, different given names and dates of birth; every fifth home's
+    first child recorded again by another office (no address, no ID)."""
+    rows = []
+    for h in range(n):
+        home = {"surname": SURNAMES[h % len(SURNAMES)], "area": f"A{h % 7}",
+                "address": f"{h} {STREETS[h % len(STREETS)]}"}
+        for k, year in enumerate((1960 + h % 20, 1990 + h % 15, 1993 + h % 15)):
+            rows.append({**home, "id": f"h{h}_{k}",
+                         "given_name": GIVEN[(3 * h + 5 * k) % len(GIVEN)],
+                         "date_of_birth": f"{year}-{1 + (h + k) % 12:02d}-{1 + h % 28:02d}",
+                         "sex": "MF"[(h + k) % 2], "national_id": str(500_000_000 + 3 * h + k)})
+        if h % 5 == 0:
+            rows.append({**rows[-2], "id": f"h{h}_again", "address": "", "national_id": ""})
+    return rows
+
+
+def test_housemates_share_a_family_not_an_identity(tmp_path):
+    """Surname, address and area agree for every member of a home: counted as if they were
+    independent, they make siblings with look-alike names one person."""
+    rows = homes(150)
+    home = {"surname": "Vu", "area": "A3", "address": "8 Lake Road"}
+    rows += [
+        # A sister and a brother: names that look alike, other sex, other birth date, no IDs.
+        {**home, "id": "s1", "given_name": "Huong", "sex": "F", "date_of_birth": "1968-10-26",
+         "national_id": ""},
+        {**home, "id": "s2", "given_name": "Hung", "sex": "M", "date_of_birth": "1970-09-18",
+         "national_id": ""},
+        # One man recorded twice at home, once without a birth date or ID.
+        {**home, "id": "d1", "given_name": "Thanh", "sex": "M", "date_of_birth": "1995-03-02",
+         "national_id": "600000001"},
+        {**home, "id": "d2", "given_name": "Thanh", "sex": "M", "date_of_birth": "",
+         "national_id": ""},
+    ]
+    model = model_of(rows)
+    within = model[engine.SPMIS]["housemates"]
+    # Two housemates share a surname far more often than two people picked at random.
+    assert within["surname"][str(6)] < weight(model, "surname", "Exact match on surname") - 3
+    pairs, _ = dedupe(tmp_path, rows)
+    assert not linked(pairs, "s1", "s2")
+    assert linked(pairs, "d1", "d2")
+
+
+def test_a_file_without_homes_keeps_its_weights():
+    # Every person at an address of their own (as in FEBRL): nothing to learn about homes.
+    assert model_of(people(300))[engine.SPMIS]["housemates"] == {}
+
+
+def test_siblings_whose_given_names_share_a_first_word_are_two_people(tmp_path):
+    rows = people(120)
+    home = {"surname": "Huynh", "area": "H2", "address": "5 Market Road"}
+    rows += [
+        {**home, "id": "v1", "given_name": "Văn An", "sex": "M", "date_of_birth": "2010-09-17",
+         "national_id": ""},
+        {**home, "id": "v2", "given_name": "Văn Nam", "sex": "M", "date_of_birth": "2012-07-04",
+         "national_id": ""},
+        {**home, "id": "m1", "given_name": "María José", "sex": "F",
+         "date_of_birth": "1999-01-05", "national_id": ""},
+        {**home, "id": "m2", "given_name": "María Luisa", "sex": "F",
+         "date_of_birth": "2001-06-21", "national_id": ""},
+        # A typo in the last word is still one name.
+        {**home, "id": "t1", "given_name": "Thi Hoa", "sex": "F", "date_of_birth": "1980-02-02",
+         "national_id": "700000001"},
+        {**home, "id": "t2", "given_name": "Thi Hao", "sex": "F", "date_of_birth": "1980-02-02",
+         "national_id": "700000001"},
+    ]
+    pairs, _ = dedupe(tmp_path, rows)
+    assert not linked(pairs, "v1", "v2")
+    assert not linked(pairs, "m1", "m2")
+    assert linked(pairs, "t1", "t2")

@@ -46,9 +46,11 @@ def given_name() -> Any:
     return _levels("given_name", [
         (cll.ExactMatchLevel("given_name").configure(tf_adjustment_column="given_name"), 0.78),
         (_custom('"given_canon_l" = "given_canon_r"', "same name or nickname"), 0.05),
-        (cll.JaroWinklerLevel("given_name", 0.92).configure(
-            label_for_charts="similar spelling"), 0.06),
-        (_sounds_alike("given_name", "given_ph"), 0.03),
+        # The last words must also look alike: siblings' names often share a first word
+        # (Van An and Van Nam, Thi Hoa and Thi Hang, Maria Jose and Maria Luisa).
+        (_custom(f'{JW}("given_name_l", "given_name_r") >= 0.92 AND {LAST_ALIKE}',
+                 "similar spelling"), 0.06),
+        (_sounds_alike("given_name", "given_ph", also=LAST_ALIKE), 0.03),
         # One given name is a word of the other (Maria Jose and Maria; Van An and An).
         (_custom('"given_name_l" = "given_first_r" OR "given_name_l" = "given_last_r" '
                  'OR "given_name_r" = "given_first_l" OR "given_name_r" = "given_last_l"',
@@ -78,11 +80,14 @@ def surname() -> Any:
     ])
 
 
-def _sounds_alike(column: str, key: str) -> Any:
+LAST_ALIKE = f'{JW}("given_last_l", "given_last_r") >= 0.8'
+
+
+def _sounds_alike(column: str, key: str, also: str = "") -> Any:
     # Short names (Thu, Thao; Lan, Linh) share a phonetic key without sounding alike: the
     # spelling must also be close.
-    return _custom(f'"{key}_l" = "{key}_r" AND {JW}("{column}_l", "{column}_r") >= 0.8',
-                   "sounds alike")
+    return _custom(f'"{key}_l" = "{key}_r" AND {JW}("{column}_l", "{column}_r") >= 0.8'
+                   + (f" AND {also}" if also else ""), "sounds alike")
 
 
 def _swapped() -> Any:

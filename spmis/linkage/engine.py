@@ -326,6 +326,7 @@ def train(prepared: Prepared, *, seed: int = 1, progress: Progress | None = None
     model[SPMIS] = {"m": f"estimated by EM on the same {', '.join(learnt)}" if learnt else
                     "defaults",
                     "lookalikes": lookalike_odds(prepared, _id_differs(model)),
+                    "housemates": housemate_weights(prepared, model),
                     **prepared.counts()}
     if not learnt:
         say("m: the default values (the file gives expectation maximisation nothing to "
@@ -500,6 +501,71 @@ def _log_odds(pairs: pl.DataFrame, id_differs: float) -> float:
     return round(math.log2(q / (1 - q)), 3)
 
 
+# Residence levels that say "one home": two records there share a household's surname and
+# often more, which two strangers' records do not.
+HOME_LEVELS = ("same address and area", "same address", "similar address, same area")
+HOUSEMATE_COMPARISONS = ("given_name", "surname", "date_of_birth", "sex")
+HOUSEMATE_RECORDS = 200_000  # records whose households teach the housemate weights, at most
+HOUSEMATE_PSEUDO_PAIRS = 20  # pairs at the file-wide u added to each level's count
+HOUSEMATE_MIN_PAIRS = 100  # fewer pairs of two housemates than this teach nothing
+
+
+def housemate_weights(prepared: Prepared, model: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Each comparison level's weight between two records of one home, where it is lower
+    than the file-wide weight: ``{comparison: {level value: weight}}``.
+
+    Fellegi-Sunter takes the comparisons as independent; in one home they are not (family
+    members share a surname, twins a date of birth, siblings names that look alike), so the
+    file-wide u of a level understates how often two housemates fall in it and the surname
+    and residence count one family twice. u is measured again on the pairs of one home whose
+    two records carry valid national IDs more than one character apart (two people), with
+    ``HOUSEMATE_PSEUDO_PAIRS`` at the file-wide u so that a file with few such pairs keeps
+    its weights. Needs IDs, addresses and ``HOUSEMATE_MIN_PAIRS`` such pairs (a file without
+    households, such as FEBRL, has a few: duplicates whose ID was replaced); empty
+    otherwise."""
+    if not (prepared.has_national_id and prepared.has_address):
+        return {}
+    frame = prepared.frame.filter(pl.col("national_id").is_not_null(),
+                                  pl.col("address").is_not_null())
+    if frame.height > HOUSEMATE_RECORDS:  # whole homes, sampled by their address
+        keep = HOUSEMATE_RECORDS / frame.height
+        frame = frame.filter(pl.col("address").hash(seed=1) % 10_000 < keep * 10_000)
+    spec = {key: value for key, value in model.items() if key != SPMIS}
+    spec["blocking_rules_to_generate_predictions"] = [{
+        "blocking_rule": 'l."address" = r."address" AND l."area" = r."area"',
+        "sql_dialect": spec["sql_dialect"]}]
+    linker = _linker(Prepared(frame, True, True, 0), spec)
+    pairs = pl.from_arrow(linker.inference.predict().as_pyarrow_table())
+    assert isinstance(pairs, pl.DataFrame)
+    if pairs.height == 0:
+        return {}
+    # Different IDs (a family's are often given out in sequence, one character apart): two
+    # people, unless everything else says one (a mistyped or replaced ID), so each pair
+    # counts by how far the file-wide model doubts it is one person.
+    top = comparisons.level_values(model)["national_id"]["Exact match on national_id"]
+    pairs = pairs.filter(pl.col("gamma_national_id").is_between(0, top - 1)).with_columns(
+        doubt=1 - pl.col("match_probability").cast(pl.Float64))
+    if pairs["doubt"].sum() < HOUSEMATE_MIN_PAIRS:
+        return {}
+    weights: dict[str, dict[str, float]] = {}
+    for comparison in model["comparisons"]:
+        name = comparison["output_column_name"]
+        if name not in HOUSEMATE_COMPARISONS:
+            continue
+        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        counts = dict(pairs.filter(pl.col(f"gamma_{name}") >= 0)
+                      .group_by(f"gamma_{name}").agg(pl.col("doubt").sum()).iter_rows())
+        total = sum(counts.values())
+        for i, level in enumerate(levels):
+            value = len(levels) - 1 - i
+            m, u = float(level["m_probability"]), float(level["u_probability"])
+            within = ((counts.get(value, 0) + HOUSEMATE_PSEUDO_PAIRS * u)
+                      / (total + HOUSEMATE_PSEUDO_PAIRS))
+            if within > u:
+                weights.setdefault(name, {})[str(value)] = round(math.log2(m / within), 3)
+    return weights
+
+
 def score(prepared: Prepared, model: dict[str, Any], *, threshold: float = 0.01,
           spark: Any = None) -> pl.DataFrame:
     """Every blocked pair scoring at least ``threshold``: ``id_l, id_r, match_probability,
@@ -518,7 +584,7 @@ def score(prepared: Prepared, model: dict[str, Any], *, threshold: float = 0.01,
         for name in names}
     frame = frame.with_columns(match_weight=pl.col("match_weight").cast(pl.Float64),
                                **{f"w_{name}": expr for name, expr in weight_of.items()})
-    frame = _lookalikes(frame, model, names)
+    frame = _lookalikes(_housemates(frame, model, names), model, names)
     return frame.filter(pl.col("match_probability") >= threshold).select(
         id_l="unique_id_l", id_r="unique_id_r",
         match_probability="match_probability", match_weight="match_weight",
@@ -528,6 +594,30 @@ def score(prepared: Prepared, model: dict[str, Any], *, threshold: float = 0.01,
 
 
 LOOKALIKE = "household_lookalike"
+
+
+def _housemates(frame: pl.DataFrame, model: dict[str, Any], names: list[str]) -> pl.DataFrame:
+    """Two records of one home: each comparison weighs at most its housemate weight (see
+    :func:`housemate_weights`); the match weight changes by the sum of the differences."""
+    table = model.get(SPMIS, {}).get("housemates") or {}
+    if not table or "gamma_residence" not in frame.columns:
+        return frame
+    level = comparisons.level_values(model)["residence"]
+    home = pl.col("gamma_residence").is_in([level[label] for label in HOME_LEVELS])
+    changed = {}
+    for name, weights in table.items():
+        if name not in names:
+            continue
+        cap = pl.col(f"gamma_{name}").cast(pl.String).replace_strict(
+            weights, default=None, return_dtype=pl.Float64)
+        changed[f"w_{name}"] = pl.when(home & cap.is_not_null()).then(
+            pl.min_horizontal(pl.col(f"w_{name}"), cap)).otherwise(pl.col(f"w_{name}"))
+    if not changed:
+        return frame
+    delta = sum((expr - pl.col(column) for column, expr in changed.items()), pl.lit(0.0))
+    return frame.with_columns(match_weight=pl.col("match_weight") + delta).with_columns(
+        **changed).with_columns(
+        match_probability=1 - 1 / (1 + pl.lit(2.0).pow(pl.col("match_weight"))))
 
 
 def _lookalikes(frame: pl.DataFrame, model: dict[str, Any], names: list[str]) -> pl.DataFrame:
