@@ -129,6 +129,7 @@ def url_for(name: str, person: Person) -> str:
     submission = person.submission  # set by the world fixture
     args = {
         "intake:submission-detail": [submission.pk], "api:submission-detail": [submission.pk],
+        "intake:submission-state": [submission.pk], "api:submission-state": [submission.pk],
         "intake:submission-errors": [submission.pk, "csv"],
         "linkage:linkage_review_pair": [person.link.pk],
         "linkage:linkage_records": [person.link.person_l_id, person.link.person_r_id],

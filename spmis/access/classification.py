@@ -88,7 +88,10 @@ CLASSIFICATION: dict[str, dict[str, Clearance]] = {
     "intake.Submission": _levels(I="id source period status content_hash filename file_format "
                                    "mapping rows_total rows_loaded rows_rejected message "
                                    "supersedes received_at created_by withdraw_request "
-                                   "withdraw_reason withdrawn_at"),
+                                   "withdraw_reason withdrawn_at stage steps worker "
+                                   "heartbeat_at attempts"),
+    # A file waiting for its load: any field of a person record, disability and income too.
+    "intake.SubmissionFile": _levels(I="submission", S="data"),
     # A changed row's values before: any field of a person record, disability and income too.
     "intake.ChangedRow": _levels(I="id submission table row_id", S="before"),
     "intake.PeriodApproval": _levels(I="id area period state request reason updated_at"),

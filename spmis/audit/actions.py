@@ -99,6 +99,12 @@ class AuditAction(StrEnum):
     MAPPING_SAVE = "mapping.save", _("A source's mapping was saved as its next version.")
     SUBMISSION_LOAD = "submission.load", _("A submission's valid rows were loaded.")
     SUBMISSION_REFUSE = "submission.refuse", _("A submission was refused as a whole.")
+    SUBMISSION_QUEUE = "submission.queue", _("A file was received to be checked and loaded in "
+        "the background (its load or refusal is audited when it ends).")
+    SUBMISSION_FAIL = "submission.fail", _("A submission's background load stopped with an "
+        "error; nothing of it was loaded (detail: the reason).")
+    SUBMISSION_RETRY = "submission.retry", _("A failed or stalled submission was queued to be "
+        "loaded again.")
     SUBMISSION_VIEW = "submission.view", _("A submission's page was read (its issues' values only "
         "as far as the reader's scope and clearance allow).")
     SUBMISSION_ERROR_REPORT = "submission.error_report", _("A submission's error report was "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -144,7 +144,8 @@ def submit(source_code: str, period: dt.date, file: str,
     receipt = submission_receive(
         actor=None, source_code=source_code, period=period, filename=path.name,
         data=path.read_bytes(),
-        received_at=timezone.make_aware(received_at) if received_at is not None else None)
+        received_at=timezone.make_aware(received_at) if received_at is not None else None,
+        progress=_echo_progress)
     if receipt.repeat:  # not the earlier load's counts again, as if it had just happened
         s = receipt.submission
         click.echo(f"{receipt.note} ({s.status}, received "
@@ -152,6 +153,37 @@ def submit(source_code: str, period: dt.date, file: str,
         return
     _print(receipt.submission)
     if receipt.submission.status == SubmissionStatus.REFUSED:
+        raise SystemExit(1)
+
+
+def _echo_progress(stage: str, **detail: Any) -> None:
+    """Each stage of a load on stderr, as the submission's page shows it."""
+    if "table" in detail:
+        if detail.get("done") == detail.get("total"):
+            click.echo(f"  loaded {detail['table']}: {detail['total']:,} rows", err=True)
+        return
+    rows = f" ({detail['total']:,} rows)" if "total" in detail else ""
+    click.echo(f"  {stage}{rows} ...", err=True)
+
+
+@intake.command()
+@click.argument("submission_id", type=ROW_ID)
+def retry(submission_id: int) -> None:
+    """Load again a submission whose background load failed or stalled (its process died),
+    here and now, from its kept file; exits 1 unless it loads."""
+    setup_django()
+    from spmis.intake.models import SubmissionStatus
+    from spmis.intake.services import submission_claim, submission_retry, submission_run
+
+    submission_retry(actor=None, submission_id=submission_id)
+    claimed = submission_claim(submission_id=submission_id)
+    if claimed is None:  # the web server's runner took it first
+        click.echo(f"submission {submission_id} is being loaded by the web server; its page "
+                   f"shows how far it has got.")
+        return
+    done = submission_run(submission=claimed, echo=_echo_progress)
+    _print(done)
+    if done.status not in (SubmissionStatus.LOADED, SubmissionStatus.PARTIAL):
         raise SystemExit(1)
 
 

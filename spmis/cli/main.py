@@ -388,6 +388,12 @@ def _serve(host: str, port: int, threads: int, *, trusted_proxy: str | None = No
                    "redirected to https:// (give the address of the TLS-terminating proxy).",
                    err=True)
     audit_checkpoint_every(minutes=settings_value("SPMIS_AUDIT_CHECKPOINT_MINUTES"))
+    from spmis.intake.runner import runner_start
+
+    requeued = runner_start()  # uploads load in the background (ADR 0011)
+    if requeued:
+        click.echo(f"Loading again the uploads a stopped server left unfinished: "
+                   f"{', '.join(map(str, requeued))}", err=True)
     click.echo(f"spmis is running at http://{host}:{port}/  (Ctrl+C to stop)")
     try:
         # Waitress reads a body whole before the app sees it: the same size limit there.

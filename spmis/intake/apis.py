@@ -17,6 +17,7 @@ from drf_spectacular.utils import (
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from spmis.access.doors import authenticated
 from spmis.core.errors import ValidationFailed
@@ -24,6 +25,7 @@ from spmis.core.periods import parse_period, period_param
 from spmis.intake import selectors as intake
 from spmis.intake.models import Submission
 from spmis.intake.parsers import MAX_BYTES
+from spmis.intake.progress import submission_state
 from spmis.intake.services import submission_push
 
 
@@ -60,6 +62,7 @@ class SubmissionSerializer(serializers.ModelSerializer[Submission]):
             return request.build_absolute_uri(path) if request is not None else path
 
         return {"self": url("api:submission-detail"), "page": url("intake:submission-detail"),
+                "state": url("api:submission-state"),
                 "errors_csv": url("intake:submission-errors", "csv"),
                 "errors_xlsx": url("intake:submission-errors", "xlsx")}
 
@@ -147,3 +150,16 @@ class SubmissionDetail(generics.RetrieveAPIView[Submission]):
     def get_object(self) -> Submission:
         return intake.submission_get_for_user(user=authenticated(self.request),
                                               submission_id=self.kwargs["pk"])
+
+
+class SubmissionState(APIView):
+    """Where a submission's load stands: its status, stage, steps in order (each table
+    loaded with its rows done and total), whether it is over (``final``) or ``stalled``, and
+    the reason when it was refused or failed. A push is loaded before it is answered, so its
+    state is already final; an upload through the page is loaded in the background."""
+
+    @extend_schema(responses={200: OpenApiResponse(OpenApiTypes.OBJECT, "The state.")})
+    def get(self, request: Request, pk: int) -> Response:
+        submission = intake.submission_get_for_user(user=authenticated(request),
+                                                    submission_id=pk)
+        return Response(submission_state(submission).as_json())

@@ -1114,16 +1114,24 @@ class Read:
 
 
 def read_data(data: bytes, *, filename: str, mapping: Mapping, today: date,
-              max_bytes: int = parsers.MAX_BYTES) -> Read:
-    """Parse ``data`` with the mapping's header_row and groups, then map and check it.
+              max_bytes: int = parsers.MAX_BYTES,
+              parsed: Callable[[int], None] | None = None) -> Read:
+    """Parse ``data`` with the mapping's header_row and groups, then map and check it
+    (``parsed``, if given, is told the file's rows in between).
 
     The only way both ``submit`` and ``mapping check --against`` read a file, so they see the
     same columns and report the same problems. Raises :class:`parsers.ParseError` when the
     file cannot be read and :class:`MappingError` when it lacks columns the mapping reads.
     """
-    parsed = parsers.parse_file(data, filename=filename, max_bytes=max_bytes,
-                                header_row=mapping.header_row, groups=mapping.groups,
-                                shape_issues=True)
+    read = parsers.parse_file(data, filename=filename, max_bytes=max_bytes,
+                              header_row=mapping.header_row, groups=mapping.groups,
+                              shape_issues=True)
+    if parsed is not None:
+        parsed(read.frame.height)
+    return _map_read(read, mapping, today)
+
+
+def _map_read(parsed: parsers.Parsed, mapping: Mapping, today: date) -> Read:
     try:
         mapped, issues = apply_mapping(parsed.frame, mapping, today=today)
     except MappingError as exc:  # say which row the names were taken from

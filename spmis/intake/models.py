@@ -78,6 +78,14 @@ class SubmissionStatus(models.TextChoices):
     REFUSED = "REFUSED", _("refused")
     SUPERSEDED = "SUPERSEDED", _("superseded by a correction")
     WITHDRAWN = "WITHDRAWN", _("withdrawn: what it wrote was undone")
+    # A file taken in through the upload page is checked and loaded in the background (ADR 0011):
+    QUEUED = "QUEUED", _("received, waiting to be loaded")
+    RUNNING = "RUNNING", _("being checked and loaded")
+    FAILED = "FAILED", _("stopped by an error: nothing was loaded, it can be tried again")
+
+
+# Statuses of a submission whose file is not (yet) accepted: no rows of it are in the registry.
+PENDING_STATUSES = (SubmissionStatus.QUEUED, SubmissionStatus.RUNNING, SubmissionStatus.FAILED)
 
 
 class Submission(models.Model):
@@ -105,6 +113,15 @@ class Submission(models.Model):
                                          null=True, blank=True, related_name="+")
     withdraw_reason = models.CharField(_("reason for withdrawal"), max_length=400, blank=True)
     withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    # Progress of a background load (ADR 0011): the stage it is at, the steps so far (each a
+    # dict with "stage", "at" and, while loading a table, "table", "done", "total"), who runs
+    # it (host:pid:token) and when it last said so; a RUNNING load whose runner is gone is
+    # stalled and can be tried again.
+    stage = models.CharField(_("stage"), max_length=20, blank=True)
+    steps = models.JSONField(_("steps"), default=list, blank=True)
+    worker = models.CharField(_("loaded by"), max_length=100, blank=True)
+    heartbeat_at = models.DateTimeField(_("last sign of progress"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
 
     class Meta:
         indexes = [models.Index(fields=["source", "period"]),
@@ -112,6 +129,18 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"submission {self.pk} {self.source_id} {self.period:%Y-%m}"
+
+
+class SubmissionFile(models.Model):
+    """The bytes of a file waiting for its background load, kept until it is loaded or
+    refused (so a load stopped by a dead process can run again), then deleted."""
+
+    submission = models.OneToOneField(Submission, on_delete=models.CASCADE,
+                                      related_name="file", primary_key=True)
+    data = models.BinaryField(_("content"))
+
+    def __str__(self) -> str:
+        return f"file of submission {self.submission_id}"
 
 
 class ChangedRow(models.Model):

@@ -37,7 +37,13 @@ from spmis.access.selectors import scope_for_user
 from spmis.core.periods import add_months, month_start
 from spmis.geography.models import Area, AreaLevel
 from spmis.geography.selectors import ancestor_paths
-from spmis.intake.models import Schedule, Source, Submission, SubmissionStatus
+from spmis.intake.models import (
+    PENDING_STATUSES,
+    Schedule,
+    Source,
+    Submission,
+    SubmissionStatus,
+)
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -128,8 +134,10 @@ def _expected_sources(
         scope = scope_for_user(user=user, permission=Permission.VIEW_COVERAGE)
         sources = sources.filter(scope.area_q("area"))  # an empty scope keeps nothing
     theirs = Submission.objects.filter(source=OuterRef("pk"), period=period)
-    # A withdrawn file never counted: it was sent by mistake.
-    first = (theirs.exclude(status__in=[SubmissionStatus.REFUSED, SubmissionStatus.WITHDRAWN])
+    # A withdrawn file never counted: it was sent by mistake; one still waiting for its load
+    # (or whose load failed) is not accepted yet.
+    first = (theirs.exclude(status__in=[SubmissionStatus.REFUSED, SubmissionStatus.WITHDRAWN,
+                                        *PENDING_STATUSES])
              .order_by("received_at").values("received_at")[:1])
     refused = (theirs.filter(status=SubmissionStatus.REFUSED)
                .order_by("received_at").values("received_at")[:1])

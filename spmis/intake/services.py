@@ -14,9 +14,11 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, OperationalError, connection, models, transaction
+from django.db.models import F
 
 from spmis.access.models import User
 from spmis.access.policy import Permission
@@ -30,6 +32,7 @@ from spmis.core.errors import Conflict, NotFound, ValidationFailed
 from spmis.geography.models import Area
 from spmis.intake import mapping as mappings
 from spmis.intake import parsers
+from spmis.intake import progress as live
 from spmis.intake.approvals import locked_periods, period_lock_area
 from spmis.intake.models import (
     ChangedRow,
@@ -39,6 +42,7 @@ from spmis.intake.models import (
     Source,
     SourceKind,
     Submission,
+    SubmissionFile,
     SubmissionIssue,
     SubmissionStatus,
 )
@@ -51,6 +55,9 @@ from spmis.schemes.models import Enrolment, Scheme
 from spmis.schemes.services import enrolments_upsert_bulk
 
 LOADED_MODELS = (Household, Person, Enrolment, BenefitPayment)
+# Told each stage of a load: progress(stage, **detail), detail being table, done and total
+# while loading a table, total (the file's rows) once it is read.
+Progress = Callable[..., None]
 log = logging.getLogger(__name__)  # each stage of a load, with its rows and seconds
 ISSUE_COLUMNS = ["_row", "column", "value", "rule", "message"]
 
@@ -354,51 +361,312 @@ def submission_receive(
     filename: str,
     data: bytes,
     received_at: dt.datetime | None = None,
+    progress: Progress | None = None,
 ) -> Receipt:
     """``submission_submit``, saying whether the file was a repeat, so the doors (command,
-    upload page, API push) can say so instead of the earlier submission's counts."""
+    upload page, API push) can say so instead of the earlier submission's counts. Checked and
+    loaded before it returns; ``progress`` is told each stage (the command prints them)."""
+    source, period, received, digest, same = _receive(actor, source_code, period, data,
+                                                      received_at)
+    if same is not None:
+        return Receipt(same, repeat=True)
+    submission = Submission(source=source, period=period, content_hash=digest,
+                            filename=filename[:255], file_format="", received_at=received,
+                            created_by=actor)
+    return Receipt(_take(submission, data, progress))
+
+
+def _receive(actor: User | None, source_code: str, period: dt.date, data: bytes,
+             received_at: dt.datetime | None
+             ) -> tuple[Source, dt.date, dt.datetime, str, Submission | None]:
+    """The source (within the actor's), the month, the time received, the content's digest,
+    and the earlier submission of the same content for the period if any (a repeat)."""
     source = source_for_submitter(actor=actor, code=source_code)
     period = period.replace(day=1)
     received = _received(received_at)  # checked for a repeat too
     digest = hashlib.sha256(data).hexdigest()
     same = (Submission.objects.filter(source=source, period=period, content_hash=digest)
-            .exclude(status__in=[SubmissionStatus.REFUSED, SubmissionStatus.WITHDRAWN])
+            .exclude(status__in=[SubmissionStatus.REFUSED, SubmissionStatus.WITHDRAWN,
+                                 SubmissionStatus.FAILED])
             .order_by("-id").first())
-    if same is not None:
-        return Receipt(same, repeat=True)
-    return Receipt(_take(actor, source, period, digest, filename, data, received))
+    return source, period, received, digest, same
 
 
-def _take(actor: User | None, source: Source, period: dt.date, digest: str, filename: str,
-          data: bytes, received: dt.datetime) -> Submission:
-    """Check and load (or refuse) a content not received before."""
+def _take(submission: Submission, data: bytes, progress: Progress | None = None,
+          worker: str | None = None) -> Submission:
+    """Check and load (or refuse) a content not received before, with the source's latest
+    mapping. ``worker``: the background runner that claimed the submission (it must still hold
+    it when the load commits)."""
+    actor, source, period = submission.created_by, submission.source, submission.period
     mapping = source.mappings.order_by("-version").first()
-    submission = Submission(source=source, period=period, content_hash=digest,
-                            filename=filename[:255], file_format="", mapping=mapping,
-                            received_at=received, created_by=actor)
+    submission.mapping = mapping
     locked = (period_lock_area(area_path=source.area.path, period=period)
               if source.area is not None else None)
     if locked is not None:
         return _refuse(submission, actor, f"The period {period:%Y-%m} is approved for "
-                       f"{locked.code}; ask for it to be un-approved first.", None)
+                       f"{locked.code}; ask for it to be un-approved first.", None, worker)
     started = time.perf_counter()
     try:
-        checked = _check(submission, mapping, data)
+        checked = _check(submission, mapping, data, progress)
     except _Refusal as refusal:
-        return _refuse(submission, actor, refusal.message, refusal.issues)
+        return _refuse(submission, actor, refusal.message, refusal.issues, worker)
     invalid = checked.issues["_row"].n_unique() if checked.issues.height else 0
     log.info("read and checked: %d rows in %.2f s", checked.rows_total,
              time.perf_counter() - started)
     if invalid >= checked.rows_total:  # nothing to load: a refusal, never a PARTIAL load
         return _refuse(submission, actor, f"None of the {checked.rows_total} rows is valid: "
                        f"nothing was loaded, and any earlier submission for the period stands. "
-                       f"The error report gives each row's problem.", checked.issues)
+                       f"The error report gives each row's problem.", checked.issues, worker)
     share = 100 * invalid / max(checked.rows_total, 1)
     if source.policy == LoadPolicy.REJECT and share > source.error_threshold:
         return _refuse(submission, actor, f"{invalid} of {checked.rows_total} rows are invalid "
                        f"({share:.1f}% > the source's limit of {source.error_threshold}%).",
-                       checked.issues)
-    return _load(submission, actor, checked, invalid)
+                       checked.issues, worker)
+    return _load(submission, actor, checked, invalid, progress, worker)
+
+
+# --- background loads (ADR 0011) ------------------------------------------------------------
+
+def submission_queue(*, actor: User | None, source_code: str, period: dt.date, filename: str,
+                     data: bytes, received_at: dt.datetime | None = None) -> Receipt:
+    """Take in a file to be checked and loaded in the background (the upload page): the same
+    checks of who may send what as ``submission_receive``, and the same content again is a
+    repeat; otherwise a QUEUED submission with its file kept, which a runner
+    (``spmis.intake.runner``) claims, loads or refuses. Audited as ``submission.queue``, then
+    ``submission.load`` or ``submission.refuse`` as a load in the foreground."""
+    source, period, received, digest, same = _receive(actor, source_code, period, data,
+                                                      received_at)
+    if same is not None:
+        return Receipt(same, repeat=True)
+    now = clock.now()
+    with transaction.atomic():
+        submission = Submission.objects.create(
+            source=source, period=period, content_hash=digest, filename=filename[:255],
+            file_format="", received_at=received, created_by=actor,
+            status=SubmissionStatus.QUEUED, stage="received", heartbeat_at=now,
+            steps=[_step_entry("received", now, {})])
+        SubmissionFile.objects.create(submission=submission, data=data)
+        audit_record(actor=actor, action=AuditAction.SUBMISSION_QUEUE, object_type="submission",
+                     object_id=submission.pk,
+                     detail={"source": source.code, "period": f"{period:%Y-%m}",
+                             "filename": submission.filename, "bytes": len(data),
+                             "received_at": received.isoformat()})
+    return Receipt(submission)
+
+
+def submission_claim(*, worker: str = live.WORKER,
+                     submission_id: int | None = None) -> Submission | None:
+    """The oldest QUEUED submission (or the one asked for), now RUNNING under ``worker``;
+    None when there is none. A compare-and-set: two runners never claim the same one."""
+    queued = Submission.objects.filter(status=SubmissionStatus.QUEUED).order_by("id")
+    if submission_id is not None:
+        queued = queued.filter(pk=submission_id)
+    for pk in queued.values_list("pk", flat=True)[:20]:
+        taken = Submission.objects.filter(pk=pk, status=SubmissionStatus.QUEUED).update(
+            status=SubmissionStatus.RUNNING, worker=worker, heartbeat_at=clock.now(),
+            attempts=F("attempts") + 1)
+        if taken:
+            return (Submission.objects.select_related("source", "source__area", "created_by")
+                    .get(pk=pk))
+    return None
+
+
+def submission_run(*, submission: Submission, worker: str = live.WORKER,
+                   echo: Progress | None = None) -> Submission:
+    """Check and load a claimed submission from its kept file, telling its progress on the
+    submission (and to ``echo``). Ends LOADED, PARTIAL or REFUSED as a load in the foreground
+    would, or FAILED with the reason when the load stops with an error (nothing of it is
+    loaded: it can be tried again). Never raises for the file or the load."""
+    tracker = _Tracker(submission, echo)
+    try:
+        stored = SubmissionFile.objects.filter(submission=submission).first()
+        if stored is None:
+            raise _Failure("Its file is no longer kept: send it again.")
+        data = bytes(stored.data)
+        for attempt in range(1, TRANSIENT_TRIES + 1):
+            try:
+                done = _take(submission, data, tracker, worker)
+                break
+            except OperationalError as exc:  # the database busy: the load rolled back whole
+                if not transient(exc) or attempt == TRANSIENT_TRIES:
+                    raise
+                log.warning("Submission %s: %s; loading it again", submission.pk, exc)
+                time.sleep(0.2 * attempt)
+                tracker.restart()
+    except _TakenOver:
+        live.live_forget(submission.pk)
+        return Submission.objects.get(pk=submission.pk)
+    except Exception as exc:  # any error ends the load as FAILED, with its reason
+        log.exception("The load of submission %s stopped", submission.pk)
+        reason = exc.message if isinstance(exc, _Failure) else (
+            f"The load stopped with an error ({type(exc).__name__}: {str(exc)[:300]}); nothing "
+            f"of this file was loaded. Try it again; if it fails again, tell the MIS unit.")
+        return _fail(submission, reason, tracker, worker)
+    tracker("refused" if done.status == SubmissionStatus.REFUSED else "loaded", final=True)
+    SubmissionFile.objects.filter(submission=submission).delete()
+    live.live_forget(submission.pk)
+    return done
+
+
+def submission_retry(*, actor: User | None, submission_id: int) -> Submission:
+    """Queue a FAILED or stalled submission again (its file is kept). ``actor`` must be one
+    who may submit for its source. Audited as ``submission.retry``."""
+    found = Submission.objects.select_related("source").filter(pk=submission_id).first()
+    if found is None:
+        raise NotFound(f"No submission {submission_id}.")
+    if actor is not None:
+        source_for_submitter(actor=actor, code=found.source.code)
+    if not (found.status == SubmissionStatus.FAILED or live.is_stalled(found)):
+        raise Conflict("Only a failed or stalled submission can be tried again; this one is "
+                       f"{found.get_status_display()}.")
+    if not SubmissionFile.objects.filter(submission=found).exists():
+        raise Conflict("Its file is no longer kept: send it again.")
+    return _requeue(found, actor, automatic=False)
+
+
+def submissions_recover() -> list[int]:
+    """Queue again every stalled submission (a server starting after its process died): the
+    ones whose runner is gone, at most three attempts each (a file that kills its runner must
+    not kill every restart); the others end FAILED. Audited as ``submission.retry``."""
+    requeued = []
+    running = Submission.objects.filter(status__in=[SubmissionStatus.RUNNING,
+                                                    SubmissionStatus.QUEUED])
+    for found in running.select_related("source"):
+        if not live.is_stalled(found):
+            continue
+        if found.status == SubmissionStatus.QUEUED:
+            requeued.append(found.pk)  # still queued: the runner takes it
+        elif found.attempts >= MAX_ATTEMPTS:
+            _fail(found, f"Its load stopped {found.attempts} times without finishing (the "
+                  f"process running it ended); nothing of it was loaded. Tell the MIS unit.",
+                  _Tracker(found, None), found.worker)
+        else:
+            _requeue(found, None, automatic=True)
+            requeued.append(found.pk)
+    return requeued
+
+
+MAX_ATTEMPTS = 3
+TRANSIENT_TRIES = 5
+
+
+def transient(exc: Exception) -> bool:
+    """A database error that passes by itself (SQLite locked or busy, a PostgreSQL deadlock or
+    serialisation failure): the transaction rolled back whole, so doing it again is safe."""
+    text = str(exc).lower()
+    return isinstance(exc, OperationalError) and any(
+        word in text for word in ("locked", "busy", "deadlock", "could not serialize"))
+
+
+def _requeue(submission: Submission, actor: User | None, *, automatic: bool) -> Submission:
+    now = clock.now()
+    with transaction.atomic():
+        was = submission.status
+        changed = Submission.objects.filter(pk=submission.pk, status=was,
+                                            worker=submission.worker).update(
+            status=SubmissionStatus.QUEUED, stage="received", heartbeat_at=now, worker="",
+            message="", steps=[_step_entry("received", now, {"attempt": submission.attempts + 1})])
+        if not changed:
+            raise Conflict("The submission changed meanwhile; look at it again.")
+        audit_record(actor=actor, action=AuditAction.SUBMISSION_RETRY, object_type="submission",
+                     object_id=submission.pk,
+                     detail={"source": submission.source.code, "was": was,
+                             "attempts": submission.attempts, "automatic": automatic})
+    submission.refresh_from_db()
+    return submission
+
+
+def _fail(submission: Submission, reason: str, tracker: _Tracker,
+          worker: str | None) -> Submission:
+    with transaction.atomic():
+        changed = Submission.objects.filter(pk=submission.pk, worker=worker or "").update(
+            status=SubmissionStatus.FAILED, message=reason)
+        if changed:
+            audit_record(actor=submission.created_by, action=AuditAction.SUBMISSION_FAIL,
+                         object_type="submission", object_id=submission.pk,
+                         detail={"source": submission.source.code,
+                                 "period": f"{submission.period:%Y-%m}", "reason": reason})
+    tracker("failed", final=True)
+    live.live_forget(submission.pk)
+    submission.refresh_from_db()
+    return submission
+
+
+class _Failure(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class _TakenOver(Exception):
+    """Another runner claimed the submission meanwhile (it was taken for stalled): this one
+    gives it up, writing nothing."""
+
+
+def _still_mine(submission: Submission, worker: str | None) -> None:
+    """Inside a load's transaction: the submission is still this runner's (or no runner's:
+    a load in the foreground)."""
+    if worker is None:
+        return
+    mine = (Submission.objects.select_for_update()
+            .filter(pk=submission.pk, status=SubmissionStatus.RUNNING, worker=worker).exists())
+    if not mine:
+        raise _TakenOver()
+
+
+def _step_entry(stage: str, now: dt.datetime, detail: dict[str, Any]) -> dict[str, Any]:
+    return {"stage": stage, "at": now.isoformat(timespec="seconds"), **detail}
+
+
+class _Tracker:
+    """Keeps a background load's steps: on the submission (written at once outside the
+    load's transaction; inside it only at commit) and in this process's memory, which the
+    state page reads while the transaction is open."""
+
+    def __init__(self, submission: Submission, echo: Progress | None) -> None:
+        self.submission = submission
+        self.echo = echo
+        self.steps: list[dict[str, Any]] = list(submission.steps or [])
+        self.first = len(self.steps)  # the steps before this attempt (received)
+        live.live_set(submission.pk, self.steps)
+
+    def restart(self) -> None:
+        """The attempt is done again from the start: its steps so far are gone."""
+        del self.steps[self.first:]
+        live.live_set(self.submission.pk, self.steps)
+
+    def __call__(self, stage: str, *, final: bool = False, **detail: Any) -> None:
+        now = clock.now()
+        entry = _step_entry(stage, now, detail)
+        last = self.steps[-1] if self.steps else None
+        if last is not None and last["stage"] == stage and last.get("table") == detail.get(
+                "table"):
+            last.update(entry)  # the same step, further on (a table's rows done)
+        else:
+            self.steps.append(entry)
+        s = self.submission
+        s.stage, s.steps, s.heartbeat_at = stage, list(self.steps), now
+        if not final:
+            live.live_set(s.pk, self.steps)
+        if not connection.in_atomic_block:
+            self._save(stage, now)
+        if self.echo is not None:
+            self.echo(stage, **detail)
+
+    def _save(self, stage: str, now: dt.datetime) -> None:
+        """The steps on the submission; when the database stays busy they wait for the next
+        step (the page reads them from memory meanwhile)."""
+        for attempt in range(1, TRANSIENT_TRIES + 1):
+            try:
+                Submission.objects.filter(pk=self.submission.pk).update(
+                    stage=stage, steps=self.submission.steps, heartbeat_at=now)
+                return
+            except OperationalError as exc:
+                if not transient(exc):
+                    raise
+                if attempt == TRANSIENT_TRIES:  # a final stage is known from the status
+                    return
+                time.sleep(0.1 * attempt)
 
 
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_:-]{1,100}")
@@ -448,14 +716,18 @@ class _Refusal(Exception):
         self.issues = issues
 
 
-def _check(submission: Submission, mapping: Mapping | None, data: bytes) -> _Checked:
+def _check(submission: Submission, mapping: Mapping | None, data: bytes,
+           progress: Progress | None = None) -> _Checked:
     if mapping is None:
         raise _Refusal(f"Source {submission.source.code} has no mapping yet: save one with "
                        f"`spmis intake mapping save`.")
     spec = mappings.load_mapping(mapping.text)
+    if progress is not None:
+        progress("parsing", bytes=len(data))
     try:  # the same reading path as `spmis intake mapping check --against`
-        read = mappings.read_data(data, filename=submission.filename, mapping=spec,
-                                  today=clock.today())
+        read = mappings.read_data(
+            data, filename=submission.filename, mapping=spec, today=clock.today(),
+            parsed=None if progress is None else lambda rows: progress("validating", total=rows))
     except parsers.ParseError as exc:
         raise _Refusal(str(exc)) from exc
     except mappings.MappingError as exc:
@@ -562,8 +834,9 @@ def _unknown(frame: pl.DataFrame, column: str, resolved: str, rule: str,
 
 
 def _refuse(submission: Submission, actor: User | None, message: str,
-            issues: pl.DataFrame | None) -> Submission:
+            issues: pl.DataFrame | None, worker: str | None = None) -> Submission:
     with transaction.atomic():
+        _still_mine(submission, worker)
         submission.status = SubmissionStatus.REFUSED
         submission.message = message
         if issues is not None:
@@ -609,10 +882,11 @@ def _save_issues(submission: Submission, issues: pl.DataFrame) -> None:
     )
 
 
-def _load(submission: Submission, actor: User | None, checked: _Checked,
-          invalid: int) -> Submission:
+def _load(submission: Submission, actor: User | None, checked: _Checked, invalid: int,
+          progress: Progress | None = None, worker: str | None = None) -> Submission:
     valid = checked.mapped.join(checked.issues.select("_row").unique(), on="_row", how="anti")
     with load_transaction(LOADED_MODELS):
+        _still_mine(submission, worker)
         earlier = (Submission.objects.select_for_update()
                    .filter(source=submission.source, period=submission.period,
                            status__in=[SubmissionStatus.LOADED, SubmissionStatus.PARTIAL]))
@@ -622,7 +896,7 @@ def _load(submission: Submission, actor: User | None, checked: _Checked,
         submission.rows_total = checked.rows_total
         submission.rows_rejected = invalid
         submission.save()
-        counts = _upsert_records(submission, valid, checked.given)
+        counts = _upsert_records(submission, valid, checked.given, progress)
         submission.rows_loaded = valid.height
         submission.message = " ".join([", ".join(f"{k}: {v}" for k, v in counts.items()),
                                        *checked.notes])
@@ -640,8 +914,8 @@ def _load(submission: Submission, actor: User | None, checked: _Checked,
     return submission
 
 
-def _upsert_records(submission: Submission, rows: pl.DataFrame,
-                    given: frozenset[str]) -> dict[str, int]:
+def _upsert_records(submission: Submission, rows: pl.DataFrame, given: frozenset[str],
+                    progress: Progress | None = None) -> dict[str, int]:
     """Households, persons, enrolments and payments of the valid rows, in that order."""
 
     def unmapped(**fields: str) -> list[str]:
@@ -659,7 +933,11 @@ def _upsert_records(submission: Submission, rows: pl.DataFrame,
     def count(name: str, load: Callable[..., pl.DataFrame], rows: pl.DataFrame,
               keep: list[str]) -> pl.DataFrame:
         started = time.perf_counter()
+        if progress is not None:
+            progress("loading", table=name, done=0, total=rows.height)
         result = load(rows=rows, keep=keep, **lineage)
+        if progress is not None:
+            progress("loading", table=name, done=rows.height, total=rows.height)
         changed.append(result.filter(pl.col("action") == "updated").select(
             row_id="id", before="before", table=pl.lit(tables[name])))
         log.info("%s: %d rows in %.2f s", name, rows.height, time.perf_counter() - started)

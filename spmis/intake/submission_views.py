@@ -11,8 +11,10 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.messages.storage.base import Message
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.db import connection, transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,12 +30,17 @@ from spmis.audit.services import audit_record
 from spmis.core.doors import or_404
 from spmis.core.errors import ApplicationError, NotFound, ValidationFailed
 from spmis.core.periods import date_param, period_param
+from spmis.intake import progress, runner, withdrawals
 from spmis.intake import selectors as intake
-from spmis.intake import withdrawals
 from spmis.intake.draft import draft_mapping
-from spmis.intake.models import Source, Submission, SubmissionStatus
+from spmis.intake.models import PENDING_STATUSES, Source, Submission, SubmissionStatus
 from spmis.intake.parsers import MAX_BYTES, ParseError
-from spmis.intake.services import submission_receive
+from spmis.intake.services import (
+    submission_claim,
+    submission_queue,
+    submission_retry,
+    submission_run,
+)
 
 PAGE_SIZE = 50
 ISSUES_SHOWN = 100
@@ -91,7 +98,11 @@ def submission_detail(request: HttpRequest, submission_id: int) -> HttpResponse:
 def _withdrawal_post(request: HttpRequest, user: User, submission: Submission) -> None:
     action = request.POST.get("action", "")
     reason = request.POST.get("reason", "")
-    if action == "withdraw":
+    if action == "retry":
+        submission_retry(actor=user, submission_id=submission.pk)
+        transaction.on_commit(runner.runner_kick)
+        messages.success(request, _("The submission is queued to be loaded again."))
+    elif action == "withdraw":
         withdrawals.submission_withdraw_request(actor=user, submission_id=submission.pk,
                                                 reason=reason)
         messages.success(request, _("Withdrawal asked: an approver over the source's area "
@@ -111,6 +122,7 @@ def _withdrawal_post(request: HttpRequest, user: User, submission: Submission) -
 
 def _detail_context(user: User, submission: Submission) -> dict[str, Any]:
     return {
+        **_progress_context(user, submission),
         "withdrawal": withdrawals.withdrawal_options(user=user, submission=submission),
         "submission": submission,
         "issues": intake.submission_issues_for_user(user=user, submission=submission,
@@ -120,6 +132,47 @@ def _detail_context(user: User, submission: Submission) -> dict[str, Any]:
         "superseded_by": intake.submission_list_for_user(user=user)
         .filter(supersedes=submission).order_by("id"),
     }
+
+
+@require_GET
+@login_required
+def submission_state(request: HttpRequest, submission_id: int) -> HttpResponse:
+    """Where the submission's load stands (the page polls it): JSON, or to htmx the progress
+    panel, which stops polling once the load is over or stalled. Not audited: it shows no
+    person's data (the page that polls it is audited when opened)."""
+    user = authenticated(request)
+    submission = or_404(intake.submission_get_for_user, user=user, submission_id=submission_id)
+    context = _progress_context(user, submission, polled=True)
+    if request.headers.get("HX-Request") == "true":
+        return render(request, "intake/_progress.html", context)
+    return JsonResponse({**context["state"].as_json(),
+                         "page": reverse("intake:submission-detail", args=[submission.pk])})
+
+
+def _progress_context(user: User, submission: Submission, *,
+                      polled: bool = False) -> dict[str, Any]:
+    """The progress panel: the state, its outcome said as a message (success, warning or
+    error: a refusal or a load's end only to the page that polled, the page opened later says
+    them in its facts), and whether the user may try a failed or stalled load again."""
+    state = progress.submission_state(submission)
+    notes = []
+    if state.stalled:
+        notes.append(Message(messages.ERROR, _(
+            "The load stopped without finishing: the process running it ended. Nothing of this "
+            "file was loaded. Try it again.")))
+    elif state.stage == "failed":
+        notes.append(Message(messages.ERROR, _("The load failed: %(why)s")
+                             % {"why": submission.message}))
+    elif state.stage == "refused" and polled:
+        notes.append(Message(messages.ERROR, _("The submission was refused: %(why)s")
+                             % {"why": submission.message}))
+    elif state.final and polled:
+        notes.append(Message(messages.SUCCESS, _("Submission received: %(status)s.")
+                             % {"status": submission.get_status_display()}))
+    can_retry = (state.stalled or state.stage == "failed") and intake.source_list_for_user(
+        user=user, permission=Permission.SUBMIT_DATA).filter(pk=submission.source_id).exists()
+    return {"state": state, "notes": notes, "can_retry": can_retry,
+            "show_progress": submission.status in PENDING_STATUSES or bool(submission.steps)}
 
 
 @require_GET
@@ -245,17 +298,30 @@ def _upload(request: HttpRequest, user: User, form: dict[str, str],
         raise ValidationFailed(_("Type the period as YYYY-MM."))
     received_at = _received(form)
     data = _file(request)
-    receipt = submission_receive(actor=user, source_code=form["source"], period=period,
-                                 filename=_filename(request), data=data,
-                                 received_at=received_at)
+    receipt = submission_queue(actor=user, source_code=form["source"], period=period,
+                               filename=_filename(request), data=data, received_at=received_at)
     submission = receipt.submission
     if receipt.repeat:
         messages.info(request, _("Already received as submission %(id)d; nothing changed.")
                       % {"id": submission.pk})
-    elif submission.status == SubmissionStatus.REFUSED:
-        messages.warning(request, _("The submission was refused: %(why)s")
-                         % {"why": submission.message})
+    elif not connection.in_atomic_block:  # loaded in the background; its page shows progress
+        transaction.on_commit(runner.runner_kick)
+        messages.success(request, _("File received: it is being checked and loaded."))
+    else:
+        # Inside an outer transaction (a test's) no runner could see the submission before it
+        # commits: the same claim and load run here, in the request.
+        claimed = submission_claim(submission_id=submission.pk)
+        submission = submission_run(submission=claimed) if claimed else submission
+        _outcome(request, submission)
+    return submission
+
+
+def _outcome(request: HttpRequest, submission: Submission) -> None:
+    if submission.status == SubmissionStatus.REFUSED:
+        messages.error(request, _("The submission was refused: %(why)s")
+                       % {"why": submission.message})
+    elif submission.status == SubmissionStatus.FAILED:
+        messages.error(request, _("The load failed: %(why)s") % {"why": submission.message})
     else:
         messages.success(request, _("Submission received: %(status)s.")
                          % {"status": submission.get_status_display()})
-    return submission

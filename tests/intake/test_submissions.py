@@ -110,7 +110,7 @@ def test_cli_submit_sources_and_status(ngo, tmp_path):
     done = runner.invoke(cli, ["intake", "submit", "--source", "NGO_X", "--period", "2026-05",
                                str(path)])
     assert done.exit_code == 0, done.output
-    sid = done.output.split()[1].rstrip(":")
+    sid = done.stdout.split()[1].rstrip(":")  # stderr tells the stages
     assert "LOADED" in runner.invoke(cli, ["intake", "status", sid]).output
     path.write_bytes(b"")
     refused = runner.invoke(cli, ["intake", "submit", "--source", "NGO_X", "--period",
