@@ -65,3 +65,20 @@ def test_auditor_picks_an_action_and_is_told_of_reversed_dates(log_in, make_user
     lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("seq,occurred_at_utc,actor,action")
     assert all(",auth.login," in line for line in lines[1:]) and len(lines) > 1
+
+
+def test_the_security_admins_pages_fit_a_phone(log_in, make_user, live_server):
+    district = Area.objects.filter(level=2).order_by("path").first()
+    target = make_user("REGISTRAR", district.code)
+    page = log_in(make_user("SECURITY_ADMIN"))
+    page.set_viewport_size({"width": 360, "height": 740})
+    wide = []
+    for path in ("/access/review/", f"/access/review/users/{target.pk}/disable/",
+                 f"/access/review/users/{target.pk}/sign-out/",
+                 f"/access/review/roles/{target.role_assignments.get().pk}/revoke/",
+                 "/audit/?action=role.assign", "/audit/?since=2026-06-02&until=2026-06-01"):
+        page.goto(f"{live_server.url}{path}")
+        if page.evaluate("() => document.documentElement.scrollWidth "
+                         "> document.documentElement.clientWidth + 1"):
+            wide.append(path)
+    assert not wide
