@@ -170,3 +170,13 @@ def test_an_officer_s_map_shows_only_their_district_s_communes(run, make_user):
     district = Area.objects.filter(level=2).order_by("code").first()
     html = page(make_user("STATISTICIAN", area=district.code), "")
     assert set(svg_areas(html)) == {a.code for a in Area.objects.filter(parent=district)}
+
+
+def test_a_scheme_s_means_test_is_an_amount_with_its_currency(country, make_user):
+    from spmis.schemes.models import Scheme
+
+    scheme = Scheme.objects.get(code="CHILD_GRANT")
+    assert scheme.income_threshold_minor == 300_000 and scheme.currency == "USD"
+    html = logged_in(make_user("STATISTICIAN")).get(f"/schemes/{scheme.code}/").content.decode()
+    shown = re.search(r'data-testid="income-threshold">(.*?)</span>', html).group(1)
+    assert shown == "3,000.00 USD"  # not 300000 "minor units"
