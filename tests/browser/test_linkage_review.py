@@ -1,6 +1,7 @@
 """Clearing the review queue in real Chromium with the keyboard only: no mouse click from the
 list to the queue's end, each decision confirmed on the page, and the decisions stored. And
-the two records on a phone: stacked, differences still marked, nothing wider than the screen."""
+the two records on a phone: stacked, differences still marked, nothing wider than the screen,
+and the confirmation step without an accessibility finding."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from spmis.linkage.models import Link, LinkState
 from spmis.linkage.services import identities_derive
 from spmis.registry.models import Person
 from tests import factories
+from tests.browser.test_accessibility import findings
 from tests.browser.test_phone_layout import overflow
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("country")]
@@ -120,6 +122,7 @@ def test_on_a_phone_the_records_stack_with_their_differences(log_in, make_user, 
         page.keyboard.press("n")
         expect(page.locator("[data-testid=decision-effect]")).to_be_visible()
         assert overflow(page) == [], (width, "confirmation")
+        assert findings(page) == [], (width, "confirmation")  # axe-core: nothing above minor
     for width, stacked in ((360, True), (1366, False)):
         page.set_viewport_size({"width": width, "height": 740})
         page.goto(f"{live_server.url}/linkage/review/{link.pk}/")
