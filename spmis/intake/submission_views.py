@@ -171,7 +171,7 @@ def _progress_context(user: User, submission: Submission, *,
                              % {"status": submission.get_status_display()}))
     can_retry = (state.stalled or state.stage == "failed") and intake.source_list_for_user(
         user=user, permission=Permission.SUBMIT_DATA).filter(pk=submission.source_id).exists()
-    return {"state": state, "notes": notes, "can_retry": can_retry,
+    return {"state": state, "notes": notes, "can_retry": can_retry, "polled": polled,
             "show_progress": submission.status in PENDING_STATUSES or bool(submission.steps)}
 
 
