@@ -102,6 +102,7 @@ def test_a_scheme_limited_reader_sees_the_flag_but_not_the_civil_registry_record
     assert "2 more records outside your scope" in html
     assert 'data-testid="flag-banner"' in html and f'data-died-on="{DIED.isoformat()}"' in html
     assert "/crosscheck/flags/" not in html  # flags are decided by registrars, not by them
+    assert "/linkage/records/" not in html  # nor are records separated by them
     assert len(re.findall(r'data-after-death="1"', html)) == 5  # the flag's date of death
 
 
@@ -147,5 +148,24 @@ def test_below_confidential_clearance_the_links_are_not_shown(world, make_user):
     html = page(make_user("REGISTRAR", clearance=Clearance.INTERNAL, username="low"),
                 world.pension)
     assert 'data-testid="identity-records"' not in html
+    assert 'data-testid="linkage-history"' not in html  # which records a pair joins: hidden
     assert world.crvs.source_ref not in html and HIDDEN_NAME not in html
     assert html.count("data-payment=") == 9  # the record's own payments, as before
+
+
+def test_an_income_above_the_threshold_is_named_with_its_currency(world, make_user):
+    from spmis.linkage.crosscheck import crosscheck_run
+    from spmis.schemes.models import Scheme
+
+    Scheme.objects.filter(code="PENSION").update(income_threshold_minor=100000)
+    tax = factories.source("TAX", kind="AUTHORITATIVE_REGISTRY", name="Tax registry")
+    factories.person(area=world.pension.area, source=tax, given_name="Maria",
+                     family_name="Lopes", born="1950-02-01", national_id=world.pension.national_id,
+                     annual_income_minor=250000, registered_on="2026-03-01")
+    crosscheck_run(actor=None, registry_code="TAX")
+    flag = VerificationFlag.objects.get(reason_code="INCOME_ABOVE_THRESHOLD")
+    html = page(make_user("REGISTRAR"), world.pension)
+    banner = html[html.index('data-testid="flag-banner"'):html.index("<h1>")]
+    assert f'href="/crosscheck/flags/{flag.pk}/"' in banner
+    assert ("Tax registry records an income of 2,500.00 USD for 2026, above the scheme's "
+            "threshold of 1,000.00 USD.") in banner

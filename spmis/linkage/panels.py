@@ -12,9 +12,9 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from spmis.access.classification import masked_fields
-from spmis.access.models import Clearance, User
+from spmis.access.models import User
 from spmis.linkage import selectors as linkage
-from spmis.linkage.models import FlagReason, FlagState, LinkState, VerificationFlag
+from spmis.linkage.models import FlagReason, FlagState, Link, LinkState, VerificationFlag
 from spmis.registry.models import Person
 from spmis.registry.panels import Death, PersonPage
 
@@ -119,8 +119,9 @@ def _whole(value: Any) -> int | None:
 
 def person_history(page: PersonPage) -> tuple[str, dict[str, Any]] | None:
     """The linkage history of the identity's records: the decisions on their pairs (who,
-    when) and the runs that linked them; from internal clearance up."""
-    if page.user.clearance < Clearance.INTERNAL:
+    when) and the runs that linked them; only for those who may see which records a pair
+    joins (a link's records are confidential, like the identity itself)."""
+    if {"person_l", "person_r"} & masked_fields(user=page.user, model=Link):
         return None
     history = linkage.identity_history_for_user(user=page.user, record_ids=page.record_ids)
     if not history.decisions and not history.runs:
