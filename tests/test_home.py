@@ -188,6 +188,17 @@ def test_registrar_sees_flags_and_pairs_of_their_areas_only(flagged, make_user):
         assert 'data-testid="headline"' not in html  # an officer's page starts with work
 
 
+def test_each_officer_sees_the_lists_their_role_may_open(country, make_user):
+    targeting = _home(make_user("TARGETING_OFFICER"))
+    assert 'data-testid="work-review"' in targeting  # the review queue is theirs too
+    assert 'data-testid="work-flags"' not in targeting  # flags are the data recorder's
+    collector = _home(make_user("DATA_COLLECTOR"))
+    assert 'data-testid="work-reporting"' in collector
+    assert 'data-testid="work-review"' not in collector
+    grievance = _home(make_user("GRIEVANCE_OFFICER"))
+    assert 'data-testid="work-nothing"' in grievance and "/indicators/" in grievance
+
+
 def test_empty_work_lists_say_so(country, make_user):
     html = _home(make_user("REGISTRAR"))
     assert 'data-testid="flags-none"' in html and "No open verification flags." in html

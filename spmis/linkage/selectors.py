@@ -272,9 +272,10 @@ def flags_due_for_user(*, user: User, today: dt.date | None = None,
 
 
 def review_waiting_count_for_user(*, user: User) -> int:
-    """How many pairs wait for clerical review among those the user may decide (the pairs the
-    review list shows)."""
-    return _links_in_scope(user).filter(state=LinkState.REVIEW).count()
+    """How many pairs the review list offers the user: the queue's questions (each pair of
+    people once, none a decision already answered), without logging a read of the list."""
+    return len(_entries(_links_in_scope(user).filter(state=LinkState.REVIEW),
+                        LinkState.REVIEW).entries)
 
 
 def linkage_run_latest() -> LinkageRun | None:

@@ -184,7 +184,6 @@ def _work(user: User, held: set[str], today: dt.date) -> dict[str, Any]:
     work: dict[str, Any] = {"areas": _areas(user, Permission.VIEW_COVERAGE)}
     if _may_open(held, "linkage:crosscheck-flags"):
         work["flags"] = linkage.flags_due_for_user(user=user, today=today)
-        work["flags_areas"] = _areas(user, Permission.REGISTER_PERSONS)
     if _may_open(held, "linkage:linkage_review"):
         work["review"] = linkage.review_waiting_count_for_user(user=user)
     if held & {p.value for p in intake.OWN_SOURCE_PERMISSIONS}:
