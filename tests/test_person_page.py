@@ -65,6 +65,8 @@ def test_an_open_deceased_flag_is_a_banner_linking_to_it_and_later_payments_are_
     assert len(after) == 5  # May to September
     assert html.count("data-payment=") == 9
     assert 'data-testid="active-after-death"' in html
+    facts = html[html.index('<dl class="facts">'):html.index("</dl>")]
+    assert facts.count('data-testid="identity-death"') == 1 and "Civil registry: " in facts
     assert "120.50 USD" in html
 
 

@@ -75,6 +75,9 @@ def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
         "age": None if dob_hidden else _age(person.date_of_birth,
                                              person.date_of_death or clock.today()),
         "internal_hidden": user.clearance < Clearance.INTERNAL,
+        # Deaths the identity's other records or flags give, once each (date, who says it).
+        "other_deaths": list(dict.fromkeys((d.on, d.source) for d in page.deaths
+                                           if d.record_id != person.pk)),
         "alerts": person_panels(page=page, place="alert"),
         "panels": person_panels(page=page),
     })
