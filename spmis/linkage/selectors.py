@@ -439,6 +439,7 @@ class ReviewQueue:
     entries: list[QueueEntry]
     waiting: int
     settled: int = 0
+    pending: int = 0  # decided, waiting for an approver (maker-checker): nothing to do here
 
     def index(self, link_id: int) -> int | None:
         """The pair's place in the queue (0 first), or None when it is not listed."""
@@ -471,12 +472,15 @@ def _decided_between() -> tuple[set[tuple[int, int]], dict[int, set[int]]]:
 def _entries(links: QuerySet[Link], state: str) -> ReviewQueue:
     entries: list[QueueEntry] = []
     seen: set[tuple[int, ...]] = set()
-    waiting = settled = 0
+    waiting = settled = pending = 0
     apart, matched = _decided_between() if state == LinkState.REVIEW else (set(), {})
     ordered: Any = _queue_ordered(links)  # annotated: impact, splits, identity_l/_r
-    for pk, impact, splits, weight, id_l, id_r, p_l, p_r in ordered.values_list(
+    for pk, impact, splits, weight, id_l, id_r, p_l, p_r, waits in ordered.values_list(
             "id", "impact", "splits", "match_weight", "identity_l", "identity_r", "person_l_id",
-            "person_r_id"):
+            "person_r_id", "pending_state"):
+        if waits:
+            pending += 1
+            continue
         # A record without an identity row is an identity of its own, named by its id as
         # identities are (their lowest record id).
         side_l = id_l if id_l is not None else p_l
@@ -493,7 +497,8 @@ def _entries(links: QuerySet[Link], state: str) -> ReviewQueue:
         seen.add(question)
         entries.append(QueueEntry(link_id=pk, impact=int(impact or 0), splits=bool(splits),
                                   closeness=abs(weight) if weight is not None else math.inf))
-    return ReviewQueue(state=state, entries=entries, waiting=waiting, settled=settled)
+    return ReviewQueue(state=state, entries=entries, waiting=waiting, settled=settled,
+                       pending=pending)
 
 
 def review_queue_for_user(*, user: User, state: str = LinkState.REVIEW) -> ReviewQueue:

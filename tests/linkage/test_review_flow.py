@@ -212,3 +212,19 @@ def test_the_records_page_confirms_then_returns_to_the_person(world, registrar):
     token = shown.content.decode().split('name="effect" value="')[1].split('"')[0]
     done = client.post(url, {"reason": "two people", "effect": token})
     assert done.status_code == 303 and done["Location"] == f"/persons/{world.a1.pk}/"
+
+
+def test_with_maker_checker_the_decision_waits_and_the_queue_moves_on(world, registrar,
+                                                                      settings):
+    settings.SPMIS_LINKAGE_CHECKER = True
+    client = logged_in(registrar)
+    p = world.pairs
+    shown = client.post(f"/linkage/review/{p.cd.pk}/", {"decision": "MATCH", "back": "REVIEW"})
+    assert "the decision will wait for an approver" in shown.content.decode()
+    assert decide(client, p.cd, registrar, "MATCH") == f"/linkage/review/{p.ef.pk}/?back=REVIEW"
+    link = Link.objects.get(pk=p.cd.pk)
+    assert link.state == LinkState.REVIEW and link.pending_state == LinkState.MATCH
+    html = client.get("/linkage/review/").content.decode()
+    assert f'data-link="{p.cd.pk}"' not in html  # nothing to do on it here
+    assert "1 decided pair waits for an approver." in html
+    assert f"Pair {p.cd.pk}: Match waits for an approver" in html
