@@ -15,7 +15,8 @@ SETTINGS_HELP = {
     "SPMIS_DEBUG": "1 to show debug pages (never in production); default 0.",
     "SPMIS_ALLOWED_HOSTS": "Comma-separated host names the server answers; default localhost.",
     "SPMIS_TIME_ZONE": "Time zone of the country; default UTC.",
-    "SPMIS_LANGUAGE_CODE": "Default interface language; default en.",
+    "SPMIS_LANGUAGE_CODE": "Default interface language (en, fr, es or pt), for a browser "
+                           "that asks for none of them; default en.",
     "SPMIS_AUDIT_KEY_FILE": "Ed25519 key that signs audit checkpoints; default var/keys/audit.pem"
     " (created on first use; keep a copy off the server).",
     "SPMIS_AUDIT_CHECKPOINT_MINUTES": "How often `spmis serve` signs an audit checkpoint; 0 turns"
