@@ -81,7 +81,7 @@ def prepare(records: pl.DataFrame, *, placeholders: Iterable[str] = ()) -> Prepa
     frame = records.select([pl.col(c).cast(pl.String) for c in present])
     if frame["id"].null_count() or frame["id"].n_unique() != frame.height:
         raise LinkageError("The id column must be filled and unique on every row.")
-    frame = frame.with_columns([_clean(c) for c in present if c not in ("id", "date_of_birth")])
+    frame = _cleaned(frame, [c for c in present if c not in ("id", "date_of_birth")])
     if frame.select(pl.col("given_name").is_null() & pl.col("surname").is_null()).to_series().all():
         raise LinkageError("Every record has empty names: there is nothing to compare.")
     frame = _with_name_keys(_dates(frame))
@@ -97,10 +97,23 @@ def prepare(records: pl.DataFrame, *, placeholders: Iterable[str] = ()) -> Prepa
 
 
 def _dates(frame: pl.DataFrame) -> pl.DataFrame:
-    dob = pl.coalesce([pl.col("date_of_birth").str.strip_chars()
-                       .str.to_date(f, strict=False) for f in DATE_FORMATS])
-    return frame.with_columns(dob=dob).with_columns(
-        date_of_birth=pl.col("dob").dt.strftime("%Y-%m-%d"),
+    """ISO dates, their day-and-month swap and year, worked out once per distinct value (a
+    registry's million dates of birth hold a few tens of thousands of values)."""
+    forms = _date_forms(frame["date_of_birth"].unique().drop_nulls())
+    raw = pl.col("date_of_birth")
+    return frame.with_columns(**{
+        column: raw.replace_strict(forms["raw"], forms[source], default=None,
+                                   return_dtype=forms.schema[source])
+        for column, source in (("dob_swapped", "dob_swapped"), ("dob_year", "dob_year"),
+                               ("date_of_birth", "iso"))})
+
+
+def _date_forms(values: pl.Series) -> pl.DataFrame:
+    dob = pl.coalesce([pl.col("raw").str.strip_chars().str.to_date(f, strict=False)
+                       for f in DATE_FORMATS])
+    return pl.DataFrame({"raw": values}, schema={"raw": pl.String}).with_columns(
+        dob=dob).with_columns(
+        iso=pl.col("dob").dt.strftime("%Y-%m-%d"),
         # Day and month swapped (only possible when the day is 12 or less).
         dob_swapped=pl.when(pl.col("dob").dt.day() <= 12).then(
             pl.date(pl.col("dob").dt.year(), pl.col("dob").dt.day(), pl.col("dob").dt.month())
@@ -178,6 +191,17 @@ FOLDED = ("given_name", "surname", "address")
 # Letters that do not decompose into a base letter and an accent.
 _LETTERS = {"đ": "d", "ð": "d", "ł": "l", "ø": "o", "ß": "ss", "æ": "ae", "œ": "oe",
             "\u0131": "i", "þ": "th"}  # dotless i
+
+
+def _cleaned(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """``_clean`` on each distinct value of each column, joined back: a registry's names
+    repeat, and accent folding and the regular expressions cost far more than a join."""
+    for column in columns:
+        distinct = frame.select(pl.col(column).unique().drop_nulls()).with_columns(
+            _clean(column).alias("_clean"))
+        frame = frame.with_columns(pl.col(column).replace_strict(
+            distinct[column], distinct["_clean"], default=None, return_dtype=pl.String))
+    return frame
 
 
 def _clean(column: str) -> pl.Expr:
