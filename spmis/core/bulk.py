@@ -55,6 +55,20 @@ def _foreign_key_check(tables: list[str]) -> None:
                                      f"{broken[2]} row")
 
 
+def read_frame(sql: str, params: list[Any], schema: dict[str, Any]) -> pl.DataFrame:
+    """A query's rows straight into a frame with this schema: on PostgreSQL through COPY as
+    CSV (no Python tuple per row), elsewhere by fetching the rows."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params or None
+                                    ) as copy:
+                data = b"".join(bytes(block) for block in copy)
+            return pl.read_csv(io.BytesIO(data), has_header=False, new_columns=list(schema),
+                               schema=schema)
+        cursor.execute(sql, params)
+        return pl.DataFrame(cursor.fetchall(), orient="row", schema=schema)
+
+
 def bulk_insert(
     model: type[models.Model],
     frame: pl.DataFrame,

@@ -12,13 +12,14 @@ import polars as pl
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from spmis.access.models import ApprovalStatus, Role, User
 from spmis.access.services import approval_decide, approval_request, permission_require
 from spmis.audit.actions import AuditAction
 from spmis.audit.services import audit_record
-from spmis.core import clock
-from spmis.core.bulk import bulk_insert
+from spmis.core import clock, formatting
+from spmis.core.bulk import bulk_insert, read_frame
 from spmis.core.errors import Conflict, NotFound, ValidationFailed
 from spmis.intake.models import Source
 from spmis.linkage import engine
@@ -55,10 +56,7 @@ def registry_records(*, source: Source | None = None) -> pl.DataFrame:
     sql, params = RECORDS_SQL, []
     if source is not None:
         sql, params = sql + " WHERE p.source_id = %s", [source.pk]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    frame = pl.DataFrame(rows, orient="row", schema={
+    frame = read_frame(sql, params, {
         "id": pl.Int64, "given_name": pl.String, "surname": pl.String,
         "date_of_birth": pl.String, "sex": pl.String, "area": pl.Int64,
         "national_id": pl.String, "address": pl.String})
@@ -410,9 +408,10 @@ def _identity_graph(x: int, y: int) -> _Graph:
     while frontier:
         graph.members |= frontier
         if len(graph.members) > MAX_IDENTITY:
-            raise ValidationFailed(
-                f"Records {x} and {y} are in an identity of more than {MAX_IDENTITY:,} records "
-                "(a national ID many records share?); it cannot be decided pair by pair.")
+            raise ValidationFailed(_(
+                "Records %(x)s and %(y)s are in an identity of more than %(n)s records (a "
+                "national ID many records share?); it cannot be decided pair by pair.") % {
+                    "x": x, "y": y, "n": formatting.number(MAX_IDENTITY)})
         _load(graph, frontier)
         held = graph.held((0, 0), None, "", None)
         frontier = {n for p in held if p[0] in graph.members or p[1] in graph.members
@@ -498,7 +497,7 @@ def _pair_link(actor: User | None, person_a: int, person_b: int, decision: str) 
     """The pair's link, or an unsaved one for a pair never scored (MATCH or NON_MATCH only)."""
     low, high = sorted((person_a, person_b))
     if low == high:
-        raise ValidationFailed("Choose two different records.")
+        raise ValidationFailed(_("Choose two different records."))
     if actor is not None:
         permission_require(user=actor, permission=REVIEW_PERMISSION,
                            doing="decide linkage pairs")
@@ -514,11 +513,12 @@ def _pair_link(actor: User | None, person_a: int, person_b: int, decision: str) 
     if link is not None:
         return link
     if decision not in (LinkState.MATCH, LinkState.NON_MATCH):
-        raise ValidationFailed(f"Records {low} and {high} were never scored as a pair: "
-                               "only Match or Not a match can be decided on them.")
+        raise ValidationFailed(_("Records %(a)s and %(b)s were never scored as a pair: only "
+                                 "Match or Not a match can be decided on them.") % {
+                                     "a": low, "b": high})
     run = LinkageRun.objects.order_by("-id").first()
     if run is None:
-        raise ValidationFailed("Link the registry first (spmis linkage run).")
+        raise ValidationFailed(_("Link the registry first (spmis linkage run)."))
     return Link(person_l_id=low, person_r_id=high, run=run, match_probability=None,
                 match_weight=None, weights={}, state=LinkState.REVIEW)
 
@@ -540,9 +540,10 @@ def pair_decide(*, actor: User | None, person_a: int, person_b: int, decision: s
 def _check_decision(decision: str, reason: str) -> None:
     allowed = {*(s.value for s in DECIDED), "REOPEN"}
     if decision not in allowed:
-        raise ValidationFailed(f"Decision must be one of {', '.join(sorted(allowed))}.")
+        raise ValidationFailed(_("Decision must be one of %(choices)s.") % {
+            "choices": ", ".join(sorted(allowed))})
     if decision in (LinkState.NON_MATCH, LinkState.UNSURE) and not reason.strip():
-        raise ValidationFailed("Say why: a reason is required for this decision.")
+        raise ValidationFailed(_("Say why: a reason is required for this decision."))
 
 
 def link_decide(*, actor: User | None, link_id: int, decision: str, reason: str = "",
@@ -561,7 +562,8 @@ def link_decide(*, actor: User | None, link_id: int, decision: str, reason: str 
     with transaction.atomic():
         link = _link_for_update(link_id)
         if link.request_id is not None:
-            raise Conflict(f"Link {link_id} already has a decision waiting for an approver.")
+            raise Conflict(_("Pair %(n)s already has a decision waiting for an approver.") % {
+                "n": link_id})
         graph = _identity_graph(link.person_l_id, link.person_r_id)
         effect = _effect(graph, link, link.person_l_id, link.person_r_id, decision)
         _check_effect(effect, expect)
@@ -572,12 +574,13 @@ def link_decide(*, actor: User | None, link_id: int, decision: str, reason: str 
 
 def _check_effect(effect: DecisionEffect, expect: str | None) -> None:
     if expect is not None and expect != effect.token:
-        raise Conflict("The identities of these records changed since the decision's effect "
-                       "was shown: look at it again.")
+        raise Conflict(_("The identities of these records changed since the decision's effect "
+                         "was shown: look at it again."))
     if effect.conflicts:
         a, b, by = effect.conflicts[0]
-        raise Conflict(f"This decision would join records {a} and {b}, which the decision on "
-                       f"pair {by} keeps apart: reopen that decision first.")
+        raise Conflict(_("This decision would join records %(a)s and %(b)s, which the decision "
+                         "on pair %(by)s keeps apart: reopen that decision first.") % {
+                             "a": a, "b": b, "by": by})
 
 
 def _checked(link: Link, effect: DecisionEffect) -> bool:
