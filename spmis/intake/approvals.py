@@ -13,6 +13,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from spmis.access.models import ApprovalStatus, Role, RoleAssignment, User
 from spmis.access.policy import Permission, roles_with
@@ -64,17 +65,18 @@ def period_approve_request(*, actor: User, area_code: str, period: dt.date) -> P
     area = _area(area_code)
     period = month_start(period)
     if area.parent_id is None:
-        raise ValidationFailed("Periods are approved for a district, not the whole country.")
+        raise ValidationFailed(_("Periods are approved for a district, not the whole "
+                                 "country."))
     makers = sorted({r for p in MAKER_PERMISSIONS for r in roles_with(p)})
     if not _holds(actor, makers, area):
-        raise PermissionDenied(f"You hold no role over {area.code} that sends, records or "
-                               f"approves data.")
+        raise PermissionDenied(_("You hold no role over %(area)s that sends, records or "
+                                 "approves data.") % {"area": area.code})
     with transaction.atomic():
         approval = (PeriodApproval.objects.select_for_update()
                     .filter(area=area, period=period).first())
         if approval is not None and approval.state != ApprovalState.UNAPPROVED:
-            raise Conflict(f"{_label(area, period)} is already "
-                           f"{approval.get_state_display()}.")
+            raise Conflict(_("%(what)s is already %(state)s.") % {
+                "what": _label(area, period), "state": approval.get_state_display()})
         if approval is None:
             approval = PeriodApproval(area=area, period=period)
         approval.state = ApprovalState.PENDING
@@ -99,8 +101,8 @@ def period_approve_decide(*, actor: User, area_code: str, period: dt.date, appro
     with transaction.atomic():
         approval = _get_for_update(area, period)
         if approval.state != ApprovalState.PENDING or approval.request_id is None:
-            raise Conflict(f"{_label(area, period)} is {approval.get_state_display()}, "
-                           f"not waiting for approval.")
+            raise Conflict(_("%(what)s is %(state)s, not waiting for approval.") % {
+                "what": _label(area, period), "state": approval.get_state_display()})
         request = approval_decide(checker=actor, request_id=approval.request_id,
                                   approve=approve, reason=reason)
         if request.status == ApprovalStatus.PENDING:
@@ -126,11 +128,12 @@ def period_accept(*, actor: User, area_code: str, period: dt.date) -> PeriodAppr
         if approval.request is not None and approval.request.maker_id == actor.pk:
             raise SeparationOfDuties("You cannot accept a period you asked to be approved.")
         if area.parent is None or not _holds(actor, [Role.APPROVER], area.parent):
-            raise PermissionDenied(f"Accepting needs the approver role over "
-                                   f"{area.parent.code if area.parent else 'the parent area'}.")
+            raise PermissionDenied(_("Accepting needs the approver role over %(area)s.") % {
+                "area": area.parent.code if area.parent else _("the parent area")})
         if approval.state != ApprovalState.APPROVED:
-            raise Conflict(f"{_label(area, period)} is {approval.get_state_display()}; only "
-                           f"an approved period can be accepted.")
+            raise Conflict(_("%(what)s is %(state)s; only an approved period can be "
+                             "accepted.") % {"what": _label(area, period),
+                                             "state": approval.get_state_display()})
         approval.state = ApprovalState.ACCEPTED
         approval.updated_at = clock.now()
         approval.save(update_fields=["state", "updated_at"])
@@ -144,16 +147,17 @@ def period_unapprove(*, actor: User, area_code: str, period: dt.date,
                      reason: str) -> PeriodApproval:
     """An approver over the area re-opens an approved (or accepted) period, saying why."""
     if not reason.strip():
-        raise ValidationFailed("Un-approving needs a reason.")
+        raise ValidationFailed(_("Un-approving needs a reason."))
     area = _area(area_code)
     period = month_start(period)
     if not _holds(actor, [Role.APPROVER], area):
-        raise PermissionDenied(f"Un-approving needs the approver role over {area.code}.")
+        raise PermissionDenied(_("Un-approving needs the approver role over %(area)s.") % {
+            "area": area.code})
     with transaction.atomic():
         approval = _get_for_update(area, period)
         if approval.state not in LOCKING:
-            raise Conflict(f"{_label(area, period)} is {approval.get_state_display()}, "
-                           f"not approved.")
+            raise Conflict(_("%(what)s is %(state)s, not approved.") % {
+                "what": _label(area, period), "state": approval.get_state_display()})
         before = approval.state
         approval.state = ApprovalState.UNAPPROVED
         approval.reason = reason.strip()[:300]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import polars as pl
 from django.db import IntegrityError, models, transaction
+from django.utils.translation import gettext as _
 
 from spmis.access.models import ApprovalStatus, Role, User
 from spmis.access.policy import Permission
@@ -53,13 +54,13 @@ def submission_withdraw_request(*, actor: User, submission_id: int,
     source's area (never the asker) decides."""
     reason = reason.strip()
     if not reason:
-        raise ValidationFailed("Say why the submission is withdrawn (--reason).")
+        raise ValidationFailed(_("Say why the submission is withdrawn (--reason)."))
     with transaction.atomic():
         submission = _get_for_update(actor, submission_id)
         _require_withdrawable(submission)
         if _pending(submission):
-            raise Conflict(f"Submission {submission.pk}'s withdrawal is already waiting for "
-                           f"an approver.")
+            raise Conflict(_("Submission %(n)s's withdrawal is already waiting for an "
+                             "approver.") % {"n": submission.pk})
         area = submission.source.area or Area.objects.filter(parent__isnull=True).first()
         if area is None:
             raise NotFound("There are no areas yet.")
@@ -86,8 +87,8 @@ def submission_withdraw_decide(*, actor: User, submission_id: int, approve: bool
                       .select_related("source", "withdraw_request").filter(pk=submission_id)
                       .first())
         if submission is None or not _pending(submission):
-            raise NotFound(f"No withdrawal of submission {submission_id} is waiting for "
-                           f"approval.")
+            raise NotFound(_("No withdrawal of submission %(n)s is waiting for approval.")
+                           % {"n": submission_id})
         assert submission.withdraw_request is not None
         # Who may decide is checked first; a refusal below rolls the decision back with the
         # rest, so the request stays pending.
@@ -123,18 +124,21 @@ def _pending(submission: Submission) -> bool:
 
 def _require_withdrawable(submission: Submission) -> None:
     if submission.status not in LOADED:
-        raise Conflict(f"Submission {submission.pk} is {submission.get_status_display()}; "
-                       f"only a loaded submission can be withdrawn.")
+        raise Conflict(_("Submission %(n)s is %(status)s; only a loaded submission can be "
+                         "withdrawn.") % {"n": submission.pk,
+                                          "status": submission.get_status_display()})
     if submission.aggregate_values.exists():
-        raise Conflict(f"Submission {submission.pk} is an aggregate return: correct it by "
-                       f"sending the figures again (`spmis intake aggregate-upload`).")
+        raise Conflict(_("Submission %(n)s is an aggregate return: correct it by sending the "
+                         "figures again (`spmis intake aggregate-upload`).") % {
+                             "n": submission.pk})
     later = list(Submission.objects.filter(source=submission.source, pk__gt=submission.pk,
                                            status__in=LOADED)
                  .order_by("-pk").values_list("pk", flat=True))
     if later:
-        raise Conflict(f"Source {submission.source.code} loaded later submissions "
-                       f"({', '.join(map(str, later))}) that may rely on this one's rows: "
-                       f"withdraw them first, newest first.")
+        raise Conflict(_("Source %(code)s loaded later submissions (%(later)s) that may rely "
+                         "on this one's rows: withdraw them first, newest first.") % {
+                             "code": submission.source.code,
+                             "later": ", ".join(map(str, later))})
 
 
 def _withdraw(submission: Submission, actor: User) -> None:
@@ -148,9 +152,9 @@ def _withdraw(submission: Submission, actor: User) -> None:
                                for k, v in done.items() if v})
             references_check([model for _name, model, _undo in UNDO])
     except IntegrityError as exc:
-        raise Conflict(f"Rows submission {submission.pk} created are still used elsewhere "
-                       f"(e.g. a decision or payment made since); nothing was withdrawn. "
-                       f"({exc})") from exc
+        raise Conflict(_("Rows submission %(n)s created are still used elsewhere (e.g. a "
+                         "decision or payment made since); nothing was withdrawn. (%(why)s)")
+                       % {"n": submission.pk, "why": exc}) from exc
     ChangedRow.objects.filter(submission=submission).delete()
     restored = submission.supersedes
     if restored is not None and restored.status == SubmissionStatus.SUPERSEDED:
