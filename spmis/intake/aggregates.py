@@ -19,6 +19,7 @@ from typing import Any
 
 import polars as pl
 from django.db import transaction
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from spmis.access.models import User
@@ -149,7 +150,8 @@ def rule_violations(values: dict[tuple[str, str], int],
         lhs = values[(code, left)]
         rhs = sum(values[(code, c)] for c in terms)
         if lhs != rhs:
-            problems.append(f"{code}: {rule} fails ({lhs} ≠ {rhs}).")
+            problems.append(gettext("%(code)s: %(rule)s fails (%(lhs)s ≠ %(rhs)s).") % {
+                "code": code, "rule": rule, "lhs": lhs, "rhs": rhs})
     return problems
 
 
@@ -168,35 +170,43 @@ def _clean(values: list[dict[str, Any]],
         code = str(item.get("element") or "").strip()
         combo = str(item.get("combo") or "").strip()
         # A file's rows are counted as in the file; values typed or sent by the API in order.
-        where = f"Row {item['_row']}" if "_row" in item else f"Value {n}"
+        where = (gettext("Row %(n)s") % {"n": item["_row"]} if "_row" in item
+                 else gettext("Value %(n)s") % {"n": n})
         element = elements.get(code)
         if element is None:
-            problems.append(f"{where}: {code!r} is not a data element; the elements are "
-                            f"{', '.join(sorted(elements))} (`spmis intake elements`).")
+            problems.append(gettext(
+                "%(where)s: %(code)r is not a data element; the elements are %(elements)s "
+                "(`spmis intake elements`).") % {"where": where, "code": code,
+                                                 "elements": ", ".join(sorted(elements))})
             continue
         if combo not in element_combos(element):
             choices = ", ".join(repr(c) for c in element_combos(element))
-            problems.append(f"{where}: {combo!r} is not a breakdown of {code}; its breakdowns "
-                            f"are {choices} ('' is the total).")
+            problems.append(gettext(
+                "%(where)s: %(combo)r is not a breakdown of %(code)s; its breakdowns are "
+                "%(choices)s ('' is the total).") % {"where": where, "combo": combo,
+                                                      "code": code, "choices": choices})
             continue
         raw = item.get("value")
         value = whole_number(raw)
         if value is None:
-            problems.append(f"{where}: {raw!r} is not a whole number: write counts with digits "
-                            f"only (spaces between thousands are fine; a comma or a point could "
-                            f"be a decimal mark, so it is refused rather than guessed).")
+            problems.append(gettext(
+                "%(where)s: %(raw)r is not a whole number: write counts with digits only "
+                "(spaces between thousands are fine; a comma or a point could be a decimal "
+                "mark, so it is refused rather than guessed).") % {"where": where, "raw": raw})
             continue
         if not 0 <= value <= MAX_VALUE:
-            problems.append(f"{where}: {value} is out of range (0 or more).")
+            problems.append(gettext("%(where)s: %(value)s is out of range (0 or more).") % {
+                "where": where, "value": value})
             continue
         if (code, combo) in cleaned:
-            problems.append(f"{where}: {code} {combo or 'total'} is given twice.")
+            problems.append(gettext("%(where)s: %(code)s %(combo)s is given twice.") % {
+                "where": where, "code": code, "combo": combo or gettext("total")})
             continue
         cleaned[(code, combo)] = value
     if problems:
-        raise ValidationFailed("The return is not valid:\n" + "\n".join(problems))
+        raise ValidationFailed(gettext("The return is not valid:") + "\n" + "\n".join(problems))
     if not cleaned:
-        raise ValidationFailed("The return holds no values.")
+        raise ValidationFailed(gettext("The return holds no values."))
     return cleaned
 
 
