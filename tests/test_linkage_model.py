@@ -271,3 +271,43 @@ def test_siblings_whose_given_names_share_a_first_word_are_two_people(tmp_path):
     assert not linked(pairs, "v1", "v2")
     assert not linked(pairs, "m1", "m2")
     assert linked(pairs, "t1", "t2")
+
+
+@pytest.mark.django_db
+def test_a_shared_id_in_the_registry_joins_nobody_even_after_a_decision():
+    """An office's number on the records of five different people: the run reads it as
+    missing, and so do the identities derived again after a reviewer's decision."""
+    from spmis.linkage.models import PersonIdentity
+    from spmis.linkage.services import (
+        identities_derive,
+        linkage_run,
+        pair_decide,
+        shared_national_ids,
+    )
+    from spmis.registry.models import Person
+    from tests import factories
+
+    factories.area_levels()
+    home = factories.area("XY")
+    names = [("Kofi", "Mensah", "1970-02-03"), ("Ama", "Owusu", "1985-11-20"),
+             ("Yaw", "Asante", "1999-06-14"), ("Esi", "Boateng", "2004-01-30"),
+             ("Kwame", "Adjei", "1961-08-09")]
+    for given_name, surname, born in names:
+        factories.person(area=home, given_name=given_name, family_name=surname, born=born,
+                         national_id="4455667788")
+    # Two records of one woman sharing her own ID: that ID still joins.
+    for _ in range(2):
+        factories.person(area=home, given_name="Adwoa", family_name="Sarpong",
+                         born="1990-05-05", national_id="1234500001")
+    assert shared_national_ids() == {"4455667788"}
+    run = linkage_run(actor=None)
+    assert run.counts["shared_ids"] == 1 and run.counts["shared_id_records"] == 5
+    assert PersonIdentity.objects.values("identity").distinct().count() == 6
+    # A reviewer joins two of the five: the other three stay apart.
+    kofi, ama, *rest = Person.objects.filter(national_id="4455667788").order_by("pk")
+    pair_decide(actor=factories.user("REGISTRAR", area="XY"), person_a=kofi.pk,
+                person_b=ama.pk, decision="MATCH", reason="same person, checked")
+    identities_derive()
+    of = dict(PersonIdentity.objects.values_list("person_id", "identity"))
+    assert of[kofi.pk] == of[ama.pk]
+    assert len({of[p.pk] for p in [kofi, *rest]}) == 4

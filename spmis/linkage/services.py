@@ -51,16 +51,36 @@ FROM registry_person p LEFT JOIN registry_household h ON h.id = p.household_id
 """
 
 
+RECORD_SCHEMA = {"id": pl.Int64, "given_name": pl.String, "surname": pl.String,
+                 "date_of_birth": pl.String, "sex": pl.String, "area": pl.Int64,
+                 "national_id": pl.String, "address": pl.String}
+
+
 def registry_records(*, source: Source | None = None) -> pl.DataFrame:
     """Person records in the shape the engine reads: one query straight into a frame."""
     sql, params = RECORDS_SQL, []
     if source is not None:
         sql, params = sql + " WHERE p.source_id = %s", [source.pk]
-    frame = read_frame(sql, params, {
-        "id": pl.Int64, "given_name": pl.String, "surname": pl.String,
-        "date_of_birth": pl.String, "sex": pl.String, "area": pl.Int64,
-        "national_id": pl.String, "address": pl.String})
+    frame = read_frame(sql, params, RECORD_SCHEMA)
     return frame.with_columns(pl.col("id", "area").cast(pl.String))
+
+
+def shared_national_ids() -> set[str]:
+    """The national IDs (as stored) that the engine reads as shared -- carried by more than
+    ``engine.SHARED_ID_NAMES`` people with other names and dates of birth, an office's or a
+    household's number: like a placeholder, such an ID joins nobody. The engine's own rule,
+    run on the records of the IDs that repeat often enough to be shared."""
+    frame = read_frame(
+        RECORDS_SQL + " WHERE p.national_id IN (SELECT national_id FROM registry_person "
+        "WHERE national_id IS NOT NULL GROUP BY national_id HAVING COUNT(*) > %s)",
+        [engine.SHARED_ID_NAMES], RECORD_SCHEMA).with_columns(pl.col("id", "area").cast(pl.String))
+    if frame.height < engine.MIN_RECORDS:
+        return set()
+    prepared = engine.prepare(frame).frame.select(
+        id="unique_id", kept=pl.col("national_id").is_not_null())
+    shared = frame.join(prepared, on="id").filter(
+        ~pl.col("kept") & ~engine.placeholder_id_mask(pl.col("national_id")))
+    return set(shared["national_id"].to_list())
 
 
 def model_train(*, actor: User | None, prepared: engine.Prepared,
@@ -198,9 +218,11 @@ def identities_derive(*, run: LinkageRun | None = None,
     links = _pair_frame(Link.objects.filter(_joining()))
     refused = pl.concat([_pair_frame(Link.objects.filter(_refusing())),
                          _pair_frame(Cut.objects.all())]).unique()
-    # A placeholder (0, N/A, ...) is no ID: it joins nobody.
+    # A placeholder (0, N/A, ...) or a shared ID is no ID: it joins nobody.
+    shared = pl.Series(sorted(shared_national_ids()), dtype=pl.String)
     holders = persons.filter(pl.col("national_id").is_not_null()
-                             & ~engine.placeholder_id_mask(pl.col("national_id"))).select(
+                             & ~engine.placeholder_id_mask(pl.col("national_id"))
+                             & ~pl.col("national_id").is_in(shared.implode())).select(
         a="id", v="national_id")
     # A national ID joins its holders. Where two of them were refused, it joins them pair by
     # pair (all but the refused pairs); elsewhere through its first holder (the same
@@ -382,7 +404,7 @@ def _load(graph: _Graph, records: set[int]) -> None:
             graph.cuts.setdefault((low, high), set()).add(decision)
         held = dict(Person.objects.filter(pk__in=chunk, national_id__isnull=False)
                     .values_list("id", "national_id"))
-        # As identities_derive: a placeholder joins nobody.
+        # As identities_derive: a placeholder or a shared ID joins nobody.
         usable = _usable_ids({v for v in held.values() if v is not None})
         held = {a: v for a, v in held.items() if v in usable}
         holders = Person.objects.filter(national_id__in=usable).values_list(
@@ -392,9 +414,12 @@ def _load(graph: _Graph, records: set[int]) -> None:
 
 
 def _usable_ids(values: set[str]) -> list[str]:
-    """The national IDs that join records: not placeholders (the rule identities_derive uses)."""
+    """The national IDs that join records: not placeholders, not shared (the rule
+    identities_derive uses)."""
     frame = pl.DataFrame({"v": list(values)}, schema={"v": pl.String})
-    return frame.filter(~engine.placeholder_id_mask(pl.col("v")))["v"].to_list()
+    shared = pl.Series(sorted(shared_national_ids()), dtype=pl.String)
+    return frame.filter(~engine.placeholder_id_mask(pl.col("v"))
+                        & ~pl.col("v").is_in(shared.implode()))["v"].to_list()
 
 
 def _of(held: dict[int, str | None], value: str | None) -> set[int]:
