@@ -73,6 +73,11 @@ def is_stalled(submission: Submission, *, now: dt.datetime | None = None) -> boo
         return False
     if live_steps(submission.pk) is not None:
         return False
+    if submission.status == SubmissionStatus.QUEUED:
+        from spmis.intake.runner import runner_busy  # (the runner imports this module)
+
+        if runner_busy():  # waiting its turn behind a long load
+            return False
     if submission.status == SubmissionStatus.RUNNING and _process_gone(submission.worker):
         return True
     last = submission.heartbeat_at or submission.received_at
