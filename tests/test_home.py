@@ -139,6 +139,21 @@ def test_a_district_reader_sees_their_district(country, make_user):
     assert f"Coverage in {district.name}" in _text(html)
 
 
+def test_a_reader_of_some_schemes_sees_each_of_theirs_only(country, make_user):
+    run = indicators_run(actor=None, period=PERIOD)
+    target_set(actor=None, indicator="COV_CHILDREN", area_code="XY", year=2030, value=50)
+    html = _home(make_user("SCHEME_MANAGER", schemes=("CHILD_GRANT",)))
+    assert 'data-scheme="CHILD_GRANT"' in html and 'data-testid="landing-COV_CHILDREN"' in html
+    # Only the lines computed for the scheme; no target (targets are for all schemes).
+    assert 'data-testid="landing-COV_OLD_AGE"' not in html
+    assert "Target" not in _text(html[html.index('data-testid="landing-COV_CHILDREN"'):])
+    value = IndicatorValue.objects.get(run=run, indicator="COV_CHILDREN", area_code="XY",
+                                       sex="F", age_band="_T", disability="_T",
+                                       scheme="CHILD_GRANT").value
+    assert f'data-testid="women">{formatting.percent(value)}<' in html
+    assert "scheme=CHILD_GRANT" in html  # the links keep the scheme
+
+
 # --- the officers' work lists ----------------------------------------------------------------
 
 

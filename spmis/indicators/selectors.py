@@ -262,6 +262,7 @@ class LandingArea:
     lines: list[LandingLine]
     gap_level: str  # the name of the level the gaps are listed at ("District")
     gaps: list[Line]  # lowest total first, at most GAPS_SHOWN, only areas with a rate
+    gap_indicator: Indicator | None  # SDG 1.3.1; for one scheme, its first line with figures
     targets: bool  # some headline line has a target
 
 
@@ -273,14 +274,14 @@ class Landing:
 
 
 def _trend(run: IndicatorRun, indicator: Indicator, area_code: str, scheme: str,
-           value: float | None) -> Trend:
+           value: float | None, *, targets: bool = True) -> Trend:
     points = [p for p in series(indicator=indicator.code, area_code=area_code, scheme=scheme)
               if p.period <= f"{run.period:%Y-%m}"]
     earlier = [p for p in points[:-1] if p.computed and p.value is not None]
     previous = earlier[-1] if earlier else None
-    targets = targets_for(indicator=indicator.code, area_code=area_code)
-    target = next((t for t in targets if t.year >= run.period.year),
-                  targets[-1] if targets else None)
+    found = targets_for(indicator=indicator.code, area_code=area_code) if targets else []
+    target = next((t for t in found if t.year >= run.period.year),
+                  found[-1] if found else None)
     return Trend(
         previous_period=dt.date.fromisoformat(f"{previous.period}-01") if previous else None,
         previous=previous.value if previous else None,
@@ -291,14 +292,12 @@ def _trend(run: IndicatorRun, indicator: Indicator, area_code: str, scheme: str,
         series=points)
 
 
-def _gaps(run: IndicatorRun, top: Area, scheme: str) -> tuple[str, list[Line]]:
-    """The areas under ``top`` with the lowest ``GAPS_INDICATOR``, at the first level below it
+def _gaps(run: IndicatorRun, top: Area, scheme: str,
+          indicator: Indicator) -> tuple[str, list[Line]]:
+    """The areas under ``top`` with the lowest ``indicator``, at the first level below it
     with at least ``GAPS_SHOWN`` areas (or, short of that, the level with most areas)."""
     from spmis.geography.models import AreaLevel
 
-    indicator = indicator_get(GAPS_INDICATOR)
-    if indicator is None:
-        return "", []
     below = Area.objects.filter(path__startswith=top.path, level__gt=top.level)
     counts = dict(below.values_list("level").annotate(n=models.Count("id")).order_by())
     level = None
@@ -310,7 +309,7 @@ def _gaps(run: IndicatorRun, top: Area, scheme: str) -> tuple[str, list[Line]]:
     if level is None:
         return "", []
     areas = {a.code: a for a in below.filter(level=level)}
-    found = values_by_sex(run=run, indicators=[GAPS_INDICATOR], area_codes=list(areas),
+    found = values_by_sex(run=run, indicators=[indicator.code], area_codes=list(areas),
                           scheme=scheme)
     lines = [Line(indicator, *by_sex(found, indicator, code), area=area)
              for code, area in areas.items()]
@@ -337,11 +336,18 @@ def landing_for_user(*, user: User) -> Landing:
     for top in scope_top_areas(scope=scope):
         for scheme in schemes:
             code = scheme.code if scheme else TOTAL
+            found = lines_for(run=run, codes=list(LANDING), area_code=top.code, scheme=code)
+            if scheme is not None:
+                # One scheme: only the lines computed for it (a child grant has no figure for
+                # older persons), and no target (targets are for every scheme together).
+                found = [x for x in found if x.total.numerator is not None or x.total.missing]
             lines = [LandingLine(line, _trend(run, line.indicator, top.code, code,
-                                              line.total.value))
-                     for line in lines_for(run=run, codes=list(LANDING), area_code=top.code,
-                                           scheme=code)]
-            level, gaps = _gaps(run, top, code)
+                                              line.total.value, targets=scheme is None))
+                     for line in found]
+            gap_indicator = (lines[0].line.indicator if scheme is not None and lines
+                             else indicator_get(GAPS_INDICATOR))
+            level, gaps = _gaps(run, top, code, gap_indicator) if gap_indicator else ("", [])
             areas.append(LandingArea(area=top, scheme=scheme, lines=lines, gap_level=level,
-                                     gaps=gaps, targets=any(x.trend.target for x in lines)))
+                                     gaps=gaps, gap_indicator=gap_indicator,
+                                     targets=any(x.trend.target for x in lines)))
     return Landing(run=run, areas=areas, may_see=True)

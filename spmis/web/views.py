@@ -168,12 +168,12 @@ def _headline(user: User) -> dict[str, Any]:
         rows = [{"period": dt.date.fromisoformat(f"{m}-01"),
                  "values": [values[x.line.indicator.code].get(m) for x in block.lines]}
                 for m in reversed(months)]
-        gap_indicator = indicators.indicator_get(indicators.GAPS_INDICATOR)
+        gap_indicator = block.gap_indicator
         blocks.append({"block": block, "lines": lines, "gaps": gaps, "chart": chart,
                        "series_rows": rows, "chart_id": f"trend-chart-{i + 1}",
                        "gap_name": gap_indicator.name if gap_indicator else "",
-                       "area_link": _drill(block.area.code, indicators.GAPS_INDICATOR, scheme,
-                                           period)})
+                       "area_link": _drill(block.area.code, gap_indicator.code if gap_indicator
+                                           else indicators.GAPS_INDICATOR, scheme, period)})
     return {"run": landing.run, "may_see": landing.may_see, "blocks": blocks,
             "charts": [b["chart"] for b in blocks]}
 
