@@ -292,6 +292,17 @@ def test_system_admin_sees_when_each_stage_last_ran(country, make_user):
     assert "spmis audit verify" in html
 
 
+def test_system_admin_sees_whether_the_latest_checkpoint_verifies(country, make_user):
+    from spmis.audit.services import audit_checkpoint
+
+    admin = make_user("SYSTEM_ADMIN")
+    assert 'data-testid="audit-no-checkpoint"' in _home(admin)
+    made = audit_checkpoint(actor=None)
+    html = _home(admin)
+    assert 'data-testid="audit-checkpoint-valid"' in html
+    assert formatting.number(made.size) in _text(_section(html, "system-audit"))
+
+
 def test_auditor_sees_recent_activity_counted_in_their_areas(country, make_user):
     auditor = make_user("AUDITOR")
     html = _home(auditor)
