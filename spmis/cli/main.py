@@ -390,7 +390,7 @@ def _serve(host: str, port: int, threads: int, *, trusted_proxy: str | None = No
     audit_checkpoint_every(minutes=settings_value("SPMIS_AUDIT_CHECKPOINT_MINUTES"))
     from spmis.intake.runner import runner_start
 
-    requeued = runner_start()  # uploads load in the background (ADR 0011)
+    requeued = runner_start()  # uploads load in the background (ADR 0012)
     if requeued:
         click.echo(f"Loading again the uploads a stopped server left unfinished: "
                    f"{', '.join(map(str, requeued))}", err=True)

@@ -78,7 +78,7 @@ class SubmissionStatus(models.TextChoices):
     REFUSED = "REFUSED", _("refused")
     SUPERSEDED = "SUPERSEDED", _("superseded by a correction")
     WITHDRAWN = "WITHDRAWN", _("withdrawn: what it wrote was undone")
-    # A file taken in through the upload page is checked and loaded in the background (ADR 0011):
+    # A file taken in through the upload page is checked and loaded in the background (ADR 0012):
     QUEUED = "QUEUED", _("received, waiting to be loaded")
     RUNNING = "RUNNING", _("being checked and loaded")
     FAILED = "FAILED", _("stopped by an error: nothing was loaded, it can be tried again")
@@ -113,7 +113,7 @@ class Submission(models.Model):
                                          null=True, blank=True, related_name="+")
     withdraw_reason = models.CharField(_("reason for withdrawal"), max_length=400, blank=True)
     withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
-    # Progress of a background load (ADR 0011): the stage it is at, the steps so far (each a
+    # Progress of a background load (ADR 0012): the stage it is at, the steps so far (each a
     # dict with "stage", "at" and, while loading a table, "table", "done", "total"), who runs
     # it (host:pid:token) and when it last said so; a RUNNING load whose runner is gone is
     # stalled and can be tried again.

@@ -1,4 +1,4 @@
-"""Where a submission's background load stands (ADR 0011): the steps it has passed, kept on
+"""Where a submission's background load stands (ADR 0012): the steps it has passed, kept on
 the submission, and the one it is at, which this process also keeps in memory while the load's
 transaction is open (nothing written inside it is visible before it commits, and on SQLite no
 other connection may write until then).

@@ -1,4 +1,4 @@
-"""The background runner of the web server (ADR 0011): one thread that takes QUEUED
+"""The background runner of the web server (ADR 0012): one thread that takes QUEUED
 submissions in the order they came, loads each, and ends when none is left; an upload wakes it
 (``runner_kick``). ``runner_start`` (the server starting) first queues again the loads a dead
 process left stalled.

@@ -425,7 +425,7 @@ def _take(submission: Submission, data: bytes, progress: Progress | None = None,
     return _load(submission, actor, checked, invalid, progress, worker)
 
 
-# --- background loads (ADR 0011) ------------------------------------------------------------
+# --- background loads (ADR 0012) ------------------------------------------------------------
 
 def submission_queue(*, actor: User | None, source_code: str, period: dt.date, filename: str,
                      data: bytes, received_at: dt.datetime | None = None) -> Receipt:
