@@ -18,6 +18,7 @@ from typing import Any
 import polars as pl
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from spmis.access.models import User
 from spmis.access.services import permission_require
@@ -284,7 +285,7 @@ def flag_decide(*, actor: User | None, flag_id: int, confirm: bool,
                 outcome: str) -> VerificationFlag:
     """Confirm (the scheme's enrolment is exited at the date of death) or dismiss a flag."""
     if not outcome.strip():
-        raise ValidationFailed("Say what was found: an outcome is required.")
+        raise ValidationFailed(_("Say what was found: an outcome is required."))
     if actor is not None:
         permission_require(user=actor, permission=FLAG_PERMISSION,
                            doing="decide verification flags")
@@ -299,7 +300,8 @@ def flag_decide(*, actor: User | None, flag_id: int, confirm: bool,
         if flag is None:
             raise NotFound(f"No verification flag {flag_id}.")
         if flag.state != FlagState.OPEN:
-            raise Conflict(f"Flag {flag_id} is already {flag.state.lower()}.")
+            raise Conflict(_("Flag %(n)s is already %(state)s.") % {
+                "n": flag_id, "state": FlagState(flag.state).label})
         flag.state = FlagState.CONFIRMED if confirm else FlagState.DISMISSED
         flag.decided_by, flag.decided_at, flag.outcome = actor, clock.now(), outcome[:400]
         flag.save()
