@@ -194,16 +194,21 @@ def separate(person_a: int, person_b: int, reason: str, username: str, yes: bool
               type=click.Choice(["AUTO", "REVIEW", "MATCH", "NON_MATCH", "UNSURE"]))
 @click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
 def queue(username: str, state: str, limit: int) -> None:
-    """The pairs to review in the reviewer's areas, as the review page orders them: those
-    whose decision would change the most first, then the closest to even odds."""
+    """The pairs to review in the reviewer's areas, as the review page lists them: those
+    whose decision would change the most first, then the closest to even odds; each pair of
+    people once (the other pairs between them wait for its decision)."""
     setup_django()
-    from spmis.linkage.selectors import link_list_for_user
+    from spmis.linkage.selectors import review_queue_for_user
 
-    for link in link_list_for_user(user=_user(username), state=state)[:limit]:
-        would = "split" if getattr(link, "splits", False) else "join"
-        shown = "-" if link.match_probability is None else f"{link.match_probability:.3f}"
-        click.echo(f"{link.pk}\t{link.person_l_id}\t{link.person_r_id}\t{shown}\t{would} "
-                   f"{getattr(link, 'impact', 2)}")
+    listed = review_queue_for_user(user=_user(username), state=state)
+    for entry in listed.entries[:limit]:
+        would = "split" if entry.splits else "join"
+        shown = "-" if entry.probability is None else f"{entry.probability:.3f}"
+        click.echo(f"{entry.link_id}\t{entry.person_l}\t{entry.person_r}\t{shown}\t{would} "
+                   f"{entry.impact}")
+    if listed.waiting or listed.pending:
+        click.echo(f"{listed.waiting} more pair(s) wait for a decision on the same people; "
+                   f"{listed.pending} decision(s) wait for an approver.", err=True)
 
 
 @linkage.command()

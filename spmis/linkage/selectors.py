@@ -419,6 +419,9 @@ class QueueEntry:
     impact: int
     splits: bool
     closeness: float  # |match weight|: the nearer even odds, the sooner
+    person_l: int = 0
+    person_r: int = 0
+    probability: float | None = None
 
     @property
     def key(self) -> tuple[int, float, int]:
@@ -475,9 +478,9 @@ def _entries(links: QuerySet[Link], state: str) -> ReviewQueue:
     waiting = settled = pending = 0
     apart, matched = _decided_between() if state == LinkState.REVIEW else (set(), {})
     ordered: Any = _queue_ordered(links)  # annotated: impact, splits, identity_l/_r
-    for pk, impact, splits, weight, id_l, id_r, p_l, p_r, waits in ordered.values_list(
+    for pk, impact, splits, weight, id_l, id_r, p_l, p_r, waits, p in ordered.values_list(
             "id", "impact", "splits", "match_weight", "identity_l", "identity_r", "person_l_id",
-            "person_r_id", "pending_state"):
+            "person_r_id", "pending_state", "match_probability"):
         if waits:
             pending += 1
             continue
@@ -496,7 +499,8 @@ def _entries(links: QuerySet[Link], state: str) -> ReviewQueue:
             continue
         seen.add(question)
         entries.append(QueueEntry(link_id=pk, impact=int(impact or 0), splits=bool(splits),
-                                  closeness=abs(weight) if weight is not None else math.inf))
+                                  closeness=abs(weight) if weight is not None else math.inf,
+                                  person_l=p_l, person_r=p_r, probability=p))
     return ReviewQueue(state=state, entries=entries, waiting=waiting, settled=settled,
                        pending=pending)
 

@@ -228,3 +228,17 @@ def test_with_maker_checker_the_decision_waits_and_the_queue_moves_on(world, reg
     assert f'data-link="{p.cd.pk}"' not in html  # nothing to do on it here
     assert "1 decided pair waits for an approver." in html
     assert f"Pair {p.cd.pk}: Match waits for an approver" in html
+
+
+def test_the_cli_queue_lists_what_the_page_lists(world, registrar):
+    from click.testing import CliRunner
+
+    from spmis.cli.main import cli
+
+    html = logged_in(registrar).get("/linkage/review/").content.decode()
+    listed = [int(x.split('"')[0]) for x in html.split('data-link="')[1:]]
+    out = CliRunner().invoke(cli, ["linkage", "queue", "--as", registrar.username])
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    assert [int(line.split("\t")[0]) for line in lines if "\t" in line] == listed
+    assert "1 more pair(s) wait for a decision on the same people" in out.output
