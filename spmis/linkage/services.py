@@ -618,7 +618,8 @@ def _checked(link: Link, effect: DecisionEffect) -> bool:
 
 
 def _require_reviewer(user: User, link_id: int) -> None:
-    """Only a user who may register persons where both records live decides on a pair."""
+    """Only a user who may review linkage (registrars, targeting officers) where both records
+    live decides on a pair."""
     permission_require(user=user, permission=REVIEW_PERMISSION, doing="decide linkage pairs")
     if not link_in_scope(user=user, link_id=link_id):
         audit_record(actor=user, action=AuditAction.LINKAGE_VIEW_REFUSED, object_type="link",
