@@ -180,3 +180,20 @@ def test_a_scheme_s_means_test_is_an_amount_with_its_currency(country, make_user
     html = logged_in(make_user("STATISTICIAN")).get(f"/schemes/{scheme.code}/").content.decode()
     shown = re.search(r'data-testid="income-threshold">(.*?)</span>', html).group(1)
     assert shown == "3,000.00 USD"  # not 300000 "minor units"
+
+
+def test_the_legend_s_breaks_are_in_the_reader_s_number_format(run, make_user):
+    from django.utils import translation
+
+    from spmis.access.models import User
+    from spmis.core.formatting import percent
+
+    statistician = make_user("STATISTICIAN")
+    User.objects.filter(pk=statistician.pk).update(language="fr")
+    html = page(statistician, "?area=XY&indicator=COV_ANY")
+    assert '<html lang="fr">' in html
+    shown = re.search(r'data-testid="map-legend">(.*?)</ul>', html, re.S).group(1)
+    with translation.override("fr"):
+        for _fill, low, high in legend(html):
+            assert percent(low, 1) in shown and percent(high, 1) in shown
+            assert "," in percent(low, 1)  # 49,4 %, not 49.4%
