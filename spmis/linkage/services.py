@@ -202,8 +202,8 @@ def _refusing() -> Q:
 
 
 def _pair_frame(rows: Any) -> pl.DataFrame:
-    return pl.DataFrame(list(rows.values_list("person_l_id", "person_r_id")),
-                        schema={"a": pl.Int64, "b": pl.Int64}, orient="row")
+    sql, params = rows.values_list("person_l_id", "person_r_id").query.sql_with_params()
+    return read_frame(sql, list(params), {"a": pl.Int64, "b": pl.Int64})
 
 
 def identities_derive(*, run: LinkageRun | None = None,
@@ -269,10 +269,9 @@ def persons_withdrawing_receiver(*, persons: Any, **_: Any) -> dict[str, int]:
 def _write_identities(new: pl.DataFrame, run: LinkageRun | None) -> None:
     """Rewrite only the records whose identity changed (usually a handful). A rewritten row
     keeps the run it came from unless ``run`` derived it."""
+    old = read_frame("SELECT person_id, identity, run_id FROM linkage_personidentity", [],
+                     {"person_id": pl.Int64, "identity": pl.Int64, "run_id": pl.Int64})
     with connection.cursor() as cursor:
-        cursor.execute("SELECT person_id, identity, run_id FROM linkage_personidentity")
-        old = pl.DataFrame(cursor.fetchall(), orient="row", schema={
-            "person_id": pl.Int64, "identity": pl.Int64, "run_id": pl.Int64})
         changed = new.join(old, on=["person_id", "identity"], how="anti")
         gone = old.join(new, on="person_id", how="anti")["person_id"].to_list()
         stale = [*changed["person_id"].to_list(), *gone]
