@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _t
 
 from spmis.access.auth import is_locked
 from spmis.access.models import (
@@ -372,8 +373,6 @@ def role_revoke(*, actor: User | None, user: User, role: str, area_code: str,
 def _manage_check(*, actor: User, target: User, area_paths: list[str], doing: str) -> None:
     """Refuse (and record the refusal) unless ``actor`` manages access over every area given
     and is not ``target``: nobody disables, signs out or takes a role from themselves."""
-    from django.utils.translation import gettext as _t
-
     from spmis.access.selectors import access_change_refusal
 
     scope = permission_require(user=actor, permission=Permission.MANAGE_ACCESS, doing=doing)
@@ -388,7 +387,7 @@ def _manage_check(*, actor: User, target: User, area_paths: list[str], doing: st
 def _user_for_change(user_id: int) -> User:
     user = User.objects.filter(pk=user_id).first()
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(_t("No such user."))
     return user
 
 
@@ -400,9 +399,9 @@ def access_user_disable(*, actor: User, user_id: int, reason: str) -> User:
     _manage_check(actor=actor, target=target, doing="disable a user",
                   area_paths=[a.area.path for a in target.role_assignments.select_related("area")])
     if not target.is_active:
-        raise Conflict(f"{target.username} is already disabled.")
+        raise Conflict(_t("%(name)s is already disabled.") % {"name": target.username})
     if not reason.strip():
-        raise ValidationFailed("Give the reason (who asked, and why).")
+        raise ValidationFailed(_t("Give the reason (who asked, and why)."))
     return user_disable(actor=actor, user=target, reason=reason.strip()[:500])
 
 
@@ -437,7 +436,7 @@ def access_role_revoke(*, actor: User, assignment_id: int, reason: str = "") -> 
     assignment = (RoleAssignment.objects.select_related("user", "area")
                   .filter(pk=assignment_id).first())
     if assignment is None:
-        raise NotFound("No such role assignment.")
+        raise NotFound(_t("No such role assignment."))
     _manage_check(actor=actor, target=assignment.user, doing="revoke a role",
                   area_paths=[assignment.area.path])
     role_revoke(actor=actor, user=assignment.user, role=assignment.role,
