@@ -19,6 +19,8 @@ from typing import Any
 import polars as pl
 from django.db import IntegrityError, OperationalError, connection, models, transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from spmis.access.models import User
 from spmis.access.policy import Permission
@@ -116,12 +118,12 @@ def source_create(*, actor: User | None, code: str, fields: SourceFields) -> Sou
     code = code.strip()
     problems = []
     if not SOURCE_CODE.fullmatch(code):
-        problems.append(f"The code {code[:60]!r} is not valid: 1 to 40 letters, digits, '_', "
-                        f"'-' or '.', starting with a letter or digit.")
+        problems.append(_("The code %(code)r is not valid: 1 to 40 letters, digits, '_', '-' "
+                          "or '.', starting with a letter or digit.") % {"code": code[:60]})
     if fields.name is None:
-        problems.append("Give the source a name.")
+        problems.append(_("Give the source a name."))
     if not (fields.kind or "").strip():
-        problems.append(f"Give the kind: {_choices(SourceKind)}.")
+        problems.append(_("Give the kind: %(choices)s.") % {"choices": _choices(SourceKind)})
     source = Source(code=code)
     with transaction.atomic():
         schemes = _source_apply(source, fields, scope, problems, before=[])
@@ -129,13 +131,14 @@ def source_create(*, actor: User | None, code: str, fields: SourceFields) -> Sou
             raise ValidationFailed("\n".join(problems))
         same = Source.objects.filter(code__iexact=code).first()
         if same is not None:
-            raise Conflict(f"A source with code {same.code!r} already exists: "
-                           f"`spmis intake source edit {same.code}` changes it.")
+            raise Conflict(_("A source with code %(code)r already exists: `spmis intake "
+                             "source edit %(code)s` changes it.") % {"code": same.code})
         try:
             with transaction.atomic():
                 source.save()
         except IntegrityError as exc:  # the same code added at the same moment
-            raise Conflict(f"A source with code {code!r} already exists.") from exc
+            raise Conflict(_("A source with code %(code)r already exists.") % {
+                "code": code}) from exc
         source.schemes.set(schemes or [])
         audit_record(actor=actor, action=AuditAction.SOURCE_CREATE, object_type="source",
                      object_id=source.pk, area_code=source.area.code if source.area else "",
@@ -192,6 +195,16 @@ def _source_settings(source: Source) -> dict[str, object]:
             "contact": source.contact}
 
 
+# How a refusal names a source's field (the English as before; translated for the page).
+SOURCE_FIELDS = {
+    "name": gettext_lazy("name"), "institution": gettext_lazy("institution"),
+    "contact": gettext_lazy("contact"), "kind": gettext_lazy("kind"),
+    "schedule": gettext_lazy("schedule"), "policy": gettext_lazy("policy"),
+    "deadline_days": gettext_lazy("deadline days"),
+    "error_threshold": gettext_lazy("error threshold"),
+}
+
+
 def _choices(choices: type[models.TextChoices]) -> str:
     return ", ".join(choices.values)
 
@@ -206,12 +219,13 @@ def _source_apply(source: Source, fields: SourceFields, scope: Scope | None,
             continue
         value = value.strip()
         if name == "name" and not value:
-            problems.append("Give the source a name.")
+            problems.append(_("Give the source a name."))
         elif len(value) > limit:
-            problems.append(f"The {name} is longer than {limit} characters.")
+            problems.append(_("The %(field)s is longer than %(n)s characters.") % {
+                "field": SOURCE_FIELDS[name], "n": limit})
         elif CONTROL.search(value):
-            problems.append(f"The {name} cannot contain control characters (tabs, line "
-                            f"breaks, NUL).")
+            problems.append(_("The %(field)s cannot contain control characters (tabs, line "
+                              "breaks, NUL).") % {"field": SOURCE_FIELDS[name]})
         else:
             setattr(source, name, value)
     if not source.institution:  # left blank: the institution is the source's name
@@ -223,19 +237,24 @@ def _source_apply(source: Source, fields: SourceFields, scope: Scope | None,
             continue
         typed = re.sub(r"[\s-]+", "_", value.strip()).upper()
         if typed not in choices.values:
-            problems.append(f"Unknown {name} {value[:60]!r}: use one of {_choices(choices)}.")
+            problems.append(_("Unknown %(field)s %(value)r: use one of %(choices)s.") % {
+                "field": SOURCE_FIELDS[name], "value": value[:60], "choices": _choices(choices)})
         else:
             setattr(source, name, typed)
-    for name, high, unit in (("deadline_days", DEADLINE_DAYS_MAX, "days after the period ends"),
-                             ("error_threshold", 100, "% of invalid rows")):
+    for name, high, unit in (("deadline_days", DEADLINE_DAYS_MAX,
+                              _("days after the period ends")),
+                             ("error_threshold", 100,
+                              _("%(sign)s of invalid rows") % {"sign": "%"})):
         value = getattr(fields, name)
         if value is None:
             continue
         number = value if isinstance(value, int) else (
             int(value.strip()) if re.fullmatch(r"\s*-?[0-9]{1,9}\s*", value) else None)
         if number is None or not 0 <= number <= high:
-            problems.append(f"The {name.replace('_', ' ')} must be a whole number from 0 to "
-                            f"{high} ({unit}), not {str(value)[:60]!r}.")
+            problems.append(_("The %(field)s must be a whole number from 0 to %(high)s "
+                              "(%(unit)s), not %(value)r.") % {
+                "field": SOURCE_FIELDS[name], "high": high, "unit": unit,
+                "value": str(value)[:60]})
         else:
             setattr(source, name, number)
     old_area = source.area if source.pk else None
@@ -243,7 +262,7 @@ def _source_apply(source: Source, fields: SourceFields, scope: Scope | None,
         code = fields.area.strip()
         area = Area.objects.filter(code=code).first() if code else None
         if code and area is None:
-            problems.append(f"Unknown area P-code {code[:60]!r}.")
+            problems.append(_("Unknown area P-code %(code)r.") % {"code": code[:60]})
         else:
             source.area = area
     schemes = None
@@ -252,8 +271,10 @@ def _source_apply(source: Source, fields: SourceFields, scope: Scope | None,
         schemes = list(Scheme.objects.filter(code__in=codes).order_by("code"))
         unknown = sorted(set(codes) - {s.code for s in schemes})
         if unknown:
-            problems.append(f"Unknown scheme code{'s' if len(unknown) > 1 else ''} "
-                            f"{', '.join(unknown)}: `spmis scheme list` lists them.")
+            problems.append(ngettext("Unknown scheme code %(codes)s: `spmis scheme list` "
+                                     "lists them.", "Unknown scheme codes %(codes)s: `spmis "
+                                     "scheme list` lists them.", len(unknown)) % {
+                "codes": ", ".join(unknown)})
     if scope is not None and not problems:
         problems.extend(_source_scope_problems(source, old_area, scope, before, schemes))
     return schemes
@@ -517,10 +538,10 @@ def submission_retry(*, actor: User | None, submission_id: int) -> Submission:
     if actor is not None:
         source_for_submitter(actor=actor, code=found.source.code)
     if not (found.status == SubmissionStatus.FAILED or live.is_stalled(found)):
-        raise Conflict("Only a failed or stalled submission can be tried again; this one is "
-                       f"{found.get_status_display()}.")
+        raise Conflict(_("Only a failed or stalled submission can be tried again; this one "
+                         "is %(status)s.") % {"status": found.get_status_display()})
     if not SubmissionFile.objects.filter(submission=found).exists():
-        raise Conflict("Its file is no longer kept: send it again.")
+        raise Conflict(_("Its file is no longer kept: send it again."))
     return _requeue(found, actor, automatic=False)
 
 
@@ -703,9 +724,10 @@ def _received(when: dt.datetime | None) -> dt.datetime:
     if when is None:
         return now
     if when.tzinfo is None:
-        raise ValidationFailed("The time a file was received needs a time zone.")
+        raise ValidationFailed(_("The time a file was received needs a time zone."))
     if when > now:
-        raise ValidationFailed(f"A file cannot be received in the future ({when:%Y-%m-%d}).")
+        raise ValidationFailed(_("A file cannot be received in the future (%(day)s).") % {
+            "day": f"{when:%Y-%m-%d}"})
     return when
 
 
