@@ -237,7 +237,8 @@ def _confirm(request: HttpRequest, *, actor: User, target: User, area_paths: lis
     """
     refusal = access_selectors.access_change_refusal(actor=actor, target=target,
                                                      area_paths=area_paths)
-    reason = request.POST.get("reason", "").strip()[:500]
+    # A NUL would reach the audit entry's JSON, which PostgreSQL cannot store.
+    reason = request.POST.get("reason", "").replace("\x00", "").strip()[:500]
     status = 200
     if request.method == "POST":
         if request.POST.get("confirm") != "yes":

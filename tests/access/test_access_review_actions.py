@@ -160,3 +160,12 @@ def test_a_district_security_admin_cannot_change_a_national_user(people, make_us
     assert User.objects.get(pk=national.pk).is_active
     ok = district_admin.post(_url("revoke", people["target"]), {"confirm": "yes"})
     assert ok.status_code == 303  # amina's role is over D1, theirs
+
+
+def test_a_nul_in_the_reason_is_dropped_not_a_server_error(people):
+    target = people["target"]
+    response = people["admin_client"].post(_url("disable", target), {
+        "confirm": "yes", "reason": "left\x00 the ministry"})
+    assert response.status_code == 303
+    entry = AuditEvent.objects.filter(action="user.disable").latest("seq")
+    assert entry.detail["reason"] == "left the ministry"
