@@ -165,3 +165,24 @@ def test_a_district_auditor_exports_only_their_district(small, make_user):
     rows = _csv(logged_in(make_user("AUDITOR", area="D2", username="aud_d2")).get(
         "/audit/export.csv", {"action": "period.approve"}))
     assert [r[7] for r in rows[1:]] == ["D2"]
+
+
+def test_a_household_and_a_user_are_named_too_and_a_small_budget_names_nobody(
+        viewed, make_user, monkeypatch):
+    from spmis.registry import audit_objects
+    from spmis.registry.selectors import household_get_for_user
+
+    home = factories.household(area=viewed.area)
+    Person.objects.filter(pk=viewed.pk).update(household=home)
+    reader = make_user("REGISTRAR", area="XY", username="reader2")
+    household_get_for_user(user=reader, household_id=home.pk)
+    entry = AuditEvent.objects.filter(action="household.view").latest("seq")
+    auditor = logged_in(make_user("AUDITOR", username="aud"))
+    body = auditor.get("/audit/", {"action": "household.view"}).content.decode()
+    assert _object_cell(body, entry.seq).startswith(f"household {home.pk} (")
+    grant = AuditEvent.objects.filter(action="role.assign").latest("seq")
+    body = auditor.get("/audit/", {"action": "role.assign"}).content.decode()
+    assert _object_cell(body, grant.seq) == f"user {grant.object_id} (aud)"
+    monkeypatch.setattr(audit_objects, "MAX_CANDIDATES", 0)  # no hash may be computed
+    body = auditor.get("/audit/", {"action": "household.view"}).content.decode()
+    assert f"household {home.pk}" not in _object_cell(body, entry.seq)
