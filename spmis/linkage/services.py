@@ -158,7 +158,6 @@ def _store_links(run: LinkageRun, model: LinkageModel, pairs: pl.DataFrame,
     undecided = Link.objects.exclude(kept)
     if source is not None:  # a run over one source's records replaces only their pairs
         undecided = undecided.filter(person_l__source=source, person_r__source=source)
-    _delete_links(undecided)
     frame = pairs.select(
         person_l_id=pl.min_horizontal(_ids()), person_r_id=pl.max_horizontal(_ids()),
         match_probability="match_probability", match_weight="match_weight", weights="weights",
@@ -170,7 +169,23 @@ def _store_links(run: LinkageRun, model: LinkageModel, pairs: pl.DataFrame,
         reason=pl.lit(""), pending_state=pl.lit(""), pending_reason=pl.lit(""),
         pending_by_id=pl.lit(None, pl.Int64), request_id=pl.lit(None, pl.Int64),
     )
-    bulk_insert(Link, frame)
+    # A pair scored as before (same model, weight and state) keeps its row and the run that
+    # made it: a run over a registry that barely changed writes only what changed.
+    sql, params = undecided.values_list("id", "person_l_id", "person_r_id", "match_weight",
+                                        "state", "run__model_id").query.sql_with_params()
+    old = read_frame(sql, list(params), {"id": pl.Int64, "person_l_id": pl.Int64,
+                                         "person_r_id": pl.Int64, "old_weight": pl.Float64,
+                                         "old_state": pl.String, "model": pl.Int64})
+    same = frame.join(old.filter(pl.col("model") == model.pk),
+                      on=["person_l_id", "person_r_id"]).filter(
+        pl.col("state") == pl.col("old_state"),
+        (pl.col("match_weight") - pl.col("old_weight")).abs() < 1e-9)
+    if same.height == 0:
+        _delete_links(undecided)
+    else:
+        _delete_ids(old.join(same.select("id"), on="id", how="anti")["id"].to_list())
+    bulk_insert(Link, frame.join(same.select("person_l_id", "person_r_id"),
+                                 on=["person_l_id", "person_r_id"], how="anti"))
     counts = dict(frame.group_by("state").len().iter_rows())
     return {"auto_links": counts.get(LinkState.AUTO.value, 0),
             "review_pairs": counts.get(LinkState.REVIEW.value, 0)}
@@ -183,6 +198,14 @@ def _delete_links(links: QuerySet[Link]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f'DELETE FROM "{Link._meta.db_table}" WHERE "id" IN ({selected})',
                        params)
+
+
+def _delete_ids(ids: list[int]) -> None:
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), ID_CHUNK):
+            chunk = ids[start:start + ID_CHUNK]
+            cursor.execute(f'DELETE FROM "{Link._meta.db_table}" WHERE "id" IN ('
+                           + ", ".join(["%s"] * len(chunk)) + ")", chunk)
 
 
 def _ids() -> list[pl.Expr]:
