@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from spmis.audit.models import AuditEvent
 from spmis.cli.main import cli
 from spmis.core.errors import ValidationFailed
-from spmis.core.formatting import number, percent
+from spmis.core.formatting import interval, percent
 from spmis.indicators.models import Survey, SurveyEstimate
 from spmis.indicators.survey import (
     SurveyBenchmark,
@@ -396,7 +396,7 @@ def test_page_shows_the_latest_survey(survey_files, country, make_user):
     for measure in ("EE", "IE"):
         e = found[measure]
         assert percent(100 * e.value) in html
-        assert f"[{number(100 * e.ci_low, 1)}, {number(100 * e.ci_high, 1)}]" in html
+        assert interval(100 * e.ci_low, 100 * e.ci_high) in html
     assert html.count("<tr data-quintile=") == 5
     assert 'id="quintile-chart"' in html and "chart-4.6.1.umd.min.js" in html
     dashboard = logged_in(user).get("/indicators/").content.decode()

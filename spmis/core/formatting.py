@@ -67,6 +67,15 @@ def percent(value: Number | None, digits: int = 1) -> str:
     return parse_pattern(pattern).apply(_rounded(value, digits) / 100, loc)
 
 
+def interval(low: Number, high: Number, digits: int = 1) -> str:
+    """A confidence interval: "[10.1, 14.5]" (en); where the comma is the decimal mark, a
+    semicolon parts the bounds: "[10,1 ; 14,5]" (fr), "[10,1; 14,5]" (es, pt)."""
+    loc = active_locale()
+    comma = loc.number_symbols.get("latn", loc.number_symbols).get("decimal") == ","
+    sep = ("\u202f; " if loc.language == "fr" else "; ") if comma else ", "
+    return f"[{number(low, digits)}{sep}{number(high, digits)}]"
+
+
 def money(amount_minor: int | None, currency: str) -> str:
     """Integer minor units with the currency's ISO code: 150000, "USD" -> "1,500.00 USD" (en),
     "1 500,00 USD" (fr); the currency's ISO 4217 decimals (0 for CLP, 3 for KWD)."""

@@ -39,7 +39,7 @@ class Shown:
         if row is None or row.value is None:
             return cls("—", "", row.n if row else None, None, None)
         interval = "" if row.ci_low is None or row.ci_high is None else \
-            f"[{formatting.number(100 * row.ci_low, 1)}, {formatting.number(100 * row.ci_high, 1)}]"
+            formatting.interval(100 * row.ci_low, 100 * row.ci_high)
         return cls(formatting.percent(100 * row.value), interval, row.n, row.numerator,
                    row.denominator)
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from spmis.core.formatting import number, percent
+from spmis.core.formatting import interval, percent
 from spmis.indicators.survey import SurveyBenchmark, SurveyColumns, survey_compute
 from spmis.indicators.survey_services import survey_save
 from spmis.synth.survey import survey_synthesise, survey_write
@@ -31,7 +31,7 @@ def test_statistician_opens_the_survey_errors(log_in, make_user, live_server, tm
     assert ee.value is not None and ee.ci_low is not None and ee.ci_high is not None
     expect(page.locator("[data-testid=card-EE]")).to_contain_text(percent(100 * ee.value))
     expect(page.locator("[data-testid=card-EE]")).to_contain_text(
-        f"[{number(100 * ee.ci_low, 1)}, {number(100 * ee.ci_high, 1)}]")
+        interval(100 * ee.ci_low, 100 * ee.ci_high))
     expect(page.locator("[data-testid=quintiles] tbody tr")).to_have_count(5)
     expect(page.locator("canvas#quintile-chart")).to_be_visible()
     assert page.evaluate("() => !!window.Chart && Chart.getChart('quintile-chart')"
