@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import NoReturn
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from spmis.access.classification import masked_fields
 from spmis.access.models import User
@@ -57,11 +58,11 @@ def person_search_for_user(
     At most ``SEARCH_MAX_WORDS`` name words and ``SEARCH_MAX_CHARS`` characters a field, else
     ``ValidationFailed`` (a 400 at the doors), before anything is read or logged."""
     if len(text.split()) > SEARCH_MAX_WORDS:
-        raise ValidationFailed(f"Search by at most {SEARCH_MAX_WORDS} name words: each word "
-                               f"must start a given or family name.")
+        raise ValidationFailed(_("Search by at most %(n)s name words: each word must start a "
+                                 "given or family name.") % {"n": SEARCH_MAX_WORDS})
     if max(len(text), len(national_id), len(area_code)) > SEARCH_MAX_CHARS:
-        raise ValidationFailed(f"Search terms are limited to {SEARCH_MAX_CHARS} characters "
-                               f"a field: shorten the search.")
+        raise ValidationFailed(_("Search terms are limited to %(n)s characters a field: "
+                                 "shorten the search.") % {"n": SEARCH_MAX_CHARS})
     # NUL cannot be stored in any text column (PostgreSQL refuses it outright): it matches nothing.
     text, national_id, area_code = (v.replace("\x00", "") for v in (text, national_id, area_code))
     words = list(dict.fromkeys(text.split()))  # the same word twice is one condition
