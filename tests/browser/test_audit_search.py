@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from spmis.audit.models import AuditEvent
@@ -67,12 +68,12 @@ def test_auditor_picks_an_action_and_is_told_of_reversed_dates(log_in, make_user
     assert all(",auth.login," in line for line in lines[1:]) and len(lines) > 1
 
 
-def test_the_security_admins_pages_fit_a_phone(log_in, make_user, live_server):
+def test_the_security_admins_pages_fit_a_phone_and_pass_axe(log_in, make_user, live_server):
     district = Area.objects.filter(level=2).order_by("path").first()
     target = make_user("REGISTRAR", district.code)
     page = log_in(make_user("SECURITY_ADMIN"))
     page.set_viewport_size({"width": 360, "height": 740})
-    wide = []
+    wide, findings = [], {}
     for path in ("/access/review/", f"/access/review/users/{target.pk}/disable/",
                  f"/access/review/users/{target.pk}/sign-out/",
                  f"/access/review/roles/{target.role_assignments.get().pk}/revoke/",
@@ -81,4 +82,10 @@ def test_the_security_admins_pages_fit_a_phone(log_in, make_user, live_server):
         if page.evaluate("() => document.documentElement.scrollWidth "
                          "> document.documentElement.clientWidth + 1"):
             wide.append(path)
+        # axe-core: nothing above minor on the review's own pages either.
+        found = [v["id"] for v in Axe().run(page).response["violations"]
+                 if v.get("impact") != "minor"]
+        if found:
+            findings[path] = found
     assert not wide
+    assert not findings
