@@ -1,4 +1,4 @@
-"""Web's own door: the home dashboard (every other page is in its domain app's urls)."""
+"""Web's own door: the landing page per role (every other page is in its domain app's urls)."""
 
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
@@ -13,4 +13,4 @@ urlpatterns = [
 route_policy = {
     "web:home": RoutePolicy("any"),
 }
-menu = [MenuEntry(_("Dashboard"), "web:home", order=10)]
+menu = [MenuEntry(_("Home"), "web:home", order=10)]
