@@ -125,22 +125,21 @@ def _date_forms(values: pl.Series) -> pl.DataFrame:
 def _with_name_keys(frame: pl.DataFrame) -> pl.DataFrame:
     """First and last word of each name, the given name's canonical form (its first and last
     words' nicknames read as the full name), phonetic keys and a key that is the same when
-    the names are swapped. Phonetic keys are computed once per distinct name."""
+    the names are swapped. All worked out once per distinct name and joined back."""
     table = names.nickname_table()
     words = pl.col("given_name").str.split(" ")
     first, last = words.list.first(), words.list.last()
-    frame = frame.with_columns(
+    given = frame.select(pl.col("given_name").unique().drop_nulls()).with_columns(
         given_first=first, given_last=last,
         given_canon=pl.when(words.list.len() > 1)
-        .then(first.replace(table) + " " + last.replace(table)).otherwise(first.replace(table)),
-        surname_first=pl.col("surname").str.split(" ").list.first(),
-        surname_last=pl.col("surname").str.split(" ").list.last())
-    keys = pl.concat([frame.select(name="given_canon"), frame.select(name="surname_first")]
-                     ).unique().with_columns(key=phonetic(pl.col("name")))
-    frame = frame.join(keys.rename({"name": "given_canon", "key": "given_ph"}),
-                       on="given_canon", how="left", nulls_equal=False).join(
-        keys.rename({"name": "surname_first", "key": "surname_ph"}), on="surname_first",
-        how="left", nulls_equal=False)
+        .then(first.replace(table) + " " + last.replace(table)).otherwise(first.replace(table)))
+    given = given.with_columns(given_ph=phonetic(pl.col("given_canon")))
+    surnames = pl.col("surname").str.split(" ")
+    family = frame.select(pl.col("surname").unique().drop_nulls()).with_columns(
+        surname_first=surnames.list.first(), surname_last=surnames.list.last())
+    family = family.with_columns(surname_ph=phonetic(pl.col("surname_first")))
+    frame = frame.join(given, on="given_name", how="left", nulls_equal=False).join(
+        family, on="surname", how="left", nulls_equal=False)
     given_ph, surname_ph = pl.col("given_ph"), pl.col("surname_ph")
     return frame.with_columns(
         name_key=pl.when(given_ph.is_not_null() & surname_ph.is_not_null()).then(
