@@ -156,13 +156,14 @@ def _headline(user: User) -> dict[str, Any]:
                   for x in block.lines}
         chart = {
             "labels": [formatting.month(dt.date.fromisoformat(f"{m}-01")) for m in months],
+            "periods": months,  # YYYY-MM: the chart shortens them for its axis
             "lines": [{"label": str(line["label"]),
                        "values": [None if (v := values[x.line.indicator.code].get(m)) is None
                                   else round(v, 2) for m in months]}
                       for line, x in zip(lines, block.lines, strict=True)],
-            "targets": [{"label": f"{line['label']} {x.trend.target.year}",
+            "targets": [{"label": f"{line['label']} {x.trend.target.year}", "line": k,
                          "value": round(x.trend.target.value, 2)}
-                        for line, x in zip(lines, block.lines, strict=True)
+                        for k, (line, x) in enumerate(zip(lines, block.lines, strict=True))
                         if x.trend.target is not None],
         }
         rows = [{"period": dt.date.fromisoformat(f"{m}-01"),
