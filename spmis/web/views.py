@@ -87,6 +87,9 @@ def home(request: HttpRequest) -> HttpResponse:
         context["sections"].append("access")
     if Role.AUDITOR in roles:
         context["audit"] = access.audit_activity_for_user(user=user)
+        context["audit_actions"] = [
+            (action, access.audit_action_label(action), n)
+            for action, n in context["audit"].by_action[:10]]
         context["audit_areas"] = _areas(user, Permission.VIEW_AUDIT)
         context["sections"].append("audit")
     if Role.SYSTEM_ADMIN in roles:
