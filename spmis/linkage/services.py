@@ -135,8 +135,8 @@ def linkage_run(*, actor: User | None, source_code: str | None = None, retrain: 
         say("storing links")
         stored = _store_links(run, model, pairs, source)
         say("deriving identities")
-        identities = identities_derive(run=run, persons=records.select(
-            pl.col("id").cast(pl.Int64), "national_id") if source is None else None)
+        identities = identities_derive(run=run, persons=_usable_ids_of(
+            records, prepared) if source is None else None, usable=source is None)
         run.counts = {"records": records.height, "pairs_scored": pairs.height, **stored,
                       **identities, **prepared.counts()}
         run.finished_at = clock.now()
@@ -145,6 +145,15 @@ def linkage_run(*, actor: User | None, source_code: str | None = None, retrain: 
                      object_id=run.pk, detail={"model": model.version, "counts": run.counts,
                                                "source": source_code or ""})
     return run
+
+
+def _usable_ids_of(records: pl.DataFrame, prepared: engine.Prepared) -> pl.DataFrame:
+    """``id, national_id`` of the records as stored, blank where the engine read the ID as a
+    placeholder or shared (its prepared records say so)."""
+    kept = prepared.frame.select(id="unique_id", kept=pl.col("national_id").is_not_null())
+    return records.select("id", "national_id").join(kept, on="id", how="left").select(
+        pl.col("id").cast(pl.Int64),
+        national_id=pl.when(pl.col("kept")).then(pl.col("national_id")))
 
 
 def _store_links(run: LinkageRun, model: LinkageModel, pairs: pl.DataFrame,
@@ -229,24 +238,25 @@ def _pair_frame(rows: Any) -> pl.DataFrame:
     return read_frame(sql, list(params), {"a": pl.Int64, "b": pl.Int64})
 
 
-def identities_derive(*, run: LinkageRun | None = None,
-                      persons: pl.DataFrame | None = None) -> dict[str, int]:
+def identities_derive(*, run: LinkageRun | None = None, persons: pl.DataFrame | None = None,
+                      usable: bool = False) -> dict[str, int]:
     """Connected components of (same national ID) + automatic and confirmed links, without
     the pairs refused (a reviewer's "not a match", and the cuts made to carry one out). Each
     identity is named by its lowest person record id. ``persons`` (id, national_id of every
-    record) saves reading them again."""
+    record) saves reading them again; ``usable``: their placeholder and shared IDs are
+    already blanked (a run's prepared records say which)."""
     if persons is None:
-        persons = pl.DataFrame(list(Person.objects.values_list("id", "national_id")),
-                               schema={"id": pl.Int64, "national_id": pl.String}, orient="row")
+        persons = read_frame("SELECT id, national_id FROM registry_person", [],
+                             {"id": pl.Int64, "national_id": pl.String})
     links = _pair_frame(Link.objects.filter(_joining()))
     refused = pl.concat([_pair_frame(Link.objects.filter(_refusing())),
                          _pair_frame(Cut.objects.all())]).unique()
-    # A placeholder (0, N/A, ...) or a shared ID is no ID: it joins nobody.
-    shared = pl.Series(sorted(shared_national_ids()), dtype=pl.String)
-    holders = persons.filter(pl.col("national_id").is_not_null()
-                             & ~engine.placeholder_id_mask(pl.col("national_id"))
-                             & ~pl.col("national_id").is_in(shared.implode())).select(
-        a="id", v="national_id")
+    holders = persons.filter(pl.col("national_id").is_not_null())
+    if not usable:  # a placeholder (0, N/A, ...) or a shared ID is no ID: it joins nobody
+        shared = pl.Series(sorted(shared_national_ids()), dtype=pl.String)
+        holders = holders.filter(~engine.placeholder_id_mask(pl.col("national_id"))
+                                 & ~pl.col("national_id").is_in(shared.implode()))
+    holders = holders.select(a="id", v="national_id")
     # A national ID joins its holders. Where two of them were refused, it joins them pair by
     # pair (all but the refused pairs); elsewhere through its first holder (the same
     # components, far fewer edges).
