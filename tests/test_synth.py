@@ -132,6 +132,28 @@ def test_synthesise_refuses_to_mix_and_replace_starts_afresh(country):
     assert AuditEvent.objects.filter(action="country.synthesise").count() == 2
 
 
+@pytest.mark.django_db(transaction=True)
+def test_replace_after_intake_and_linkage_starts_afresh(tmp_path):
+    """A demo database that was used -- office files taken in, linked, cross-checked -- can
+    be replaced: nothing of the old country refers to the new one's rows."""
+    from spmis.intake.models import ChangedRow, Submission
+    from spmis.linkage.crosscheck import crosscheck_run
+    from spmis.linkage.models import Link, PersonIdentity, VerificationFlag
+    from spmis.linkage.services import linkage_run
+    from spmis.synth.services import office_files_ingest
+
+    files = tmp_path / "offices"
+    country_synthesise(actor=None, persons=1500, seed=4, as_of=AS_OF, office_files=files)
+    office_files_ingest(actor=None, directory=files)
+    linkage_run(actor=None)
+    crosscheck_run(actor=None, registry_code="CRVS")
+    assert Link.objects.exists() and Submission.objects.exists()
+    country_synthesise(actor=None, persons=300, seed=1, as_of=AS_OF, replace=True)
+    assert Person.objects.count() == 300
+    for model in (Link, PersonIdentity, VerificationFlag, Submission, ChangedRow):
+        assert not model.objects.exists(), model
+
+
 @pytest.mark.django_db
 def test_new_rows_get_fresh_ids_after_a_bulk_load(country):
     """Sequences move past the explicit ids of the load (PostgreSQL would collide otherwise)."""

@@ -19,17 +19,27 @@ from spmis.geography.models import Area, AreaBoundary, AreaLevel, PopulationDeno
 from spmis.geography.selectors import area_get
 from spmis.intake.models import (
     AggregateValue,
+    ChangedRow,
     Mapping,
     PeriodApproval,
     Source,
     SourceKind,
     Submission,
+    SubmissionFile,
     SubmissionIssue,
 )
 from spmis.intake.services import mapping_save, submission_submit
+from spmis.linkage.models import (
+    Cut,
+    Link,
+    LinkageModel,
+    LinkageRun,
+    PersonIdentity,
+    VerificationFlag,
+)
 from spmis.payments.models import BenefitPayment
 from spmis.registry.models import Household, Person
-from spmis.schemes.models import Enrolment, Scheme
+from spmis.schemes.models import Enrolment, IncompatibleSchemes, Scheme
 from spmis.synth import sources
 from spmis.synth.country import Country, generate_country
 
@@ -48,10 +58,12 @@ LOAD_ORDER: list[tuple[str, type[models.Model]]] = [
     ("population", PopulationDenominator),
 ]
 
-# Intake history refers to the country's sources and areas: it goes with them.
+# Intake history refers to the country's sources and areas, linkage to its persons, scheme
+# rules to its schemes: they go with them.
 INTAKE_HISTORY: list[type[models.Model]] = [
-    SubmissionIssue, AggregateValue, PeriodApproval, Submission, Mapping,
-    Source.schemes.through,
+    Cut, VerificationFlag, PersonIdentity, Link, LinkageRun, LinkageModel, IncompatibleSchemes,
+    ChangedRow, SubmissionFile, SubmissionIssue, AggregateValue, PeriodApproval, Submission,
+    Mapping, Source.schemes.through,
 ]
 
 StepProgress = Callable[[str, int, int], None]  # (step, rows just loaded, rows in step)
