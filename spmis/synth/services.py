@@ -166,8 +166,15 @@ def _step_progress(progress: StepProgress | None, step: str,
 
 def _delete_country() -> None:
     RoleAssignment.objects.all().delete()  # their areas are about to go
+    tables = [model._meta.db_table
+              for model in [*INTAKE_HISTORY, *(model for _, model in reversed(LOAD_ORDER))]]
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # TRUNCATE: a DELETE would leave each removed row's foreign-key check to commit,
+            # one scan of the referring tables per row (hours for a million persons).
+            # CASCADE reaches only tables that refer to the old country's rows.
+            cursor.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
+            return
         # One statement per table; foreign keys are checked at commit, when all are gone.
-        tables = [*INTAKE_HISTORY, *(model for _, model in reversed(LOAD_ORDER))]
-        for model in tables:
-            cursor.execute(f'DELETE FROM "{model._meta.db_table}"')
+        for table in tables:
+            cursor.execute(f'DELETE FROM "{table}"')
