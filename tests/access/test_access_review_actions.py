@@ -83,7 +83,7 @@ def test_disable_confirmed_disables_ends_sessions_is_audited_and_said(people):
     response = people["admin_client"].post(_url("disable", target), {
         "confirm": "yes", "reason": "left the ministry, ticket 4411"}, follow=True)
     assert response.redirect_chain[-1] == ("/access/review/", 303)
-    assert '<li class="message success" role="status">amina is disabled.</li>' in \
+    assert '<div class="message success" role="status">amina is disabled.</div>' in \
         response.content.decode()
     target.refresh_from_db()
     assert not target.is_active

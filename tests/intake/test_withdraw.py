@@ -200,7 +200,7 @@ def test_the_page_asks_and_approves(people) -> None:
     assert "Approve the withdrawal" in checker.get(url).content.decode()
     done = checker.post(url, {"action": "approve"}, follow=True)
     # Said as a success (styled and announced as such), not as an error.
-    assert '<li class="message success" role="status">Submission withdrawn' in \
+    assert '<div class="message success" role="status">Submission withdrawn' in \
         done.content.decode()
     loaded.refresh_from_db()
     assert loaded.status == SubmissionStatus.WITHDRAWN
