@@ -41,18 +41,23 @@ def _client(user) -> Client:
     return client
 
 
-def test_schemes_and_payments_register_their_panels_in_order():
-    registered = sorted(panels._PANELS.items(), key=lambda kv: kv[1][0])
-    assert [name for name, _ in registered][:2] == ["schemes.enrolments", "payments.payments"]
+def test_later_apps_register_their_panels_in_order():
+    body = sorted((order, name) for name, (place, order, _panel) in panels._PANELS.items()
+                  if place == "body")
+    assert [name for _order, name in body][:3] == [
+        "linkage.identity", "schemes.enrolments", "payments.payments"]
+    assert [name for name, (place, _o, _p) in panels._PANELS.items() if place == "alert"] == [
+        "linkage.flags"]
 
 
 def test_the_page_renders_each_panel_in_order_and_skips_those_with_nothing(
         country, make_user, monkeypatch, tmp_path, settings):
     (tmp_path / "test_panel.html").write_text("<h2>Panel {{ word }} for {{ person.pk }}</h2>")
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path]}]
-    monkeypatch.setitem(panels._PANELS, "test.between",
-                        (15, lambda user, person: ("test_panel.html", {"word": "between"})))
-    monkeypatch.setitem(panels._PANELS, "test.nothing", (16, lambda user, person: None))
+    monkeypatch.setitem(panels._PANELS, "test.between", (
+        "body", 15, lambda page: ("test_panel.html", {"word": "between",
+                                                      "person": page.person})))
+    monkeypatch.setitem(panels._PANELS, "test.nothing", ("body", 16, lambda page: None))
     person = Person.objects.filter(payments__isnull=False).order_by("id").first()
     html = _client(make_user()).get(f"/persons/{person.pk}/").content.decode()
     enrolments = html.index("Enrolments")
