@@ -28,10 +28,9 @@ from spmis.access.classification import masked_fields
 from spmis.access.doors import authenticated, require_permission
 from spmis.access.models import User
 from spmis.access.policy import Permission
-from spmis.core import clock
+from spmis.core import clock, formatting
 from spmis.core.doors import or_404
 from spmis.core.errors import ApplicationError, NotFound
-from spmis.core import formatting
 from spmis.linkage import selectors as linkage
 from spmis.linkage.crosscheck import flag_decide
 from spmis.linkage.models import FlagReason, FlagState, VerificationFlag
