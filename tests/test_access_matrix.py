@@ -8,6 +8,7 @@ here, so no door can be added without deciding who may use it.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from importlib import import_module
 
 import pytest
@@ -207,6 +208,7 @@ def reveals(name: str, person: Person, body: str) -> bool:
     return person.national_id in body
 
 
+NEXT_FIELD = re.compile(r'<input type="hidden" name="next" value="[^"]*">')
 SKIP = {"access:login", "access:logout", "access:mfa-verify", "access:mfa-setup", "api-schema"}
 
 
@@ -222,7 +224,9 @@ def test_matrix(world):
                 cells += 1
                 body = (b"".join(response.streaming_content) if response.streaming
                         else response.content)  # the audit export streams its CSV
-                shows = reveals(name, person, body.decode().replace(" ", ""))
+                # The language switcher echoes the address asked for (the asker's own words).
+                text = NEXT_FIELD.sub("", body.decode())
+                shows = reveals(name, person, text.replace(" ", ""))
                 if response.status_code != status:
                     failures += 1
                     leaks.append(f"{name} {role} in_scope={in_scope}: "

@@ -118,17 +118,8 @@ def english_left(english_html: str, other_html: str, vocabulary: set[str],
 
 
 def _left_elsewhere() -> dict[str, set[str]]:
-    """English still on pages whose templates and views other work of issue 16 holds, to be
-    translated there; each entry names its page and the texts, nothing else on it."""
-    from spmis.indicators.catalogue import catalogue
-
-    return {
-        # The indicator picker lists catalogue() (English): indicators/views.py should give
-        # the template catalogue.shown(), as the rest of the page has.
-        "/indicators/": {i.name for i in catalogue()},
-        # The period fields' placeholder (intake templates) is not marked for translation.
-        "/intake/": {"YYYY-MM"},
-    }
+    """English knowingly left on a page: each entry names its page and the texts (none now)."""
+    return {}
 
 
 def _pages(client: Client, extra: list[str]) -> list[str]:

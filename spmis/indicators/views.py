@@ -36,6 +36,7 @@ from spmis.geography.models import Area
 from spmis.geography.selectors import boundaries_of
 from spmis.indicators import selectors as indicators
 from spmis.indicators.catalogue import Indicator, catalogue
+from spmis.indicators.catalogue import shown as catalogue_shown
 from spmis.indicators.choropleth import choropleth
 from spmis.indicators.export import run_currency
 from spmis.indicators.models import IndicatorRun
@@ -161,7 +162,7 @@ def indicator_dashboard(request: HttpRequest) -> HttpResponse:
         "periods": periods, "period_without_run": period is not None and run is None,
         "scheme": next((s for s in schemes if s.code == scheme), None),
         "all_schemes_link": _link(area.code, indicator.code, TOTAL, period),
-        "catalogue": catalogue(), "breadcrumbs": scope_area_trail(scope=scope, area=area),
+        "catalogue": catalogue_shown(), "breadcrumbs": scope_area_trail(scope=scope, area=area),
         "other_tops": [t for t in tops if t.pk != area.pk] if len(tops) > 1 else [],
     }
     if run is None and periods:

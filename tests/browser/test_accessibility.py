@@ -10,7 +10,6 @@ focus to the page's main content.
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from spmis.access.models import Role
@@ -22,6 +21,7 @@ from spmis.linkage.models import Link, VerificationFlag
 from spmis.registry.models import Person
 from spmis.schemes.models import Enrolment, EnrolmentStatus
 from tests import factories
+from tests.browser.checks import findings
 from tests.helpers import AS_OF
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("country")]
@@ -29,8 +29,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("country")]
 # Every role of the demo (`spmis demo`: one user per role over the country), and its district
 # officer (a registrar over one district).
 ROLES = [(role.value, "XY") for role in Role] + [("REGISTRAR", "district")]
-ACCEPTED = {"minor"}  # impacts that do not fail: axe's others are moderate, serious, critical
-AXE = Axe()
 
 
 def _district() -> str:
@@ -73,20 +71,6 @@ def pages_for(page: Page, live_server) -> list[str]:
         if url not in seen:
             seen.append(url)
     return seen
-
-
-def findings(page: Page) -> list[str]:
-    """axe-core's violations above minor on the page as it stands: rule, impact, nodes."""
-    results = AXE.run(page)
-    found = []
-    for violation in results.response["violations"]:
-        if violation.get("impact") in ACCEPTED:
-            continue
-        nodes = "; ".join(" ".join(n["target"]) if isinstance(n["target"], list)
-                          else str(n["target"]) for n in violation["nodes"][:5])
-        found.append(f"{violation['id']} ({violation['impact']}): {nodes} "
-                     f"[{len(violation['nodes'])} node(s)] {violation['help']}")
-    return found
 
 
 @pytest.mark.parametrize(("role", "area"), ROLES, ids=[f"{r}-{a}" for r, a in ROLES])

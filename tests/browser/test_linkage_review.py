@@ -15,8 +15,7 @@ from spmis.linkage.models import Link, LinkState
 from spmis.linkage.services import identities_derive
 from spmis.registry.models import Person
 from tests import factories
-from tests.browser.test_accessibility import findings
-from tests.browser.test_phone_layout import overflow
+from tests.browser.checks import findings, overflow
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("country")]
 

@@ -9,38 +9,13 @@ from playwright.sync_api import Page
 from spmis.indicators.services import indicators_run
 from spmis.intake.models import Submission
 from spmis.registry.models import Person
+from tests.browser.checks import overflow
 from tests.helpers import AS_OF
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("country")]
 
 ROLES = ("REGISTRAR", "STATISTICIAN", "DATA_COLLECTOR", "APPROVER", "AUDITOR",
          "SCHEME_MANAGER")
-# How far past the window's width the page may reach (sub-pixel rounding).
-SLACK = 1
-
-
-def overflow(page: Page) -> list[str]:
-    """The elements (tag#id.class) sticking out past the window's right edge."""
-    return page.evaluate("""(slack) => {
-      const width = document.documentElement.clientWidth;
-      if (document.documentElement.scrollWidth <= width + slack) { return []; }
-      const out = [];
-      for (const el of document.body.querySelectorAll("*")) {
-        const box = el.getBoundingClientRect();
-        let clipped = false;
-        for (let p = el.parentElement; p; p = p.parentElement) {
-          const style = getComputedStyle(p);
-          if (["auto", "scroll", "hidden"].includes(style.overflowX)) { clipped = true; break; }
-        }
-        if (!clipped && box.right > width + slack) {
-          out.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
-                   (el.className && typeof el.className === "string" ? "." + el.className : ""));
-        }
-      }
-      return out.slice(0, 5);
-    }""", SLACK)
-
-
 def pages_for(page: Page, live_server) -> list[str]:
     links = page.locator("header.top nav a").evaluate_all("as => as.map(a => a.href)")
     extra = [f"{live_server.url}/persons/{Person.objects.order_by('id').first().pk}/",
