@@ -21,6 +21,21 @@ from tests import factories
 from tests.datasets import DATASETS, Templates
 from tests.helpers import PERIOD
 
+# --- the language: each test starts in the default one ---------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """A request in another language leaves it active in this thread (as Django does): a
+    later test calling a service directly would get its messages in that language."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 # --- synthetic countries, built once per session ----------------------------------------------
 
 

@@ -45,7 +45,10 @@ def runner_start() -> list[int]:
         log.exception("Could not queue the stalled submissions again")
         requeued = []
     finally:
-        connections.close_all()
+        # The serving threads open their own connections; this one is not kept open idle.
+        # Not inside a transaction (a test's, a caller's): closing would break it.
+        if not any(c.in_atomic_block for c in connections.all()):
+            connections.close_all()
     runner_kick()
     return requeued
 
