@@ -191,7 +191,9 @@ def test_cli_grant_revoke_and_clearance(country, make_user):
     assert runner.invoke(cli, ["access", "grant", "ana", "grievance_officer", "--area",
                                "XY01"]).exit_code == 0
     assert runner.invoke(cli, ["access", "revoke", "ana", "GRIEVANCE_OFFICER", "--area",
-                               "XY01"]).exit_code == 0
+                               "XY01", "--reason", "moved to another office"]).exit_code == 0
+    revoked = AuditEvent.objects.filter(action="role.revoke", object_id=str(user.pk)).get()
+    assert revoked.detail["reason"] == "moved to another office"
     again = runner.invoke(cli, ["access", "revoke", "ana", "GRIEVANCE_OFFICER", "--area", "XY01"])
     assert again.exit_code == 1 and "does not hold" in again.output
     assert runner.invoke(cli, ["access", "clearance", "ana", "secret"]).exit_code == 0

@@ -105,13 +105,15 @@ def grant(username: str, role: str, area_code: str, schemes: tuple[str, ...]) ->
 @click.argument("username")
 @click.argument("role")
 @click.option("--area", "area_code", required=True, help="P-code the role was granted over.")
-def revoke(username: str, role: str, area_code: str) -> None:
+@click.option("--reason", default="", help="Why (kept in the audit log, as on the access "
+              "review page).")
+def revoke(username: str, role: str, area_code: str, reason: str) -> None:
     """Take ROLE over an area away from a user."""
     setup_django()
     from spmis.access.services import role_revoke, user_get_by_username
 
     role_revoke(actor=None, user=user_get_by_username(username=username), role=role.upper(),
-                area_code=area_code)
+                area_code=area_code, reason=reason.strip())
     click.echo(f"Revoked {role.upper()} in {area_code} from {username}.")
 
 
