@@ -188,3 +188,22 @@ def test_administrative_errors_by_scheme(run, make_user):
                      "HEALTH_EQUITY"}
     cell = scheme_value(run, "ADMIN_EXCLUSION_ERROR", "XY", "CHILD_GRANT")
     assert 0 < cell.value < 100 and percent(cell.value) in table
+
+
+def test_a_missing_denominators_note_is_in_the_readers_language(run, make_user):
+    """The note is stored in English when the run computes it; the page says it in the
+    reader's language."""
+    from spmis.indicators.catalogue import catalogue
+
+    indicator = next(i for i in catalogue() if i.code == "COV_HEALTH")
+    note = "Needs the number of unemployed persons (labour force survey)."
+    assert note in (i.missing_denominator for i in catalogue())
+    IndicatorValue.objects.filter(run=run, indicator=indicator.code, area_code="XY").update(
+        obs_status="M", denominator=None, value=None, note=note)
+    client = logged_in(make_user("STATISTICIAN"))
+    english = client.get("/indicators/").content.decode()
+    assert note in english
+    client.cookies["spmis_language"] = "fr"
+    french = client.get("/indicators/").content.decode()
+    assert '<html lang="fr">' in french
+    assert note not in french and "Nécessite le nombre de chômeurs" in french

@@ -76,3 +76,10 @@ def money_major(amount: float | None, currency: str) -> str:
     if amount is None:
         return "—"
     return money(round(float(amount) * 10 ** minor_exponent(currency or "")), currency)
+
+
+@register.filter
+def said(text: str | None) -> str | None:
+    """A text stored in English when it was computed (an indicator value's note, written from
+    the catalogue), in the reader's language when the catalogues know it; as stored if not."""
+    return _(text) if text else text
