@@ -270,6 +270,14 @@ def _target(user_id: int) -> User:
     return found
 
 
+def _ended(sessions: int, tokens: int) -> list[str]:
+    """What signing a user out ends: their web sessions and API tokens."""
+    return [ngettext("%(n)d open web session ends now.", "%(n)d open web sessions end now.",
+                     sessions) % {"n": sessions},
+            ngettext("%(n)d API token is revoked.", "%(n)d API tokens are revoked.", tokens)
+            % {"n": tokens}]
+
+
 def _role_paths(user: User) -> list[str]:
     return [a.area.path for a in user.role_assignments.select_related("area")]
 
@@ -283,10 +291,7 @@ def user_disable_confirm(request: HttpRequest, user_id: int) -> HttpResponse:
     changes = [
         _("%(name)s can no longer sign in (the account is kept, marked disabled; there is no "
           "command to enable it again).") % {"name": target.username},
-        ngettext("%(n)d open web session ends now.", "%(n)d open web sessions end now.",
-                 sessions) % {"n": sessions},
-        ngettext("%(n)d API token is revoked.", "%(n)d API tokens are revoked.", tokens)
-        % {"n": tokens},
+        *_ended(sessions, tokens),
         _("Their roles are kept, so the access review still shows what they held."),
     ]
     if not target.is_active:
@@ -312,10 +317,7 @@ def user_sign_out_confirm(request: HttpRequest, user_id: int) -> HttpResponse:
     target = _target(user_id)
     sessions, tokens = access_selectors.user_sessions_and_tokens(user=target)
     changes = [
-        ngettext("%(n)d open web session ends now.", "%(n)d open web sessions end now.",
-                 sessions) % {"n": sessions},
-        ngettext("%(n)d API token is revoked.", "%(n)d API tokens are revoked.", tokens)
-        % {"n": tokens},
+        *_ended(sessions, tokens),
         _("The account stays active: %(name)s may sign in again.") % {"name": target.username},
     ]
 

@@ -423,7 +423,7 @@ def _chunks(ids: set[int]) -> list[list[int]]:
     return [ordered[i:i + ID_CHUNK] for i in range(0, len(ordered), ID_CHUNK)]
 
 
-def _load(graph: _Graph, records: set[int]) -> None:
+def _load(graph: _Graph, records: set[int], shared: pl.Series) -> None:
     """Every link, cut and shared national ID touching ``records`` into ``graph``."""
     for chunk in _chunks(records):
         touching = Q(person_l__in=chunk) | Q(person_r__in=chunk)
@@ -437,7 +437,7 @@ def _load(graph: _Graph, records: set[int]) -> None:
         held = dict(Person.objects.filter(pk__in=chunk, national_id__isnull=False)
                     .values_list("id", "national_id"))
         # As identities_derive: a placeholder or a shared ID joins nobody.
-        usable = _usable_ids({v for v in held.values() if v is not None})
+        usable = _usable_ids({v for v in held.values() if v is not None}, shared)
         held = {a: v for a, v in held.items() if v in usable}
         holders = Person.objects.filter(national_id__in=usable).values_list(
             "id", "national_id")
@@ -445,11 +445,10 @@ def _load(graph: _Graph, records: set[int]) -> None:
                          for a in records & _of(held, value) if a != other}
 
 
-def _usable_ids(values: set[str]) -> list[str]:
-    """The national IDs that join records: not placeholders, not shared (the rule
+def _usable_ids(values: set[str], shared: pl.Series) -> list[str]:
+    """The national IDs that join records: not placeholders, not ``shared`` (the rule
     identities_derive uses)."""
     frame = pl.DataFrame({"v": list(values)}, schema={"v": pl.String})
-    shared = pl.Series(sorted(shared_national_ids()), dtype=pl.String)
     return frame.filter(~engine.placeholder_id_mask(pl.col("v"))
                         & ~pl.col("v").is_in(shared.implode()))["v"].to_list()
 
@@ -462,6 +461,8 @@ def _identity_graph(x: int, y: int) -> _Graph:
     """The records joined to ``x`` or ``y`` as things stand, and their joins and refusals,
     read a step at a time from the two records outwards."""
     graph, frontier = _Graph(), {x, y}
+    # Read once: a shared ID (an office's number) joins nobody, at every step.
+    shared = pl.Series(sorted(shared_national_ids()), dtype=pl.String)
     while frontier:
         graph.members |= frontier
         if len(graph.members) > MAX_IDENTITY:
@@ -469,7 +470,7 @@ def _identity_graph(x: int, y: int) -> _Graph:
                 "Records %(x)s and %(y)s are in an identity of more than %(n)s records (a "
                 "national ID many records share?); it cannot be decided pair by pair.") % {
                     "x": x, "y": y, "n": formatting.number(MAX_IDENTITY)})
-        _load(graph, frontier)
+        _load(graph, frontier, shared)
         held = graph.held((0, 0), None, "", None)
         frontier = {n for p in held if p[0] in graph.members or p[1] in graph.members
                     for n in p} - graph.members
